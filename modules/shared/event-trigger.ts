@@ -1,0 +1,52 @@
+/**
+ * An EventBridge rule that invokes a module function: on a schedule, or on an
+ * event pattern. The permission is scoped to the rule's ARN (CKV_AWS_364).
+ */
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { Construct } from 'constructs';
+import { ModuleFunction } from './lambda-function';
+import { validate, whenKnown } from './validation';
+
+export interface EventTriggerProps {
+  /** Rule name, e.g. `<prefix>-scale-down`. */
+  readonly name: string;
+  readonly description: string;
+  readonly target: ModuleFunction;
+  /** `rate(…)` or `cron(…)`. Give this or `eventPattern`. */
+  readonly scheduleExpression?: string;
+  /** An EventBridge event pattern. Give this or `scheduleExpression`. */
+  readonly eventPattern?: Record<string, unknown>;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class EventTrigger extends Construct {
+  readonly rule: CloudwatchEventRule;
+
+  constructor(scope: Construct, id: string, props: EventTriggerProps) {
+    super(scope, id);
+    const schedule = props.scheduleExpression;
+    validate('EventTrigger', [
+      { ok: (schedule === undefined) !== (props.eventPattern === undefined), message: `${props.name}: give exactly one of scheduleExpression and eventPattern` },
+      whenKnown(schedule, () => schedule === undefined || /^(rate|cron)\(.+\)$/.test(schedule), `${props.name}: scheduleExpression must be rate(…) or cron(…), got "${schedule}"`),
+    ]);
+    this.rule = new CloudwatchEventRule(this, 'rule', {
+      name: props.name,
+      description: props.description,
+      scheduleExpression: schedule,
+      eventPattern: props.eventPattern ? JSON.stringify(props.eventPattern) : undefined,
+      tags: props.tags,
+    });
+    new CloudwatchEventTarget(this, 'target', { rule: this.rule.name, arn: props.target.function.arn });
+    new LambdaPermission(this, 'invoke', {
+      // A prefix, not a fixed id: one function may have several rules.
+      statementIdPrefix: 'eventbridge-',
+      action: 'lambda:InvokeFunction',
+      functionName: props.target.function.functionName,
+      principal: 'events.amazonaws.com',
+      sourceArn: this.rule.arn,
+    });
+  }
+}

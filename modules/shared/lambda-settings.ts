@@ -1,0 +1,24 @@
+/** Settings every Lambda of the module shares (philips names in brackets on the module variables). */
+import { IResolvable } from 'cdktf';
+import { LambdaVpcConfig } from './lambda-function';
+
+export interface SharedFunctionSettings {
+  /** "arm64" or "x86_64". @default "arm64" */
+  readonly architecture?: string;
+  /** "PassThrough" or "Active". @default "PassThrough" */
+  readonly tracingMode?: string;
+  /** Log retention in days. @default 180 */
+  readonly logRetentionInDays?: number;
+  /** VPC for the Lambdas. @default none */
+  readonly vpc?: LambdaVpcConfig;
+  /** Whether `vpc` applies, when a module input decides. @default vpc !== undefined */
+  readonly vpcEnabled?: boolean | IResolvable;
+}
+
+export interface LambdaSettings {
+  /** "debug", "info", "warn" or "error". @default "info" */
+  readonly logLevel: string;
+  /** CloudWatch namespace of the Lambdas' EMF metrics: `GitHubRunners/<prefix>`, so deployments sharing an account stay apart. */
+  readonly metricsNamespace: string;
+  readonly functionSettings: SharedFunctionSettings;
+}

@@ -1,0 +1,106 @@
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
+import { TerraformVariable, Testing } from 'cdktf';
+import { ModuleKey } from '../../../modules/shared/module-key';
+import { allStatements, logicalId, onlyResource, statementsOf, synth, validationError } from '../helpers';
+
+Testing.setupJest();
+
+describe('ModuleKey', () => {
+  const { json, stack } = synth((scope) => {
+    new ModuleKey(scope, 'key', { prefix: 'gh-ci', tags: { team: 'ci' } });
+  });
+  const keyId = onlyResource(stack, 'aws_kms_key').id;
+  const regionId = logicalId(stack, 'aws_region', 'key_region', 'data');
+
+  it('should create a key with rotation on and a 30-day deletion window by default', () => {
+    expect(json).toHaveResourceWithProperties(KmsKey, {
+      enable_key_rotation: true,
+      deletion_window_in_days: 30,
+      tags: { team: 'ci' },
+    });
+  });
+
+  it('should name its alias alias/<prefix> and point it at the key', () => {
+    expect(json).toHaveResourceWithProperties(KmsAlias, {
+      name: 'alias/gh-ci',
+      target_key_id: `\${aws_kms_key.${keyId}.key_id}`,
+    });
+  });
+
+  it('should set the key policy from its policy document', () => {
+    const documentId = logicalId(stack, 'aws_iam_policy_document', 'key_policy-document', 'data');
+    expect(json).toHaveResourceWithProperties(KmsKeyPolicy, {
+      key_id: `\${aws_kms_key.${keyId}.key_id}`,
+      policy: `\${data.aws_iam_policy_document.${documentId}.json}`,
+    });
+  });
+
+  describe('key policy', () => {
+    const statements = statementsOf(stack, 'key_policy-document');
+    const bySid = (sid: string) => statements.find((s) => s.sid === sid);
+
+    it('should give key administration to the account root only, read from the key ARN', () => {
+      const admin = bySid('KeyAdministration');
+      expect(admin).toMatchObject({ effect: 'Allow', actions: ['kms:*'], resources: ['*'] });
+      expect(admin?.principals).toEqual([
+        {
+          type: 'AWS',
+          identifiers: [
+            `arn:\${element(split(":", aws_kms_key.${keyId}.arn), 1)}:iam::\${element(split(":", aws_kms_key.${keyId}.arn), 4)}:root`,
+          ],
+        },
+      ]);
+    });
+
+    it("should let CloudWatch Logs in the provider's region use the key only for this module's log groups", () => {
+      const logs = bySid('KeyUseByCloudWatchLogs');
+      expect(logs?.principals).toEqual([{ type: 'Service', identifiers: [`logs.\${data.aws_region.${regionId}.name}.amazonaws.com`] }]);
+      expect(logs?.actions).toEqual(expect.arrayContaining(['kms:Encrypt*', 'kms:Decrypt*', 'kms:GenerateDataKey*']));
+      expect(logs?.condition).toHaveLength(1);
+      const [condition] = logs!.condition!;
+      expect(condition.test).toBe('ArnLike');
+      expect(condition.variable).toBe('kms:EncryptionContext:aws:logs:arn');
+      expect(condition.values).toHaveLength(2);
+      expect(condition.values[0]).toMatch(/:logs:\$\{data\.aws_region\.[^}]+\.name\}:.*:log-group:\/aws\/lambda\/gh-ci-\*$/);
+      expect(condition.values[1]).toMatch(/:log-group:\/github-runners\/gh-ci\/\*$/);
+    });
+
+    it('should have no wildcard principal and no principal outside the account and CloudWatch Logs', () => {
+      const principals = allStatements(stack).flatMap((s) => s.principals ?? []);
+      const identifiers = principals.flatMap((p) => p.identifiers);
+      expect(identifiers).not.toContain('*');
+      for (const p of principals) {
+        if (p.type === 'AWS') p.identifiers.forEach((id) => expect(id).toMatch(/:root$/));
+        else expect(p).toEqual({ type: 'Service', identifiers: [expect.stringMatching(/^logs\..*\.amazonaws\.com$/)] });
+      }
+    });
+
+    it('should hold exactly the administration and CloudWatch Logs statements', () => {
+      expect(statements.map((s) => s.sid)).toEqual(['KeyAdministration', 'KeyUseByCloudWatchLogs']);
+    });
+  });
+
+  describe('deletionWindowInDays', () => {
+    it('should accept the bounds 7 and 30', () => {
+      const { json: seven } = synth((scope) => new ModuleKey(scope, 'key', { prefix: 'p', deletionWindowInDays: 7 }));
+      expect(seven).toHaveResourceWithProperties(KmsKey, { deletion_window_in_days: 7 });
+    });
+
+    it.each([6, 31, 0])('should reject %d, naming the value', (days) => {
+      const error = validationError(() => synth((scope) => new ModuleKey(scope, 'key', { prefix: 'p', deletionWindowInDays: days })));
+      expect(error.construct).toBe('ModuleKey');
+      expect(error.problems).toEqual([`deletionWindowInDays must be 7 to 30, got ${days}`]);
+      expect(error.message).toBe(`ModuleKey: deletionWindowInDays must be 7 to 30, got ${days}`);
+    });
+
+    it('should leave a Terraform value to Terraform', () => {
+      const { json: fromVariable } = synth((scope) => {
+        const days = new TerraformVariable(scope, 'days', { type: 'number' });
+        new ModuleKey(scope, 'key', { prefix: 'p', deletionWindowInDays: days.numberValue });
+      });
+      expect(fromVariable).toHaveResourceWithProperties(KmsKey, { deletion_window_in_days: '${var.days}' });
+    });
+  });
+});
