@@ -1,0 +1,111 @@
+/**
+ * Configuration loading for Lambdas: read every setting from the environment
+ * once per container, collect every problem, and fail with one message that
+ * lists them all.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid Lambda configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads typed values from an environment map and records what is missing or wrong. */
+export class EnvReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  string(name: string): string;
+  string(name: string, fallback: string): string;
+  string(name: string, fallback?: string): string {
+    const v = this.env[name];
+    if (v === undefined || v === '') {
+      if (fallback !== undefined) return fallback;
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return v;
+  }
+
+  optionalString(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  int(name: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    this.problems.push(`${name} must be "true" or "false", got "${raw}"`);
+    return fallback;
+  }
+
+  /** Parse JSON and check it with `validate`, which returns problems (empty when fine). */
+  json<T>(name: string, validate: (value: unknown) => string[], fallback?: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') {
+      if (fallback !== undefined) return fallback;
+      this.problems.push(`${name} is required`);
+      return undefined as T;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      this.problems.push(`${name} is not valid JSON`);
+      return (fallback ?? undefined) as T;
+    }
+    const found = validate(parsed);
+    this.problems.push(...found.map((p) => `${name}: ${p}`));
+    return parsed as T;
+  }
+
+  /** Record a problem found by the caller's own cross-field checks. */
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** Throw one ConfigError listing every problem seen, if any. */
+  done(): void {
+    if (this.problems.length > 0) throw new ConfigError([...this.problems]);
+  }
+}
+
+/** Memoise a loader per container; a failed load is retried on the next call. */
+export function once<T>(load: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    if (!value) value = { v: load() };
+    return value.v;
+  };
+}
+
+/**
+ * Memoise an async loader per container (config, clients, secrets). A
+ * rejected load is forgotten, so the next invocation tries again.
+ */
+export function onceAsync<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    if (!value) {
+      value = load();
+      value.catch(() => {
+        value = undefined;
+      });
+    }
+    return value;
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The message the webhook puts on a runner type's queue for each queued job,
+ * and scale-up reads. Version it: both sides deploy independently during an
+ * apply, so scale-up must recognise what it cannot serve.
+ */
+export interface JobMessage {
+  readonly version: 1;
+  /** workflow_job.id: the idempotency key for launching a runner. */
+  readonly jobId: number;
+  readonly runId: number;
+  readonly repositoryOwner: string;
+  readonly repositoryName: string;
+  /** "Organization" or "User", from repository.owner.type. */
+  readonly ownerType: string;
+  readonly installationId: number;
+  /** The job's labels as GitHub sent them. */
+  readonly labels: string[];
+  /** The runner type the webhook routed this job to. */
+  readonly runnerType: string;
+  /** X-GitHub-Delivery of the delivery that enqueued this job. */
+  readonly deliveryId: string;
+  /** workflow_job.created_at (ISO 8601). */
+  readonly createdAt: string;
+}
+
+/** Parse and check a queue message body; throws InvalidJobMessageError when it is not a JobMessage. */
+export function parseJobMessage(body: string): JobMessage {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new InvalidJobMessageError('body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null) throw new InvalidJobMessageError('body is not an object');
+  const problems: string[] = [];
+  if (v.version !== 1) problems.push(`unsupported version ${JSON.stringify(v.version)}`);
+  for (const k of ['jobId', 'runId', 'installationId'] as const) {
+    if (!Number.isSafeInteger(v[k]) || (v[k] as number) <= 0) problems.push(`${k} must be a positive integer`);
+  }
+  for (const k of ['repositoryOwner', 'repositoryName', 'ownerType', 'runnerType', 'deliveryId', 'createdAt'] as const) {
+    if (typeof v[k] !== 'string' || v[k] === '') problems.push(`${k} must be a non-empty string`);
+  }
+  if (!Array.isArray(v.labels) || !v.labels.every((l) => typeof l === 'string')) problems.push('labels must be a list of strings');
+  if (problems.length > 0) throw new InvalidJobMessageError(problems.join('; '));
+  return v as unknown as JobMessage;
+}
+
+export class InvalidJobMessageError extends Error {
+  constructor(reason: string) {
+    super(`invalid job message: ${reason}`);
+    this.name = 'InvalidJobMessageError';
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Routing a job to a runner type by its labels. Pure.
+ *
+ * Labels compare case-insensitively (GitHub does). `self-hosted` is implied on
+ * both sides: every runner type offers it, and a job asking for it asks for
+ * nothing a type could lack.
+ *
+ * - A type matches when the job's labels are a subset of the type's labels, or,
+ *   with `exact_match`, when both sets are equal.
+ * - A job without any label matches nothing: it names no runner type, so it is
+ *   not known to be ours (a subset test would otherwise match every type).
+ * - Among matching types the lowest `priority` wins, ties going to the name in
+ *   code-unit sort order. Declaration order cannot decide: HCL maps (and JSON
+ *   objects) do not keep it. The CDKTF list form assigns priority = index.
+ */
+import { RunnerTypeRoute, RunnerTypesConfig } from '../shared/runner-types';
+
+/** The label every self-hosted runner carries implicitly. */
+export const SELF_HOSTED = 'self-hosted';
+
+/** A runner type chosen for a job. */
+export interface Route {
+  readonly runnerType: string;
+  readonly route: RunnerTypeRoute;
+}
+
+/** The runner type that should serve a job with `jobLabels`, or undefined when none matches. */
+export function routeJob(jobLabels: readonly string[], runnerTypes: RunnerTypesConfig): Route | undefined {
+  if (jobLabels.length === 0) return undefined;
+  const wanted = labelSet(jobLabels);
+  const matches = Object.entries(runnerTypes)
+    .filter(([, route]) => offers(route, wanted))
+    .sort(([a, ra], [b, rb]) => ra.priority - rb.priority || compareNames(a, b));
+  if (matches.length === 0) return undefined;
+  const [runnerType, route] = matches[0];
+  return { runnerType, route };
+}
+
+/** Whether a runner type serves a job asking for `wanted` (lower-cased, self-hosted included). */
+function offers(route: RunnerTypeRoute, wanted: ReadonlySet<string>): boolean {
+  const offered = labelSet(route.labels);
+  const subset = [...wanted].every((l) => offered.has(l));
+  return route.exact_match ? subset && wanted.size === offered.size : subset;
+}
+
+/** Lower-cased labels plus the implied self-hosted. */
+function labelSet(labels: readonly string[]): ReadonlySet<string> {
+  return new Set([SELF_HOSTED, ...labels.map((l) => l.toLowerCase())]);
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
