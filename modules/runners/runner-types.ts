@@ -1,0 +1,251 @@
+/**
+ * Runner types: which jobs a kind of runner serves, and (in the scale-up
+ * issue) how its instances look. CDKTF users give a list; HCL users give the
+ * module's `runner_types` map variable. Either way the module sees one
+ * Terraform map, held in a local, and creates every per-type resource with
+ * `for_each` over it, so an HCL user adds a type without re-synthesizing.
+ */
+import { MapTerraformIterator, TerraformIterator, TerraformLocal, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { PropsValidationError, validate, whenKnown } from '../shared/validation';
+
+/** The labels of the default runner type. */
+export const DEFAULT_RUNNER_LABELS = ['self-hosted', 'linux', 'x64'];
+
+/** Terraform's priority default for map entries, which have no order of their own. */
+export const DEFAULT_PRIORITY = 999;
+
+export interface RunnerTypeProps {
+  /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters. */
+  readonly name: string;
+  /** Labels the runners of this type offer. `self-hosted` is implied. Non-empty. */
+  readonly labels: string[];
+  /** Serve a job only when its labels equal this type's labels (instead of being a subset). @default false */
+  readonly exactMatch?: boolean;
+  /** Lower wins when several types match a job. @default the type's position in the list */
+  readonly priority?: number;
+  /** "x64" or "arm64". @default "x64" */
+  readonly runnerArchitecture?: string;
+  /** Instance types to launch, in any order; CreateFleet picks by price and capacity. @default m7i/m6i/m5 large (x64), m7g/m6g large (arm64) */
+  readonly instanceTypes?: string[];
+  /** Maximum live runners of this type; -1 for no limit. @default 3 */
+  readonly runnersMaximumCount?: number;
+  /** "spot" or "on-demand". @default "spot" */
+  readonly instanceTargetCapacityType?: string;
+  /** Spot allocation strategy for CreateFleet. @default "price-capacity-optimized" */
+  readonly instanceAllocationStrategy?: string;
+  /** Spot errors after which the shortfall is launched on-demand, e.g. ["InsufficientInstanceCapacity"]. @default [] */
+  readonly enableOnDemandFailoverForErrors?: string[];
+  /** A fixed AMI id. @default none: the AMI comes from `amiIdSsmParameterName` */
+  readonly amiId?: string;
+  /** SSM parameter holding the AMI id, resolved by EC2 at launch. @default the public Amazon Linux 2023 alias for the architecture */
+  readonly amiIdSsmParameterName?: string;
+  /** Root volume size in GiB, 8 to 16384. @default 30 */
+  readonly volumeSize?: number;
+  /** Subnets for this type. @default the module's subnets */
+  readonly subnetIds?: string[];
+  /** The AMI already has the runner in /opt/actions-runner; skip the download. @default false */
+  readonly enablePrebakedAmi?: boolean;
+}
+
+/** The shape of one entry in the Terraform map (snake_case, as in the module's variable). */
+export interface RunnerTypeEntry {
+  readonly labels: string[];
+  readonly exact_match: boolean;
+  readonly priority: number;
+  readonly runner_architecture: string;
+  readonly instance_types: string[] | null;
+  readonly runners_maximum_count: number;
+  readonly instance_target_capacity_type: string;
+  readonly instance_allocation_strategy: string;
+  readonly enable_on_demand_failover_for_errors: string[];
+  readonly ami_id: string | null;
+  readonly ami_id_ssm_parameter_name: string | null;
+  readonly volume_size: number;
+  readonly subnet_ids: string[] | null;
+  readonly enable_prebaked_ami: boolean;
+}
+
+/** Instance types used when a type names none. */
+export const DEFAULT_INSTANCE_TYPES: Record<string, string[]> = {
+  x64: ['m7i.large', 'm6i.large', 'm5.large'],
+  arm64: ['m7g.large', 'm6g.large'],
+};
+
+/** Public SSM aliases for the latest Amazon Linux 2023 AMI. */
+export const DEFAULT_AMI_SSM_PARAMETERS: Record<string, string> = {
+  x64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+  arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
+};
+
+const ARCHITECTURES = ['x64', 'arm64'];
+const CAPACITY_TYPES = ['spot', 'on-demand'];
+const ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'lowest-price', 'diversified', 'capacity-optimized-prioritized'];
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** The `runner_types` variable's type, as Terraform writes it. */
+export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
+    labels                               = list(string)
+    exact_match                          = optional(bool, false)
+    priority                             = optional(number, ${DEFAULT_PRIORITY})
+    runner_architecture                  = optional(string, "x64")
+    instance_types                       = optional(list(string))
+    runners_maximum_count                = optional(number, 3)
+    instance_target_capacity_type        = optional(string, "spot")
+    instance_allocation_strategy         = optional(string, "price-capacity-optimized")
+    enable_on_demand_failover_for_errors = optional(list(string), [])
+    ami_id                               = optional(string)
+    ami_id_ssm_parameter_name            = optional(string)
+    volume_size                          = optional(number, 30)
+    subnet_ids                           = optional(list(string))
+    enable_prebaked_ami                  = optional(bool, false)
+  }))`;
+
+/** Terraform validations of the runner_types variable, mirroring the list form's rules. */
+export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string }[] = [
+  { condition: '${length(var.runner_types) > 0}', errorMessage: 'runner_types must declare at least one runner type.' },
+  {
+    condition: '${alltrue([for name, t in var.runner_types : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])}',
+    errorMessage: 'runner_types names must be 1 to 32 lower-case letters, digits or hyphens.',
+  },
+  {
+    condition: '${alltrue([for t in values(var.runner_types) : length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])])}',
+    errorMessage: 'every runner type needs at least one non-empty label.',
+  },
+  {
+    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)])}`,
+    errorMessage: `runner_architecture must be one of ${ARCHITECTURES.join(', ')}.`,
+  },
+  {
+    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(CAPACITY_TYPES)}, t.instance_target_capacity_type)])}`,
+    errorMessage: `instance_target_capacity_type must be one of ${CAPACITY_TYPES.join(', ')}.`,
+  },
+  {
+    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(ALLOCATION_STRATEGIES)}, t.instance_allocation_strategy)])}`,
+    errorMessage: `instance_allocation_strategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}.`,
+  },
+  {
+    condition: '${alltrue([for t in values(var.runner_types) : t.runners_maximum_count == -1 || t.runners_maximum_count >= 1])}',
+    errorMessage: 'runners_maximum_count must be -1 (no limit) or at least 1.',
+  },
+  {
+    condition: '${alltrue([for t in values(var.runner_types) : t.volume_size >= 8 && t.volume_size <= 16384])}',
+    errorMessage: 'volume_size must be 8 to 16384 GiB.',
+  },
+  {
+    condition: '${alltrue([for t in values(var.runner_types) : t.instance_types == null || length(coalesce(t.instance_types, [])) > 0])}',
+    errorMessage: 'instance_types, when set, must not be empty.',
+  },
+  {
+    condition: '${alltrue([for t in values(var.runner_types) : t.ami_id == null || t.ami_id_ssm_parameter_name == null])}',
+    errorMessage: 'set at most one of ami_id and ami_id_ssm_parameter_name.',
+  },
+];
+
+export abstract class RunnerTypes {
+  /** Runner types from a typed list: validated now, in declared order (priority = index unless given). */
+  static fromList(types: readonly RunnerTypeProps[]): RunnerTypes {
+    return new ListRunnerTypes(types);
+  }
+
+  /** Runner types from a Terraform map expression, e.g. the `runner_types` variable; validated by Terraform. */
+  static fromMap(map: unknown): RunnerTypes {
+    if (!Token.isUnresolved(map)) throw new PropsValidationError('RunnerTypes.fromMap', ['expects a Terraform expression; use RunnerTypes.fromList for literal types']);
+    return new MapRunnerTypes(map);
+  }
+
+  /** The default: one type named "default" with labels self-hosted, linux, x64. */
+  static default(): RunnerTypes {
+    return RunnerTypes.fromList([{ name: 'default', labels: DEFAULT_RUNNER_LABELS }]);
+  }
+
+  /** The Terraform value of the map: literal or expression. */
+  protected abstract value(): unknown;
+
+  /** Holds the map in a local and returns it with an iterator over it. */
+  bind(scope: Construct): BoundRunnerTypes {
+    const local = new TerraformLocal(scope, 'runner_types', this.value());
+    return { local, iterator: () => TerraformIterator.fromMap(local.asAnyMap) };
+  }
+}
+
+export interface BoundRunnerTypes {
+  /** `local.runner_types`: name → RunnerTypeEntry. */
+  readonly local: TerraformLocal;
+  /** A fresh iterator over the map; one per resource that uses for_each. */
+  readonly iterator: () => MapTerraformIterator;
+}
+
+class ListRunnerTypes extends RunnerTypes {
+  private readonly map: Record<string, RunnerTypeEntry>;
+
+  constructor(types: readonly RunnerTypeProps[]) {
+    super();
+    const names = types.map((t) => t.name);
+    const duplicates = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+    validate('RunnerTypes', [
+      { ok: types.length > 0, message: 'at least one runner type is required, got none' },
+      { ok: duplicates.length === 0, message: `runner type names must be unique, got duplicates: ${duplicates.join(', ')}` },
+      ...types.flatMap((t) => [
+        whenKnown(t.name, () => NAME_PATTERN.test(t.name), `runner type name must match ${NAME_PATTERN}, got "${t.name}"`),
+        whenKnown(t.labels, () => t.labels.length > 0, `runner type "${t.name}" needs at least one label, got none`),
+        whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty label`),
+        ...instanceRules(t),
+      ]),
+    ]);
+    this.map = Object.fromEntries(types.map((t, i) => [t.name, toEntry(t, i)]));
+  }
+
+  protected value(): unknown {
+    return this.map;
+  }
+}
+
+class MapRunnerTypes extends RunnerTypes {
+  constructor(private readonly map: unknown) {
+    super();
+  }
+
+  protected value(): unknown {
+    return this.map;
+  }
+}
+
+function instanceRules(t: RunnerTypeProps) {
+  const max = t.runnersMaximumCount;
+  const size = t.volumeSize;
+  const arch = t.runnerArchitecture;
+  const capacity = t.instanceTargetCapacityType;
+  const strategy = t.instanceAllocationStrategy;
+  const name = `runner type "${t.name}"`;
+  return [
+    whenKnown(arch, () => arch === undefined || ARCHITECTURES.includes(arch), `${name}: runnerArchitecture must be one of ${ARCHITECTURES.join(', ')}, got "${arch}"`),
+    whenKnown(capacity, () => capacity === undefined || CAPACITY_TYPES.includes(capacity), `${name}: instanceTargetCapacityType must be one of ${CAPACITY_TYPES.join(', ')}, got "${capacity}"`),
+    whenKnown(strategy, () => strategy === undefined || ALLOCATION_STRATEGIES.includes(strategy), `${name}: instanceAllocationStrategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}, got "${strategy}"`),
+    whenKnown(max, () => max === undefined || max === -1 || max >= 1, `${name}: runnersMaximumCount must be -1 (no limit) or ≥ 1, got ${max}`),
+    whenKnown(size, () => size === undefined || (size >= 8 && size <= 16384), `${name}: volumeSize must be 8 to 16384 GiB, got ${size}`),
+    whenKnown(t.instanceTypes, () => t.instanceTypes === undefined || t.instanceTypes.length > 0, `${name}: instanceTypes must not be empty when given`),
+    { ok: t.amiId === undefined || t.amiIdSsmParameterName === undefined, message: `${name}: give amiId or amiIdSsmParameterName, not both` },
+  ];
+}
+
+/** The map entry for a typed runner type, with every default the variable's type would fill in. */
+function toEntry(t: RunnerTypeProps, index: number): RunnerTypeEntry {
+  return {
+    labels: t.labels,
+    exact_match: t.exactMatch ?? false,
+    priority: t.priority ?? index,
+    runner_architecture: t.runnerArchitecture ?? 'x64',
+    instance_types: t.instanceTypes ?? null,
+    runners_maximum_count: t.runnersMaximumCount ?? 3,
+    instance_target_capacity_type: t.instanceTargetCapacityType ?? 'spot',
+    instance_allocation_strategy: t.instanceAllocationStrategy ?? 'price-capacity-optimized',
+    enable_on_demand_failover_for_errors: t.enableOnDemandFailoverForErrors ?? [],
+    ami_id: t.amiId ?? null,
+    ami_id_ssm_parameter_name: t.amiIdSsmParameterName ?? null,
+    volume_size: t.volumeSize ?? 30,
+    subnet_ids: t.subnetIds ?? null,
+    enable_prebaked_ami: t.enablePrebakedAmi ?? false,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The front door: an API Gateway HTTP API with `POST /webhook`, wired to the
+ * webhook Lambda (payload format 2.0), throttled, with access logs in an
+ * encrypted log group. The Lambda verifies the signature and routes each
+ * queued job to its runner type's queue.
+ */
+import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
+import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
+import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
+import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { BoundRunnerTypes } from '../runners/runner-types';
+import { JobQueues } from '../runners/job-queues';
+import { address, allRefs } from '../shared/iteration';
+import { LambdaCode } from '../shared/lambda-code';
+import { LambdaSettings } from '../shared/lambda-settings';
+import { ModuleFunction } from '../shared/lambda-function';
+import { EncryptedLogGroup } from '../shared/log-group';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+
+export const WEBHOOK_ROUTE = 'POST /webhook';
+
+export interface WebhookProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly runnerTypes: BoundRunnerTypes;
+  readonly queues: JobQueues;
+  /** Name of the SSM SecureString holding the webhook secret. */
+  readonly webhookSecretParameterName: string;
+  /** The webhook Lambda's code. */
+  readonly code: LambdaCode;
+  /** Accept queued jobs only from these repositories ("owner/repo"); others get 403. @default [] (all) */
+  readonly repositoryAllowList?: string[];
+  /** Steady-state requests per second on the route. @default 50 */
+  readonly throttlingRateLimit?: number;
+  /** Burst of requests on the route. @default 100 */
+  readonly throttlingBurstLimit?: number;
+  /** Settings shared by the module's Lambdas. */
+  readonly lambda: LambdaSettings;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class Webhook extends Construct {
+  /** The URL to enter in the GitHub App's webhook settings. */
+  readonly endpoint: string;
+  readonly function: ModuleFunction;
+  readonly api: Apigatewayv2Api;
+
+  constructor(scope: Construct, id: string, props: WebhookProps) {
+    super(scope, id);
+    const rate = props.throttlingRateLimit ?? 50;
+    const burst = props.throttlingBurstLimit ?? 100;
+    validate('Webhook', [
+      whenKnown(rate, () => rate > 0, `throttlingRateLimit must be > 0, got ${rate}`),
+      whenKnown(burst, () => burst > 0, `throttlingBurstLimit must be > 0, got ${burst}`),
+    ]);
+    const tags = props.tags;
+    const queue = props.queues.queues.queue;
+    // The routing table, built from the same map that drives the queues, so
+    // the Lambda and Terraform never disagree about the runner types.
+    const routes = Fn.jsonencode(
+      props.runnerTypes
+        .iterator()
+        // `key` and `val` are the for-expression's variables.
+        .forExpressionForMap(
+          'key',
+          `{ labels = val.labels, exact_match = val.exact_match, priority = val.priority, queue_url = ${address(queue)}[key].url }`,
+        ),
+    );
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-webhook`,
+      description: 'Verifies GitHub workflow_job webhooks and routes queued jobs to their runner type queue',
+      code: props.code,
+      key: props.key,
+      timeoutSeconds: 10,
+      memorySizeMb: 256,
+      environment: {
+        PREFIX: props.prefix,
+        WEBHOOK_SECRET_SSM_PARAMETER_NAME: props.webhookSecretParameterName,
+        RUNNER_TYPES_CONFIG: routes,
+        REPOSITORY_ALLOW_LIST: Fn.jsonencode(props.repositoryAllowList ?? []),
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        {
+          sid: 'ReadWebhookSecret',
+          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          resources: [`arn:${props.key.partition}:ssm:${props.key.region}:${props.key.accountId}:parameter/${Fn.trimprefix(props.webhookSecretParameterName, '/')}`],
+        },
+        { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
+        {
+          sid: 'SendJobs',
+          actions: ['sqs:SendMessage'],
+          resources: allRefs(queue, 'arn'),
+        },
+        { sid: 'EncryptJobs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.key.arn] },
+      ],
+      ...props.lambda.functionSettings,
+      tags,
+    });
+
+    const accessLogs = new EncryptedLogGroup(this, 'access-logs', {
+      name: `/github-runners/${props.prefix}/webhook-access-logs`,
+      key: props.key,
+      retentionInDays: props.lambda.functionSettings.logRetentionInDays,
+      tags,
+    });
+
+    this.api = new Apigatewayv2Api(this, 'api', {
+      name: `${props.prefix}-webhook`,
+      protocolType: 'HTTP',
+      description: 'GitHub App webhook endpoint for self-hosted runners',
+      tags,
+    });
+    const integration = new Apigatewayv2Integration(this, 'integration', {
+      apiId: this.api.id,
+      integrationType: 'AWS_PROXY',
+      integrationUri: this.function.function.invokeArn,
+      payloadFormatVersion: '2.0',
+      // GitHub waits 10 s for an answer; the function's timeout is 10 s too.
+      timeoutMilliseconds: 10000,
+    });
+    const route = new Apigatewayv2Route(this, 'route', {
+      apiId: this.api.id,
+      routeKey: WEBHOOK_ROUTE,
+      target: `integrations/${integration.id}`,
+    });
+    new Apigatewayv2Stage(this, 'stage', {
+      apiId: this.api.id,
+      name: '$default',
+      autoDeploy: true,
+      defaultRouteSettings: { throttlingRateLimit: rate, throttlingBurstLimit: burst },
+      routeSettings: [{ routeKey: route.routeKey, throttlingRateLimit: rate, throttlingBurstLimit: burst }],
+      accessLogSettings: {
+        destinationArn: accessLogs.arn,
+        // Request metadata only: never the body or the signature header.
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          integrationLatency: '$context.integrationLatency',
+          integrationError: '$context.integrationErrorMessage',
+        }),
+      },
+      tags,
+    });
+    new LambdaPermission(this, 'invoke', {
+      statementId: 'AllowApiGatewayInvoke',
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.function.functionName,
+      principal: 'apigateway.amazonaws.com',
+      // Only this API's POST /webhook route may invoke the function (CKV_AWS_364).
+      sourceArn: `${this.api.executionArn}/*/POST/webhook`,
+    });
+    this.endpoint = `${this.api.apiEndpoint}/webhook`;
+  }
+}
+
