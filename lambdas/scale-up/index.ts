@@ -1,0 +1,80 @@
+/**
+ * Scale-up Lambda: one function per runner type, fed by that type's queue.
+ *
+ * The handler parses the event, loads configuration and adapters once per
+ * container, runs `scaleUp`, and maps what must be retried to
+ * `batchItemFailures` (the event source mapping needs
+ * `function_response_types = ["ReportBatchItemFailures"]`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createEc2Runners } from '../shared/aws/ec2-runners';
+import { createJobLocks } from '../shared/aws/idempotency';
+import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
+import { createGitHubApp } from '../shared/github/runners';
+import { normalisePrivateKey } from '../shared/github/private-key';
+import { onceAsync } from '../shared/config';
+import { Logger } from '../shared/logger';
+import { ParameterCache } from '../shared/ssm-parameters';
+import { ScaleUpConfig, loadScaleUpConfig } from './config';
+import { ScaleUpDependencies, scaleUp } from './scale-up';
+
+/** Configuration and adapters, built once per container. */
+export interface ScaleUpContext {
+  readonly config: ScaleUpConfig;
+  readonly deps: ScaleUpDependencies;
+}
+
+/** A handler over `init`, which is called on every invocation and should memoise. */
+export function createHandler(init: () => Promise<ScaleUpContext>): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    let context: ScaleUpContext;
+    try {
+      context = await init();
+    } catch (error) {
+      // Without configuration or credentials nothing in the batch can succeed
+      // now; failing the invocation retries every message and shows in the
+      // function's error metrics.
+      new Logger('scale-up').error('scale-up could not start', { error });
+      throw error;
+    }
+    const records = event.Records.map((r) => ({ messageId: r.messageId, body: r.body }));
+    try {
+      const result = await scaleUp(records, context.config, context.deps);
+      return { batchItemFailures: result.retry.map((id) => ({ itemIdentifier: id })) };
+    } catch (error) {
+      context.deps.logger.error('scale-up failed unexpectedly; returning the batch to the queue', { error });
+      return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
+    }
+  };
+}
+
+/** Build the production context from the environment. */
+export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env): Promise<ScaleUpContext> {
+  const config = loadScaleUpConfig(env);
+  const logger = new Logger('scale-up', { prefix: config.prefix }, undefined, config.logLevel);
+  const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
+  const parameters = new ParameterCache(ssm);
+  const secrets = await parameters.get([config.appIdParameterName, config.appKeyParameterName]);
+  const github = createGitHubApp({
+    appId: secrets[config.appIdParameterName].trim(),
+    privateKey: normalisePrivateKey(secrets[config.appKeyParameterName]),
+    ghesUrl: config.ghesUrl,
+    logger,
+  });
+  return {
+    config,
+    deps: {
+      ec2: createEc2Runners(new EC2Client({ retryMode: 'adaptive', maxAttempts: 4 })),
+      github,
+      configStore: createRunnerConfigStore(ssm, { ssmConfigPath: config.ssmConfigPath, kmsKeyId: config.kmsKeyId, instanceArnPrefix: config.instanceArnPrefix }),
+      locks: createJobLocks(new DynamoDBClient({}), { tableName: config.idempotencyTableName }),
+      logger,
+    },
+  };
+}
+
+/** The Lambda entry point. */
+export const handler = createHandler(onceAsync(() => createDefaultContext()));

@@ -1,0 +1,451 @@
+/**
+ * Scale-up for one runner type: turn a batch of queued-job messages into
+ * registered runner instances, and say which messages go back to the queue.
+ *
+ * Per batch:
+ * 0. Parse; acknowledge poison messages; collapse repeated job ids.
+ * a. List this type's live runners (one DescribeInstances); acknowledge jobs a
+ *    live runner was already launched for.
+ * b. Within the cap, oldest first, take each job's idempotency lock (a job
+ *    already launched is acknowledged; one being launched elsewhere is
+ *    retried), and, if enabled, check that the job is still queued (failing
+ *    open). Jobs beyond the cap go back to the queue untouched.
+ * c. Per owner (usually one): one CreateFleet, a second on-demand one for a
+ *    spot shortfall with a listed error, then per instance a JIT config (or
+ *    registration token) stored in SSM for the instance to read.
+ * d. Terminate every instance whose registration failed and retry its job;
+ *    tag the registered instances with their jobs (one CreateTags); mark
+ *    their jobs launched.
+ *
+ * Every job that does not end with a registered runner, an acknowledged
+ * duplicate, or a job GitHub says is no longer queued goes back to the queue
+ * with its lock released.
+ */
+import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance, LaunchRunnersRequest } from '../shared/aws/ec2-runners';
+import type { JobLock, JobLocks } from '../shared/aws/idempotency';
+import type { RunnerConfigStore, RunnerRegistration } from '../shared/aws/jit-config-store';
+import { githubWebUrl } from '../shared/github/base-url';
+import type { GitHubAppApi, GitHubInstallationApi, RegistrationToken } from '../shared/github/runners';
+import { parseJobMessage } from '../shared/job-message';
+import { Logger } from '../shared/logger';
+import type { ScaleUpConfig } from './config';
+import {
+  OwnerGroup,
+  QueuedJob,
+  assignInstances,
+  collapseDuplicateJobs,
+  fleetClientToken,
+  groupByOwner,
+  onDemandShortfall,
+  planScaleUp,
+  registrationLabels,
+} from './plan';
+
+/** The parts of an SQS record scale-up reads. */
+export interface ScaleUpRecord {
+  readonly messageId: string;
+  readonly body: string;
+}
+
+/** The adapters scale-up drives. */
+export interface ScaleUpDependencies {
+  readonly ec2: Ec2Runners;
+  readonly github: GitHubAppApi;
+  readonly configStore: RunnerConfigStore;
+  readonly locks: JobLocks;
+  readonly logger: Logger;
+}
+
+/** A runner that was launched and registered. */
+export interface LaunchedRunner {
+  readonly instanceId: string;
+  readonly jobId: number;
+  readonly lifecycle: LaunchedInstance['lifecycle'];
+}
+
+/** What happened to a batch. */
+export interface ScaleUpResult {
+  /** Message ids to return to the queue (`batchItemFailures`). */
+  readonly retry: string[];
+  readonly launched: LaunchedRunner[];
+  /** Instances launched on demand after a spot shortfall. */
+  readonly onDemandFallbacks: number;
+  /** Jobs returned to the queue because of runners_maximum_count. */
+  readonly jobsDeferredByCap: number;
+}
+
+/** A message whose runner type is not this function's. */
+export class WrongRunnerTypeError extends Error {
+  constructor(readonly expected: string) {
+    super(`message is not for runner type "${expected}"`);
+    this.name = 'WrongRunnerTypeError';
+  }
+}
+
+/** A job holding its lock, waiting for an instance. */
+interface LockedJob extends QueuedJob {
+  readonly lock: JobLock;
+  readonly log: Logger;
+}
+
+/** In a dry run nothing is written, locks included. */
+const DRY_RUN_LOCKS: JobLocks = {
+  acquire: async (context) => ({ status: 'acquired', lock: { jobId: context.jobId, lockId: 'dry-run', attempt: 0 } }),
+  markLaunched: async () => undefined,
+  release: async () => undefined,
+};
+
+/** In-flight calls per fan-out (DynamoDB, GitHub, SSM). GitHub writes are paced separately. */
+const CONCURRENCY = 10;
+
+/** Process one batch. Never throws for a single job's failure; the job is retried instead. */
+export async function scaleUp(records: readonly ScaleUpRecord[], config: ScaleUpConfig, deps: ScaleUpDependencies): Promise<ScaleUpResult> {
+  return new BatchRun(config, deps).run(records);
+}
+
+class BatchRun {
+  private readonly log: Logger;
+  private readonly locks: JobLocks;
+  private readonly retry = new Set<string>();
+  private readonly launched: LaunchedRunner[] = [];
+  private onDemandFallbacks = 0;
+  private jobsDeferredByCap = 0;
+
+  constructor(
+    private readonly config: ScaleUpConfig,
+    private readonly deps: ScaleUpDependencies,
+  ) {
+    this.log = deps.logger.withKeys({ runnerType: config.runnerType });
+    this.locks = config.dryRun ? DRY_RUN_LOCKS : deps.locks;
+  }
+
+  async run(records: readonly ScaleUpRecord[]): Promise<ScaleUpResult> {
+    const jobs = this.parse(records);
+    if (jobs.length > 0) await this.launchFor(jobs);
+    this.log.metrics(
+      this.config.metricsNamespace,
+      { RunnerType: this.config.runnerType },
+      {
+        RunnersLaunched: { value: this.launched.length, unit: 'Count' },
+        OnDemandFallbacks: { value: this.onDemandFallbacks, unit: 'Count' },
+        JobsDeferredByCap: { value: this.jobsDeferredByCap, unit: 'Count' },
+      },
+    );
+    let retry = [...this.retry];
+    if (this.config.dryRun && retry.length > 0) {
+      // A dry run changes nothing, so a retry would only repeat the same decisions.
+      this.log.info('dry run: acknowledging messages a real run would return to the queue', { messages: retry.length });
+      retry = [];
+    }
+    return { retry, launched: this.launched, onDemandFallbacks: this.onDemandFallbacks, jobsDeferredByCap: this.jobsDeferredByCap };
+  }
+
+  /** Step 0: parse, drop poison, collapse repeats. */
+  private parse(records: readonly ScaleUpRecord[]): QueuedJob[] {
+    const parsed: QueuedJob[] = [];
+    for (const record of records) {
+      try {
+        const job = parseJobMessage(record.body);
+        if (job.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
+        parsed.push({ messageId: record.messageId, job });
+      } catch (error) {
+        // Acknowledged on purpose: a message we cannot read, or one meant for
+        // another runner type, fails the same way on every delivery. Retrying
+        // it would only park it in the DLQ, which is there for transient
+        // failures. This line (message id and reason, never the body) is its record.
+        this.log.error('poison message acknowledged', { messageId: record.messageId, error });
+      }
+    }
+    const { unique, duplicates } = collapseDuplicateJobs(parsed);
+    for (const d of duplicates) {
+      this.jobLog(d).info('duplicate job in batch acknowledged');
+    }
+    return unique;
+  }
+
+  /** Steps a to d. */
+  private async launchFor(jobs: QueuedJob[]): Promise<void> {
+    const settings = this.config.runnerTypeSettings;
+    let activeRunners: ActiveRunner[];
+    try {
+      activeRunners = await this.deps.ec2.listActiveRunners({ prefix: this.config.prefix, runnerType: this.config.runnerType });
+    } catch (error) {
+      this.log.error('could not list active runners; returning the batch to the queue', { error });
+      for (const j of jobs) this.retry.add(j.messageId);
+      return;
+    }
+    const plan = planScaleUp({ jobs, activeRunners, maximumCount: settings.maximumCount });
+    for (const j of plan.alreadyServed) this.jobLog(j).info('job already has a live runner; acknowledged');
+
+    const { selected, deferred } = await this.select(plan.candidates, plan.capacity);
+    if (deferred.length > 0) {
+      this.jobsDeferredByCap = deferred.length;
+      for (const j of deferred) this.retry.add(j.messageId);
+      this.log.info('jobs deferred by runners_maximum_count', {
+        deferred: deferred.length,
+        active: activeRunners.length,
+        maximum: settings.maximumCount,
+        jobIds: deferred.map((j) => j.job.jobId),
+      });
+    }
+    const groups = groupByOwner(selected, (s) => s.job, this.config.organizationRunners);
+    await Promise.all(groups.map((g) => this.launchGroup(g)));
+  }
+
+  /**
+   * Lock candidates in order until the cap is filled. A candidate that turns
+   * out to be launched already, locked elsewhere, or no longer queued frees
+   * its slot for the next one.
+   */
+  private async select(candidates: QueuedJob[], capacity: number): Promise<{ selected: LockedJob[]; deferred: QueuedJob[] }> {
+    const selected: LockedJob[] = [];
+    let rest = candidates;
+    while (selected.length < capacity && rest.length > 0) {
+      const round = rest.slice(0, capacity - selected.length);
+      rest = rest.slice(round.length);
+      const locked = await mapLimited(round, CONCURRENCY, (j) => this.lockAndCheck(j));
+      for (const l of locked) if (l) selected.push(l);
+    }
+    return { selected, deferred: rest };
+  }
+
+  private async lockAndCheck(item: QueuedJob): Promise<LockedJob | undefined> {
+    const log = this.jobLog(item);
+    const { jobId, deliveryId, repositoryOwner, repositoryName, installationId } = item.job;
+    let result;
+    try {
+      result = await this.locks.acquire({ jobId, deliveryId, runnerType: this.config.runnerType });
+    } catch (error) {
+      log.error('could not take the idempotency lock; retrying the job', { error });
+      this.retry.add(item.messageId);
+      return undefined;
+    }
+    if (result.status === 'launched') {
+      log.info('job already launched; duplicate acknowledged', { instanceId: result.instanceId });
+      return undefined;
+    }
+    if (result.status === 'in-progress') {
+      log.info('job is being launched by another invocation; retrying later');
+      this.retry.add(item.messageId);
+      return undefined;
+    }
+    const locked: LockedJob = { ...item, lock: result.lock, log };
+    if (this.config.jobQueuedCheck) {
+      let queued = true;
+      try {
+        queued = await this.deps.github.forInstallation(installationId).isJobQueued(repositoryOwner, repositoryName, jobId);
+      } catch (error) {
+        log.warn('could not check whether the job is queued; launching anyway', { error });
+      }
+      if (!queued) {
+        log.info('job is no longer queued; acknowledged without a runner');
+        await this.release(locked);
+        return undefined;
+      }
+    }
+    return locked;
+  }
+
+  /** Launch and register the runners of one owner. */
+  private async launchGroup(group: OwnerGroup<LockedJob>): Promise<void> {
+    const { target, installationId, items } = group;
+    const settings = this.config.runnerTypeSettings;
+    const glog = this.log.withKeys({ owner: target.ownerTag });
+    const github = this.deps.github.forInstallation(installationId);
+
+    let runnerGroupId: number | undefined;
+    if (!this.config.dryRun && this.config.jitConfig && target.level === 'org') {
+      try {
+        runnerGroupId = await github.getRunnerGroupId(target.owner, this.config.runnerGroupName);
+      } catch (error) {
+        glog.error('could not resolve the runner group; returning the jobs to the queue', { error, runnerGroup: this.config.runnerGroupName });
+        await this.giveBack(items);
+        return;
+      }
+    }
+
+    const request = (count: number, capacityType: CapacityType, forJobs: readonly LockedJob[]): LaunchRunnersRequest => ({
+      prefix: this.config.prefix,
+      runnerType: this.config.runnerType,
+      owner: target.ownerTag,
+      count,
+      launchTemplateId: settings.launchTemplateId,
+      launchTemplateVersion: settings.launchTemplateVersion,
+      subnetIds: settings.subnetIds,
+      instanceTypes: settings.instanceTypes,
+      capacityType,
+      spotAllocationStrategy: settings.allocationStrategy,
+      clientToken: fleetClientToken({
+        prefix: this.config.prefix,
+        runnerType: this.config.runnerType,
+        capacityType,
+        jobs: forJobs.map((j) => j.lock),
+      }),
+      dryRun: this.config.dryRun,
+    });
+
+    let first;
+    try {
+      first = await this.deps.ec2.launchRunners(request(items.length, settings.capacityType, items));
+    } catch (error) {
+      // Throttling (RequestLimitExceeded) arrives here after the SDK's own retries.
+      glog.error('CreateFleet failed; returning the jobs to the queue', { error, requested: items.length });
+      await this.giveBack(items);
+      return;
+    }
+    if (first.dryRun) {
+      glog.info('dry run: EC2 accepted the fleet request; nothing launched', {
+        requested: items.length,
+        capacityType: settings.capacityType,
+        jobIds: items.map((i) => i.job.jobId),
+      });
+      return;
+    }
+
+    const instances = [...first.instances];
+    const shortfall = onDemandShortfall({
+      capacityType: settings.capacityType,
+      requested: items.length,
+      launched: instances.length,
+      errors: first.errors,
+      failoverErrorCodes: settings.onDemandFailoverErrors,
+    });
+    if (shortfall > 0) {
+      glog.warn('spot fleet came up short; launching the rest on demand', { shortfall, errorCodes: unique(first.errors.map((e) => e.code)) });
+      try {
+        const second = await this.deps.ec2.launchRunners(request(shortfall, 'on-demand', items.slice(instances.length)));
+        instances.push(...second.instances);
+        this.onDemandFallbacks += second.instances.length;
+        if (second.instances.length < shortfall) glog.warn('on-demand fallback came up short', { errorCodes: unique(second.errors.map((e) => e.code)) });
+      } catch (error) {
+        glog.error('on-demand fallback failed', { error, shortfall });
+      }
+    } else if (instances.length < items.length) {
+      glog.warn('fleet came up short', { requested: items.length, launched: instances.length, errorCodes: unique(first.errors.map((e) => e.code)) });
+    }
+
+    const { assigned, unassigned, surplus } = assignInstances(items, instances);
+    if (unassigned.length > 0) await this.giveBack(unassigned);
+
+    const registered: { item: LockedJob; instance: LaunchedInstance }[] = [];
+    const failedIds = surplus.map((s) => s.instanceId);
+    const registrationToken = memo(() => github.createRegistrationToken(target));
+    await mapLimited(assigned, CONCURRENCY, async ({ item, instance }) => {
+      const ilog = item.log.withKeys({ instanceId: instance.instanceId });
+      try {
+        await this.register(github, group, instance.instanceId, runnerGroupId, registrationToken, ilog);
+        registered.push({ item, instance });
+      } catch (error) {
+        ilog.error('registration failed; terminating the instance and retrying the job', { error });
+        failedIds.push(instance.instanceId);
+        await this.giveBack([item]);
+      }
+    });
+
+    if (failedIds.length > 0) {
+      try {
+        await this.deps.ec2.terminateRunners(failedIds);
+      } catch (error) {
+        // Tagged and unregistered, they are what scale-down reaps as orphans.
+        glog.error('could not terminate unregistered instances', { error, instanceIds: failedIds });
+      }
+    }
+    if (registered.length === 0) return;
+    try {
+      await this.deps.ec2.tagJobIds(registered.map((r) => ({ instanceId: r.instance.instanceId, jobId: r.item.job.jobId })));
+    } catch (error) {
+      // The idempotency record below is the authority; the tags are a second guard.
+      glog.warn('could not tag runners with their job ids', { error });
+    }
+    await mapLimited(registered, CONCURRENCY, async ({ item, instance }) => {
+      const ilog = item.log.withKeys({ instanceId: instance.instanceId });
+      this.launched.push({ instanceId: instance.instanceId, jobId: item.job.jobId, lifecycle: instance.lifecycle });
+      ilog.info('runner launched', { lifecycle: instance.lifecycle, instanceType: instance.instanceType });
+      try {
+        await this.locks.markLaunched(item.lock, instance.instanceId);
+      } catch (error) {
+        // The runner exists, so the message is acknowledged either way; a
+        // redelivery is still caught by the instance's job-id tag.
+        ilog.warn('could not record the launch in the idempotency table', { error });
+      }
+    });
+  }
+
+  /** Register one instance with GitHub and hand it its configuration. */
+  private async register(
+    github: GitHubInstallationApi,
+    group: OwnerGroup<LockedJob>,
+    instanceId: string,
+    runnerGroupId: number | undefined,
+    registrationToken: () => Promise<RegistrationToken>,
+    log: Logger,
+  ): Promise<void> {
+    const { target } = group;
+    const name = `${this.config.prefix}-${instanceId}`;
+    const labels = registrationLabels(this.config.runnerTypeSettings.labels);
+    if (this.config.jitConfig) {
+      const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });
+      try {
+        await this.deps.configStore.putRunnerConfig(instanceId, { mode: 'jit', jit_config: jit.encodedJitConfig });
+      } catch (error) {
+        // The instance will never read this config: unregister the runner too.
+        await github.deleteRunner(target, jit.runnerId).catch((e: unknown) => log.warn('could not delete the unused JIT runner', { error: e }));
+        throw error;
+      }
+      return;
+    }
+    const token = await registrationToken();
+    const registration: RunnerRegistration = {
+      mode: 'token',
+      token: token.token,
+      url: `${githubWebUrl(this.config.ghesUrl)}/${target.ownerTag}`,
+      labels: labels.join(','),
+      name,
+      ...(target.level === 'org' ? { runner_group: this.config.runnerGroupName } : {}),
+    };
+    await this.deps.configStore.putRunnerConfig(instanceId, registration);
+  }
+
+  /** Return jobs to the queue and release their locks. */
+  private async giveBack(items: readonly LockedJob[]): Promise<void> {
+    for (const i of items) this.retry.add(i.messageId);
+    await mapLimited(items, CONCURRENCY, (i) => this.release(i));
+  }
+
+  private async release(item: LockedJob): Promise<void> {
+    try {
+      await this.locks.release(item.lock);
+    } catch (error) {
+      // The lock expires on its own; the retry just waits for it.
+      item.log.warn('could not release the idempotency lock', { error });
+    }
+  }
+
+  private jobLog(item: QueuedJob): Logger {
+    return this.log.withKeys({ jobId: item.job.jobId, deliveryId: item.job.deliveryId, messageId: item.messageId });
+  }
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Call `fn` at most once; a failure is shared by every caller. */
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= fn());
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
