@@ -1,0 +1,208 @@
+/**
+ * What a runner instance is made of: one launch template per runner type,
+ * the instance role and profile, the runners' security group (unless the
+ * caller gives one) and the log group the instances may ship logs to.
+ *
+ * The instance role is deliberately small: read and delete its own JIT config
+ * parameter (matched by a tag against the instance's own ARN), and write its
+ * logs. It has no EC2 permission at all: an instance ends itself by shutting
+ * down, and the launch template makes shutdown terminate.
+ */
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { AssetType, Fn, Op, ref, TerraformAsset, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { policyDocument } from '../shared/iam';
+import { EncryptedLogGroup } from '../shared/log-group';
+import { ModuleKey } from '../shared/module-key';
+import { mergeTags } from '../shared/tags';
+import { validate, whenKnown } from '../shared/validation';
+import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS } from './runner-types';
+
+/** The actions/runner release installed when the AMI is not pre-baked. */
+export const DEFAULT_RUNNER_VERSION = '2.329.0';
+
+/** Tag keys the module sets on what it launches; scale-down and the instance policy rely on them. */
+export const TAGS = {
+  prefix: 'ghr:prefix',
+  runnerType: 'ghr:runner-type',
+  instanceArn: 'ghr:instance-arn',
+} as const;
+
+/** A bucket holding the runner tarballs (the syncer). */
+export interface RunnerBinariesSource {
+  /** `s3://…` of the tarball for an architecture (x64 or arm64). */
+  locationFor(architecture: string): string;
+  /** The object ARNs runners may read. */
+  readonly objectsArn: string;
+}
+
+export interface RunnerInstancesProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly runnerTypes: BoundRunnerTypes;
+  /** The VPC for the managed security group. */
+  readonly vpcId: string;
+  /** Security groups for the runners; when empty the module creates an egress-only one. @default [] */
+  readonly securityGroupIds?: string[];
+  /** Where scale-up writes each instance's JIT config: `<path>/<instance-id>`. */
+  readonly ssmConfigPath: string;
+  /** actions/runner version to install. @default DEFAULT_RUNNER_VERSION */
+  readonly runnerVersion?: string;
+  /** Ship the user-data and runner logs to CloudWatch with the CloudWatch agent. @default false */
+  readonly enableCloudwatchAgent?: boolean | string;
+  /** Give runners a public IP (only for public subnets without NAT). @default false */
+  readonly associatePublicIpAddress?: boolean | string;
+  /** Where runners download the runner from; undefined = the GitHub release. @default undefined */
+  readonly binaries?: RunnerBinariesSource;
+  /** Log retention for the runner log group. @default 180 */
+  readonly logRetentionInDays?: number;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class RunnerInstances extends Construct {
+  /** Per-type launch templates (for_each over the runner types). */
+  readonly launchTemplate: LaunchTemplate;
+  readonly role: IamRole;
+  readonly instanceProfile: IamInstanceProfile;
+  /** The security group ids the runners use. */
+  readonly securityGroupIds: string[];
+  readonly logGroup: EncryptedLogGroup;
+
+  constructor(scope: Construct, id: string, props: RunnerInstancesProps) {
+    super(scope, id);
+    const tags = props.tags;
+    const version = props.runnerVersion ?? DEFAULT_RUNNER_VERSION;
+    validate('RunnerInstances', [
+      whenKnown(version, () => /^\d+\.\d+\.\d+$/.test(version), `runnerVersion must look like 2.329.0, got "${version}"`),
+      whenKnown(props.ssmConfigPath, () => props.ssmConfigPath.startsWith('/'), `ssmConfigPath must start with "/", got "${props.ssmConfigPath}"`),
+    ]);
+    const { partition, region, accountId } = props.key;
+
+    this.logGroup = new EncryptedLogGroup(this, 'logs', {
+      name: `/github-runners/${props.prefix}/runners`,
+      key: props.key,
+      retentionInDays: props.logRetentionInDays,
+      tags,
+    });
+
+    this.role = new IamRole(this, 'role', {
+      name: `${props.prefix}-runner`,
+      assumeRolePolicy: policyDocument(this, 'assume-role', [
+        { sid: 'Ec2AssumeRole', actions: ['sts:AssumeRole'], resources: [], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] },
+      ]).json,
+      tags,
+    });
+    const parameterArns = `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`;
+    new IamRolePolicy(this, 'policy', {
+      name: 'runner',
+      role: this.role.name,
+      policy: policyDocument(this, 'policy-document', [
+        {
+          // Only the parameter tagged with this instance's own ARN. `&{…}` is
+          // an IAM policy variable, written so Terraform does not interpolate it.
+          sid: 'ReadAndDeleteOwnRunnerConfig',
+          actions: ['ssm:GetParameter', 'ssm:DeleteParameter'],
+          resources: [parameterArns],
+          conditions: [{ test: 'StringEquals', variable: `ssm:resourceTag/${TAGS.instanceArn}`, values: ['&{ec2:SourceInstanceARN}'] }],
+        },
+        {
+          sid: 'DecryptRunnerConfig',
+          actions: ['kms:Decrypt'],
+          resources: [props.key.arn],
+          conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`ssm.${region}.amazonaws.com`] }],
+        },
+        ...(props.binaries
+          ? [
+              { sid: 'DownloadRunnerBinaries', actions: ['s3:GetObject'], resources: [props.binaries.objectsArn] },
+              {
+                sid: 'DecryptRunnerBinaries',
+                actions: ['kms:Decrypt'],
+                resources: [props.key.arn],
+                conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${region}.amazonaws.com`] }],
+              },
+            ]
+          : []),
+        {
+          sid: 'WriteRunnerLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [`${this.logGroup.arn}:*`],
+        },
+      ]).json,
+    });
+    this.instanceProfile = new IamInstanceProfile(this, 'profile', { name: `${props.prefix}-runner`, role: this.role.name, tags });
+
+    // Egress only; created when the caller gives no security group.
+    const given = props.securityGroupIds ?? [];
+    // Op.eq(x, 0) renders the 0 as undefined in cdktf 0.21; lt 1 says the same.
+    const createGroup = Token.isUnresolved(given) ? Op.lt(Fn.lengthOf(given), 1) : given.length === 0;
+    const group = new SecurityGroup(this, 'security-group', {
+      name: `${props.prefix}-runners`,
+      description: 'GitHub runners: outbound only',
+      vpcId: props.vpcId,
+      egress: [{ description: 'HTTPS and everything else runners fetch', fromPort: 0, toPort: 0, protocol: '-1', cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
+      count: createGroup === true ? 1 : createGroup === false ? 0 : Token.asNumber(Fn.conditional(createGroup, 1, 0)),
+      tags: mergeTags(tags, { Name: `${props.prefix}-runners` }),
+    });
+    this.securityGroupIds = Token.asList(Fn.concat([Token.asList(ref(`${group.terraformResourceType}.${group.friendlyUniqueId}[*].id`)), given]));
+
+    const template = new TerraformAsset(this, 'user-data-template', {
+      path: join(__dirname, 'templates', 'user-data.sh'),
+      type: AssetType.FILE,
+    });
+    const it = props.runnerTypes.iterator();
+    const arch = it.getString('runner_architecture');
+    const amiParameter = Fn.coalesce([it.getString('ami_id_ssm_parameter_name'), Fn.lookup(DEFAULT_AMI_SSM_PARAMETERS, arch)]);
+    const userData = Fn.templatefile(Fn.format('%s/%s', [ref('path.module'), template.path]), {
+      prefix: props.prefix,
+      ssm_config_path: props.ssmConfigPath,
+      runner_architecture: arch,
+      runner_version: version,
+      runner_binaries_s3_location: props.binaries ? props.binaries.locationFor(arch) : '',
+      enable_prebaked_ami: it.getAny('enable_prebaked_ami'),
+      enable_cloudwatch_agent: props.enableCloudwatchAgent ?? false,
+      cloudwatch_log_group: this.logGroup.name,
+      config_poll_attempts: 30,
+      config_poll_interval_seconds: 2,
+    });
+    const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
+
+    this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
+      forEach: it,
+      name: `${props.prefix}-${it.key}`,
+      description: `GitHub runner type ${it.key}`,
+      // EC2 resolves the SSM alias at each launch, so new AMIs need no apply.
+      imageId: Token.asString(Fn.conditional(Op.neq(it.getString('ami_id'), Token.nullValue()), it.getString('ami_id'), `resolve:ssm:${amiParameter}`)),
+      iamInstanceProfile: { arn: this.instanceProfile.arn },
+      instanceInitiatedShutdownBehavior: 'terminate',
+      updateDefaultVersion: true,
+      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'enabled' },
+      blockDeviceMappings: [
+        {
+          deviceName: '/dev/xvda',
+          ebs: { volumeSize: it.getNumber('volume_size'), volumeType: 'gp3', encrypted: 'true', kmsKeyId: props.key.arn, deleteOnTermination: 'true' },
+        },
+      ],
+      networkInterfaces: [
+        {
+          associatePublicIpAddress: String(props.associatePublicIpAddress ?? false),
+          securityGroups: this.securityGroupIds,
+          deleteOnTermination: 'true',
+        },
+      ],
+      monitoring: { enabled: false },
+      // Gzipped: EC2 allows 16 KB of user data and cloud-init unpacks gzip.
+      userData: Fn.base64gzip(userData),
+      tagSpecifications: [
+        { resourceType: 'instance', tags: instanceTags },
+        { resourceType: 'volume', tags: instanceTags },
+      ],
+      tags,
+    });
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Scale-up: one function per runner type, triggered by that type's job queue
+ * with ReportBatchItemFailures, plus the DynamoDB table that makes launches
+ * idempotent per job id. One function per type keeps each function's
+ * configuration small, isolates a burst on one type from the others, and lets
+ * reserved concurrency serialise the cap check per type.
+ */
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { Fn, IResolvable, Op, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { eachRef } from '../shared/iteration';
+import { LambdaCode } from '../shared/lambda-code';
+import { ModuleFunction } from '../shared/lambda-function';
+import { LambdaSettings } from '../shared/lambda-settings';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+import { JobQueues } from './job-queues';
+import { RunnerInstances, TAGS } from './runner-instances';
+import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
+
+export interface ScaleUpProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly runnerTypes: BoundRunnerTypes;
+  readonly queues: JobQueues;
+  readonly instances: RunnerInstances;
+  /** Subnets for types that name none. */
+  readonly subnetIds: string[];
+  /** SSM parameter names of the GitHub App id and private key. */
+  readonly appIdParameterName: string;
+  readonly privateKeyParameterName: string;
+  /** Where JIT configs are written: `<path>/<instance-id>`. */
+  readonly ssmConfigPath: string;
+  /** The scale-up Lambda's code. */
+  readonly code: LambdaCode;
+  readonly lambda: LambdaSettings;
+  /** GitHub Enterprise Server or ghe.com URL. @default github.com */
+  readonly ghesUrl?: string;
+  /** Organisation-level runners (else repository-level). @default false */
+  readonly enableOrganizationRunners?: boolean | IResolvable;
+  /** Runner group for organisation runners. @default "Default" */
+  readonly runnerGroupName?: string;
+  /** Register with JIT configs (else registration tokens). @default true */
+  readonly enableJitConfig?: boolean | IResolvable;
+  /** Ask GitHub whether a job is still queued before launching. @default false */
+  readonly enableJobQueuedCheck?: boolean | IResolvable;
+  /** Rehearse: EC2 DryRun, no GitHub or SSM writes. @default false */
+  readonly dryRun?: boolean | IResolvable;
+  /**
+   * Messages per invocation, 1 to 25. Each runner launched in a batch carries
+   * one `ghr:job-id/<instance>` tag per sibling, and EC2 allows 50 tags per
+   * instance. @default 10
+   */
+  readonly batchSize?: number;
+  /** Seconds to gather a batch, 0 to 300. @default 0 */
+  readonly maximumBatchingWindowInSeconds?: number;
+  /** Function timeout in seconds; below the queue's visibility timeout. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Reserved concurrency per type; 1 serialises the cap check. @default 1 */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class ScaleUp extends Construct {
+  readonly function: ModuleFunction;
+  readonly idempotencyTable: DynamodbTable;
+
+  constructor(scope: Construct, id: string, props: ScaleUpProps) {
+    super(scope, id);
+    const batchSize = props.batchSize ?? 10;
+    const window = props.maximumBatchingWindowInSeconds ?? 0;
+    const timeout = props.timeoutSeconds ?? 30;
+    validate('ScaleUp', [
+      whenKnown(batchSize, () => batchSize >= 1 && batchSize <= 25, `batchSize must be 1 to 25, got ${batchSize}`),
+      whenKnown(window, () => window >= 0 && window <= 300, `maximumBatchingWindowInSeconds must be 0 to 300, got ${window}`),
+      whenKnown(timeout, () => timeout >= 5 && timeout <= 60, `timeoutSeconds must be 5 to 60 (below the queue visibility timeout), got ${timeout}`),
+    ]);
+    const { partition, region, accountId } = props.key;
+    const tags = props.tags;
+
+    this.idempotencyTable = new DynamodbTable(this, 'idempotency', {
+      name: `${props.prefix}-job-launches`,
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'pk',
+      attribute: [{ name: 'pk', type: 'S' }],
+      ttl: { attributeName: 'expires_at', enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: props.key.arn },
+      pointInTimeRecovery: { enabled: true },
+      tags,
+    });
+
+    const it = props.runnerTypes.iterator();
+    const launchTemplate = props.instances.launchTemplate;
+    const queue = props.queues.queues.queue;
+    const nullable = (value: string, fallback: unknown) => Fn.conditional(Op.neq(value, Token.nullValue()), value, fallback);
+    const typeConfig = Fn.jsonencode({
+      labels: it.getList('labels'),
+      launch_template_id: eachRef(launchTemplate, 'id'),
+      launch_template_version: Fn.tostring(eachRef(launchTemplate, 'latest_version')),
+      instance_types: nullable(it.getString('instance_types'), Fn.lookup(DEFAULT_INSTANCE_TYPES, it.getString('runner_architecture'))),
+      subnet_ids: nullable(it.getString('subnet_ids'), props.subnetIds),
+      instance_target_capacity_type: it.getString('instance_target_capacity_type'),
+      instance_allocation_strategy: it.getString('instance_allocation_strategy'),
+      runners_maximum_count: it.getNumber('runners_maximum_count'),
+      enable_on_demand_failover_for_errors: it.getList('enable_on_demand_failover_for_errors'),
+    });
+    const flag = (v: boolean | IResolvable | undefined, fallback: boolean) =>
+      v === undefined ? String(fallback) : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
+    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
+    const instanceArns = `arn:${partition}:ec2:${region}:${accountId}:instance/*`;
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-scale-up-${it.key}`,
+      description: 'Launches one ephemeral JIT runner per queued job for one runner type',
+      code: props.code,
+      key: props.key,
+      forEach: it,
+      timeoutSeconds: timeout,
+      memorySizeMb: 512,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
+      environment: {
+        PREFIX: props.prefix,
+        RUNNER_TYPE: it.key,
+        RUNNER_TYPE_CONFIG: typeConfig,
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
+        GHES_URL: props.ghesUrl ?? '',
+        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners, false),
+        RUNNER_GROUP_NAME: props.runnerGroupName ?? 'Default',
+        ENABLE_JIT_CONFIG: flag(props.enableJitConfig, true),
+        ENABLE_JOB_QUEUED_CHECK: flag(props.enableJobQueuedCheck, false),
+        DRY_RUN: flag(props.dryRun, false),
+        SSM_CONFIG_PATH: props.ssmConfigPath,
+        INSTANCE_ARN_PREFIX: `arn:${partition}:ec2:${region}:${accountId}:instance/`,
+        KMS_KEY_ID: props.key.arn,
+        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.name,
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+        { sid: 'CreateFleet', actions: ['ec2:CreateFleet'], resources: ['*'] },
+        {
+          sid: 'RunInstancesFromOwnTemplate',
+          actions: ['ec2:RunInstances'],
+          resources: ['*'],
+          conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: [eachRef(launchTemplate, 'arn')] }],
+        },
+        {
+          sid: 'TagOnLaunch',
+          actions: ['ec2:CreateTags'],
+          resources: [instanceArns, `arn:${partition}:ec2:${region}:${accountId}:volume/*`, `arn:${partition}:ec2:${region}:${accountId}:fleet/*`],
+          conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['RunInstances', 'CreateFleet'] }],
+        },
+        {
+          sid: 'TagAndTerminateOwnInstances',
+          actions: ['ec2:CreateTags', 'ec2:TerminateInstances'],
+          resources: [instanceArns],
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: [it.key] },
+          ],
+        },
+        {
+          sid: 'PassRunnerRole',
+          actions: ['iam:PassRole'],
+          resources: [props.instances.role.arn],
+          conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
+        },
+        {
+          // CreateFleet needs these service-linked roles; AWS creates them on first use.
+          sid: 'CreateFleetServiceLinkedRoles',
+          actions: ['iam:CreateServiceLinkedRole'],
+          resources: [`arn:${partition}:iam::${accountId}:role/aws-service-role/*`],
+          conditions: [{ test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] }],
+        },
+        {
+          sid: 'ReadGitHubApp',
+          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+        },
+        {
+          sid: 'WriteRunnerConfigs',
+          actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+          resources: [`arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`],
+        },
+        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+        {
+          sid: 'ConsumeOwnQueue',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          resources: [eachRef(queue, 'arn')],
+        },
+        {
+          // Locks are taken, released and marked launched with conditional updates only.
+          sid: 'LaunchIdempotency',
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.idempotencyTable.arn],
+        },
+      ],
+      ...props.lambda.functionSettings,
+      tags,
+    });
+
+    new LambdaEventSourceMapping(this, 'trigger', {
+      forEach: it,
+      eventSourceArn: eachRef(queue, 'arn'),
+      functionName: eachRef(this.function.function, 'arn'),
+      batchSize,
+      maximumBatchingWindowInSeconds: window,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  }
+}

@@ -1,0 +1,434 @@
+#!/bin/bash
+# -----------------------------------------------------------------------------
+# User data of one ephemeral, single-use GitHub Actions runner
+# (Amazon Linux 2023, x64 or arm64; runs as root from cloud-init).
+#
+# This file is a Terraform templatefile() template. The template variables are
+# listed in modules/runners/user-data.ts and assigned once, below. A literal
+# dollar-brace in bash is written with a doubled dollar in this source.
+#
+# Flow. Every step fails closed: whatever way this script ends, the EXIT trap
+# powers the instance off, and the launch template's
+# instance_initiated_shutdown_behavior=terminate turns that into termination.
+#   0. validate the inputs and pick a JSON parser
+#   1. read the instance id and region from IMDSv2
+#      (then, optionally, start the CloudWatch agent)
+#   2. install the runner into RUNNER_DIR, unless the AMI is prebaked;
+#      make sure the unprivileged 'runner' user exists and owns RUNNER_DIR
+#   3. poll SSM for <ssm_config_path>/<instance-id>, which scale-up writes
+#   4. delete that parameter, then parse it
+#   5. run the runner once, as 'runner'
+#   6. shut down when it exits, whatever its status
+#
+# Environment overrides. cloud-init sets none of them; they exist for the tests:
+#   RUNNER_DIR     runner installation directory   (default /opt/actions-runner)
+#   USER_DATA_LOG  this script's log file           (default /var/log/runner-user-data.log)
+#   TMPDIR         where mktemp stages the download and the agent config (default /tmp)
+#
+# JSON parser. The runner config is parsed with jq when jq is on PATH, and with
+# python3 otherwise (AL2023 always ships python3). The choice is made once, at
+# start, before anything is fetched, and logged; the same AMI therefore always
+# takes the same path. Without either the script stops before touching SSM.
+#
+# Secrets. The SSM value is never printed and there is no `set -x`; parser
+# errors are discarded rather than logged because they may quote the input.
+# The JIT config and the registration token reach the runner through the
+# ACTIONS_RUNNER_INPUT_JITCONFIG / ACTIONS_RUNNER_INPUT_TOKEN environment
+# variables, which the runner reads and then removes from its environment, not
+# through argv: argv is readable by every local user in /proc/<pid>/cmdline,
+# while /proc/<pid>/environ is readable only by root and the process's own uid.
+# Trade-off: job steps run as the same uid as run.sh, so in JIT mode a job
+# could read run.sh's initial environment. It could equally read the runner's
+# own credential files, so a same-uid runner cannot hide its identity from its
+# job, and the JIT config is single-use. In token mode the token is given only
+# to config.sh, which has exited before any job starts.
+# -----------------------------------------------------------------------------
+set -euo pipefail
+
+# --- template inputs (validated in validate_inputs) --------------------------
+readonly PREFIX='${prefix}'
+readonly SSM_CONFIG_PATH='${ssm_config_path}'
+readonly RUNNER_ARCHITECTURE='${runner_architecture}'
+readonly RUNNER_VERSION='${runner_version}'
+readonly RUNNER_BINARIES_S3_LOCATION='${runner_binaries_s3_location}'
+readonly ENABLE_PREBAKED_AMI='${enable_prebaked_ami}'
+readonly ENABLE_CLOUDWATCH_AGENT='${enable_cloudwatch_agent}'
+readonly CLOUDWATCH_LOG_GROUP='${cloudwatch_log_group}'
+readonly CONFIG_POLL_ATTEMPTS='${config_poll_attempts}'
+readonly CONFIG_POLL_INTERVAL_SECONDS='${config_poll_interval_seconds}'
+
+# --- environment overrides (see header) --------------------------------------
+readonly RUNNER_DIR="$${RUNNER_DIR:-/opt/actions-runner}"
+readonly USER_DATA_LOG="$${USER_DATA_LOG:-/var/log/runner-user-data.log}"
+
+# --- constants -----------------------------------------------------------------
+readonly RUNNER_USER=runner
+readonly IMDS_URL=http://169.254.169.254/latest
+readonly IMDS_TOKEN_TTL_SECONDS=300 # only needed while booting
+readonly CONFIG_DELETE_ATTEMPTS=3
+readonly CLOUDWATCH_AGENT_CTL_PATH=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+readonly CLOUDWATCH_FLUSH_SECONDS=10 # > force_flush_interval in the agent config
+
+# --- state -------------------------------------------------------------------
+JSON_PARSER=''
+INSTANCE_ID=''
+REGION=''
+CONFIG_PARAMETER=''
+RUNNER_CONFIG='' # secret: never print
+CLOUDWATCH_AGENT_STARTED=false
+
+# Log to stderr so that a log line inside $(…) is not captured as a value.
+log() {
+  printf '%s %s user-data: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$PREFIX" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# Runs on every exit, including errexit and the signals trapped below.
+on_exit() {
+  local rc=$?
+  set +e
+  trap - EXIT HUP INT TERM
+  if [ "$rc" -eq 0 ]; then
+    log "done; shutting down"
+  else
+    log "exiting with status $rc; shutting down"
+  fi
+  if [ "$CLOUDWATCH_AGENT_STARTED" = true ]; then
+    log "waiting $CLOUDWATCH_FLUSH_SECONDS s for the CloudWatch agent to ship the last lines"
+    sleep "$CLOUDWATCH_FLUSH_SECONDS"
+  fi
+  shutdown -h now
+  exit "$rc"
+}
+trap on_exit EXIT
+# Turn these signals into an exit so the EXIT trap runs for them too.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+setup_logging() {
+  mkdir -p "$${USER_DATA_LOG%/*}"
+  : >>"$USER_DATA_LOG"
+  chmod 600 "$USER_DATA_LOG"
+  # Keep stdout too: cloud-init copies it to cloud-init-output.log and the console.
+  exec > >(tee -a "$USER_DATA_LOG") 2>&1
+}
+
+# Collects every problem and fails once, listing them all.
+validate_inputs() {
+  local errors=()
+  local re
+
+  case "$RUNNER_ARCHITECTURE" in
+    x64 | arm64) ;;
+    *) errors+=("runner_architecture must be x64 or arm64, got '$RUNNER_ARCHITECTURE'") ;;
+  esac
+  re='^[0-9]+\.[0-9]+\.[0-9]+$'
+  [[ $RUNNER_VERSION =~ $re ]] || errors+=("runner_version must look like 2.329.0, got '$RUNNER_VERSION'")
+  re='^(/[A-Za-z0-9_.-]+)+/?$'
+  [[ $SSM_CONFIG_PATH =~ $re ]] || errors+=("ssm_config_path must be an absolute SSM path, got '$SSM_CONFIG_PATH'")
+  re='^s3://[^/]+/.+$'
+  [[ -z $RUNNER_BINARIES_S3_LOCATION || $RUNNER_BINARIES_S3_LOCATION =~ $re ]] ||
+    errors+=("runner_binaries_s3_location must be empty or s3://bucket/key, got '$RUNNER_BINARIES_S3_LOCATION'")
+  case "$ENABLE_PREBAKED_AMI" in
+    true | false) ;;
+    *) errors+=("enable_prebaked_ami must be true or false, got '$ENABLE_PREBAKED_AMI'") ;;
+  esac
+  case "$ENABLE_CLOUDWATCH_AGENT" in
+    true | false) ;;
+    *) errors+=("enable_cloudwatch_agent must be true or false, got '$ENABLE_CLOUDWATCH_AGENT'") ;;
+  esac
+  re='^[A-Za-z0-9_./#-]{1,512}$'
+  if [ "$ENABLE_CLOUDWATCH_AGENT" = true ] && ! [[ $CLOUDWATCH_LOG_GROUP =~ $re ]]; then
+    errors+=("cloudwatch_log_group must be a log group name, got '$CLOUDWATCH_LOG_GROUP'")
+  fi
+  re='^[1-9][0-9]*$'
+  [[ $CONFIG_POLL_ATTEMPTS =~ $re ]] || errors+=("config_poll_attempts must be >= 1, got '$CONFIG_POLL_ATTEMPTS'")
+  re='^[0-9]+$'
+  [[ $CONFIG_POLL_INTERVAL_SECONDS =~ $re ]] ||
+    errors+=("config_poll_interval_seconds must be >= 0, got '$CONFIG_POLL_INTERVAL_SECONDS'")
+  [[ $RUNNER_DIR == /* ]] || errors+=("RUNNER_DIR must be an absolute path, got '$RUNNER_DIR'")
+
+  if command -v jq >/dev/null 2>&1; then
+    JSON_PARSER=jq
+  elif command -v python3 >/dev/null 2>&1; then
+    JSON_PARSER=python3
+  else
+    errors+=("neither jq nor python3 is available to parse the runner config")
+  fi
+
+  if [ "$${#errors[@]}" -gt 0 ]; then
+    local e
+    for e in "$${errors[@]}"; do
+      log "invalid input: $e"
+    done
+    exit 2
+  fi
+  log "inputs valid; runner $RUNNER_VERSION ($RUNNER_ARCHITECTURE); JSON parser: $JSON_PARSER"
+}
+
+# --- 1. instance identity (IMDSv2) ----------------------------------------------
+readonly CURL_IMDS_OPTS=(-fsS --connect-timeout 2 --max-time 5 --retry 5 --retry-delay 1 --retry-connrefused)
+IMDS_TOKEN=''
+
+imds_get() {
+  curl "$${CURL_IMDS_OPTS[@]}" -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS_URL/meta-data/$1"
+}
+
+read_instance_identity() {
+  local re
+  IMDS_TOKEN=$(curl "$${CURL_IMDS_OPTS[@]}" -X PUT \
+    -H "X-aws-ec2-metadata-token-ttl-seconds: $IMDS_TOKEN_TTL_SECONDS" "$IMDS_URL/api/token")
+  [ -n "$IMDS_TOKEN" ] || die "IMDS returned an empty token"
+  INSTANCE_ID=$(imds_get instance-id)
+  REGION=$(imds_get placement/region)
+  re='^i-[0-9a-f]+$'
+  [[ $INSTANCE_ID =~ $re ]] || die "unexpected instance id from IMDS: '$INSTANCE_ID'"
+  re='^[a-z0-9-]+$'
+  [[ $REGION =~ $re ]] || die "unexpected region from IMDS: '$REGION'"
+  CONFIG_PARAMETER="$${SSM_CONFIG_PATH%/}/$INSTANCE_ID"
+  log "instance $INSTANCE_ID in $REGION"
+}
+
+# --- optional: CloudWatch agent -------------------------------------------------
+# Called in an `||` context, where errexit is off: every step checks itself.
+start_cloudwatch_agent() {
+  local ctl config
+  if command -v amazon-cloudwatch-agent-ctl >/dev/null 2>&1; then
+    ctl=amazon-cloudwatch-agent-ctl
+  else
+    if [ ! -x "$CLOUDWATCH_AGENT_CTL_PATH" ]; then
+      log "installing amazon-cloudwatch-agent"
+      dnf install -y -q amazon-cloudwatch-agent || return 1
+    fi
+    ctl=$CLOUDWATCH_AGENT_CTL_PATH
+  fi
+  config=$(mktemp --suffix=.json) || return 1
+  cat >"$config" <<EOF || return 1
+{
+  "agent": { "run_as_user": "root" },
+  "logs": {
+    "force_flush_interval": 5,
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {
+            "file_path": "$USER_DATA_LOG",
+            "log_group_name": "$CLOUDWATCH_LOG_GROUP",
+            "log_stream_name": "$INSTANCE_ID/user-data"
+          },
+          {
+            "file_path": "$RUNNER_DIR/_diag/Runner_*.log",
+            "log_group_name": "$CLOUDWATCH_LOG_GROUP",
+            "log_stream_name": "$INSTANCE_ID/runner"
+          },
+          {
+            "file_path": "$RUNNER_DIR/_diag/Worker_*.log",
+            "log_group_name": "$CLOUDWATCH_LOG_GROUP",
+            "log_stream_name": "$INSTANCE_ID/worker"
+          }
+        ]
+      }
+    }
+  }
+}
+EOF
+  "$ctl" -a fetch-config -m ec2 -s -c "file:$config" || return 1
+  CLOUDWATCH_AGENT_STARTED=true
+  log "CloudWatch agent shipping logs to $CLOUDWATCH_LOG_GROUP"
+}
+
+# --- 2. runner installation -----------------------------------------------------
+install_runner() {
+  if [ "$ENABLE_PREBAKED_AMI" = true ]; then
+    [ -x "$RUNNER_DIR/run.sh" ] || die "prebaked AMI expected, but $RUNNER_DIR/run.sh is missing"
+    log "using the runner prebaked in $RUNNER_DIR"
+    return 0
+  fi
+
+  local work tarball url
+  work=$(mktemp -d)
+  tarball="$work/actions-runner.tar.gz"
+  local from_s3=false
+  if [ -n "$RUNNER_BINARIES_S3_LOCATION" ]; then
+    log "downloading the runner from $RUNNER_BINARIES_S3_LOCATION"
+    # The syncer fills the bucket; until its first run (or if it fails) the
+    # release on GitHub is the fallback, so a fresh install still serves jobs.
+    if aws s3 cp --only-show-errors --region "$REGION" "$RUNNER_BINARIES_S3_LOCATION" "$tarball"; then
+      from_s3=true
+    else
+      log "the runner is not in S3 yet; falling back to the GitHub release"
+    fi
+  fi
+  if [ "$from_s3" != true ]; then
+    url="https://github.com/actions/runner/releases/download/v$RUNNER_VERSION/actions-runner-linux-$RUNNER_ARCHITECTURE-$RUNNER_VERSION.tar.gz"
+    log "downloading $url"
+    curl -fsSL --connect-timeout 10 --max-time 600 --retry 5 --retry-delay 5 --retry-connrefused \
+      -o "$tarball" "$url"
+  fi
+  mkdir -p "$RUNNER_DIR"
+  tar -xzf "$tarball" -C "$RUNNER_DIR" --no-same-owner
+  rm -rf "$work"
+  if [ -x "$RUNNER_DIR/bin/installdependencies.sh" ]; then
+    log "installing the runner's dependencies"
+    (cd "$RUNNER_DIR" && ./bin/installdependencies.sh)
+  fi
+  log "runner installed in $RUNNER_DIR"
+}
+
+# No password, no sudo rights, no extra groups.
+ensure_runner_user() {
+  if id -u "$RUNNER_USER" >/dev/null 2>&1; then
+    log "user $RUNNER_USER already exists"
+  else
+    log "creating the unprivileged user $RUNNER_USER"
+    useradd --create-home --user-group --shell /bin/bash "$RUNNER_USER"
+  fi
+  chown -R "$RUNNER_USER:$RUNNER_USER" "$RUNNER_DIR"
+}
+
+# --- 3. fetch the runner config -------------------------------------------------
+fetch_runner_config() {
+  local attempt=1
+  while :; do
+    # aws's own stderr (e.g. ParameterNotFound) goes to the log; the value does not.
+    if RUNNER_CONFIG=$(aws ssm get-parameter --name "$CONFIG_PARAMETER" --with-decryption \
+      --query Parameter.Value --output text --region "$REGION"); then
+      [ -n "$RUNNER_CONFIG" ] || die "runner config $CONFIG_PARAMETER is empty"
+      log "runner config found (attempt $attempt/$CONFIG_POLL_ATTEMPTS)"
+      return 0
+    fi
+    if [ "$attempt" -ge "$CONFIG_POLL_ATTEMPTS" ]; then
+      die "no runner config at $CONFIG_PARAMETER after $attempt attempts; giving up"
+    fi
+    log "runner config not readable yet (attempt $attempt/$CONFIG_POLL_ATTEMPTS); next try in $CONFIG_POLL_INTERVAL_SECONDS s"
+    attempt=$((attempt + 1))
+    sleep "$CONFIG_POLL_INTERVAL_SECONDS"
+  done
+}
+
+# --- 4. delete it before anything uses it ----------------------------------------
+# If it cannot be deleted the runner is not started: fail closed rather than
+# leave a usable credential behind in Parameter Store.
+delete_runner_config() {
+  local attempt
+  for ((attempt = 1; attempt <= CONFIG_DELETE_ATTEMPTS; attempt++)); do
+    if aws ssm delete-parameter --name "$CONFIG_PARAMETER" --region "$REGION"; then
+      log "runner config deleted from SSM"
+      return 0
+    fi
+    log "could not delete $CONFIG_PARAMETER (attempt $attempt/$CONFIG_DELETE_ATTEMPTS)"
+    if [ "$attempt" -lt "$CONFIG_DELETE_ATTEMPTS" ]; then
+      sleep 2
+    fi
+  done
+  die "could not delete $CONFIG_PARAMETER; not starting the runner"
+}
+
+# Prints the string value of top-level key $1 of the JSON object on stdin;
+# prints nothing when the key is missing or not a string; fails when stdin is
+# not a JSON object.
+json_field() {
+  case "$JSON_PARSER" in
+    jq)
+      jq -r --arg key "$1" 'if type == "object" then (.[$key] | strings) else error("not an object") end'
+      ;;
+    python3)
+      python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+if not isinstance(doc, dict):
+    sys.exit(1)
+value = doc.get(sys.argv[1])
+if isinstance(value, str):
+    sys.stdout.write(value)
+' "$1"
+      ;;
+  esac
+}
+
+# Parser stderr is discarded: it may quote the secret input.
+config_field() {
+  printf '%s' "$RUNNER_CONFIG" | json_field "$1" 2>/dev/null || die "runner config is not a JSON object"
+}
+
+# --- 5. run the runner, once -------------------------------------------------------
+# Reports the runner's status in RUNNER_EXIT_STATUS rather than its return
+# value: a caller writing `run_runner || rc=$?` would turn errexit off for the
+# whole function body.
+RUNNER_EXIT_STATUS=0
+run_runner() {
+  local mode rc=0
+  mode=$(config_field mode)
+  cd "$RUNNER_DIR"
+
+  case "$mode" in
+    jit)
+      local jit_config
+      jit_config=$(config_field jit_config)
+      RUNNER_CONFIG=''
+      [ -n "$jit_config" ] || die "runner config has mode jit but no jit_config"
+      log "starting the runner (JIT) as $RUNNER_USER"
+      ACTIONS_RUNNER_INPUT_JITCONFIG="$jit_config" runuser -u "$RUNNER_USER" -- ./run.sh || rc=$?
+      ;;
+    token)
+      local token url labels name group re='^https://[^[:space:]]+$'
+      token=$(config_field token)
+      url=$(config_field url)
+      labels=$(config_field labels)
+      name=$(config_field name)
+      group=$(config_field runner_group)
+      RUNNER_CONFIG=''
+      [ -n "$token" ] || die "runner config has mode token but no token"
+      [[ $url =~ $re ]] || die "runner config has an invalid url: '$url'"
+      name=$${name:-$PREFIX-$INSTANCE_ID}
+      local args=(--unattended --ephemeral --disableupdate --url "$url" --name "$name")
+      if [ -n "$labels" ]; then
+        args+=(--labels "$labels")
+      fi
+      # Organisation runners join their runner group; repository runners have none.
+      if [ -n "$group" ]; then
+        args+=(--runnergroup "$group")
+      fi
+      log "registering runner $name at $url as $RUNNER_USER"
+      ACTIONS_RUNNER_INPUT_TOKEN="$token" runuser -u "$RUNNER_USER" -- ./config.sh "$${args[@]}" || rc=$?
+      [ "$rc" -eq 0 ] || die "config.sh failed with status $rc"
+      log "starting the runner as $RUNNER_USER"
+      runuser -u "$RUNNER_USER" -- ./run.sh || rc=$?
+      ;;
+    *)
+      die "runner config has an unknown mode: '$mode'"
+      ;;
+  esac
+
+  log "runner exited with status $rc"
+  RUNNER_EXIT_STATUS=$rc
+}
+
+main() {
+  setup_logging
+  log "starting"
+
+  validate_inputs
+  read_instance_identity
+  if [ "$ENABLE_CLOUDWATCH_AGENT" = true ]; then
+    start_cloudwatch_agent || log "WARNING: could not start the CloudWatch agent; continuing without it"
+  fi
+  install_runner
+  ensure_runner_user
+  fetch_runner_config
+  delete_runner_config
+
+  run_runner
+  return "$RUNNER_EXIT_STATUS"
+}
+
+# The script exits with main's status (the runner's, when it got that far);
+# 6. the EXIT trap then shuts the instance down, whatever that status is.
+# (No explicit trailing `exit`: shellcheck 0.9 then flags the trap handler as
+# unreachable, SC2317.)
+main "$@"

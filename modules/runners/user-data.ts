@@ -1,0 +1,119 @@
+/**
+ * The runner instance's user data: where the template lives, which variables it
+ * takes, and a renderer that behaves like Terraform's `templatefile()` for the
+ * subset of template syntax the script uses.
+ *
+ * The template is rendered by Terraform at plan time (`templatefile()`), not by
+ * this module. `renderUserDataForTest` exists so tests can shellcheck and run
+ * exactly what an instance would receive. It accepts only:
+ *   - `${name}`  interpolation of a variable passed in `vars`
+ *   - `$${`      an escaped, literal `${` (bash parameter expansion)
+ *   - `%%{`      an escaped, literal `%{`
+ * and rejects everything else Terraform would treat as template syntax
+ * (`%{ … }` directives, `${ expression }` that is not a bare name, strip
+ * markers). Keeping the template inside that subset is what keeps this
+ * renderer honest; a test compares it with `terraform console` output.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Path of the template relative to the `modules/runners` directory (for `${path.module}/…`). */
+export const USER_DATA_TEMPLATE_RELATIVE_PATH = 'templates/user-data.sh';
+
+/** Absolute path of the template in this checkout. */
+export const USER_DATA_TEMPLATE_PATH = path.join(__dirname, USER_DATA_TEMPLATE_RELATIVE_PATH);
+
+/**
+ * Every variable the template references, and nothing else.
+ *
+ * - `prefix`: resource name prefix; tags the log lines and is the default runner name prefix.
+ * - `ssm_config_path`: SSM path (leading `/`) under which scale-up writes `<path>/<instance-id>`.
+ * - `runner_architecture`: `x64` or `arm64`; selects the release tarball.
+ * - `runner_version`: actions/runner version without `v`, e.g. `2.329.0`.
+ * - `runner_binaries_s3_location`: `s3://bucket/key` of the runner tarball, or `''` to
+ *   download it from the GitHub release.
+ * - `enable_prebaked_ami`: `true` when the AMI already has the runner in /opt/actions-runner.
+ * - `enable_cloudwatch_agent`: `true` to ship the user-data log and runner _diag logs.
+ * - `cloudwatch_log_group`: log group the agent writes to (must already exist).
+ * - `config_poll_attempts`: how many times to look for the SSM parameter (≥ 1).
+ * - `config_poll_interval_seconds`: pause between those attempts (≥ 0).
+ *
+ * Values are inserted between single quotes in the script, so they must not contain `'`.
+ * The script validates every value at boot and fails closed (instance terminates).
+ */
+export const USER_DATA_TEMPLATE_VARIABLES = [
+  'prefix',
+  'ssm_config_path',
+  'runner_architecture',
+  'runner_version',
+  'runner_binaries_s3_location',
+  'enable_prebaked_ami',
+  'enable_cloudwatch_agent',
+  'cloudwatch_log_group',
+  'config_poll_attempts',
+  'config_poll_interval_seconds',
+] as const;
+
+export type UserDataTemplateVariable = (typeof USER_DATA_TEMPLATE_VARIABLES)[number];
+
+/** The `vars` map handed to `templatefile()`. Terraform renders numbers and bools as strings. */
+export type UserDataTemplateVars = Readonly<Record<UserDataTemplateVariable, string | number | boolean>>;
+
+/** The template uses syntax this renderer does not model, or references a missing variable. */
+export class UserDataTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserDataTemplateError';
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * Render the template the way `templatefile(path, vars)` would.
+ *
+ * @param vars values for the template variables
+ * @param template template text; defaults to the file at `USER_DATA_TEMPLATE_PATH`
+ * @throws UserDataTemplateError on unsupported syntax or a missing variable (Terraform
+ *   would fail too: an unescaped bash `${VAR:-x}` is a template parse error there)
+ */
+export function renderUserDataForTest(
+  vars: Readonly<Record<string, string | number | boolean>>,
+  template: string = readFileSync(USER_DATA_TEMPLATE_PATH, 'utf8'),
+): string {
+  let out = '';
+  let i = 0;
+  const lineAt = (index: number): number => template.slice(0, index).split('\n').length;
+
+  while (i < template.length) {
+    if (template.startsWith('$${', i)) {
+      out += '${';
+      i += 3;
+    } else if (template.startsWith('%%{', i)) {
+      out += '%{';
+      i += 3;
+    } else if (template.startsWith('%{', i)) {
+      throw new UserDataTemplateError(`line ${lineAt(i)}: template directives (%{ … }) are not supported; escape a literal one as %%{`);
+    } else if (template.startsWith('${', i)) {
+      const end = template.indexOf('}', i + 2);
+      if (end < 0) {
+        throw new UserDataTemplateError(`line ${lineAt(i)}: unterminated \${`);
+      }
+      const name = template.slice(i + 2, end).trim();
+      if (!IDENTIFIER.test(name)) {
+        throw new UserDataTemplateError(
+          `line ${lineAt(i)}: \${${name}} is not a bare variable name; escape bash expansions as $\${…}`,
+        );
+      }
+      if (!Object.prototype.hasOwnProperty.call(vars, name)) {
+        throw new UserDataTemplateError(`line ${lineAt(i)}: vars map does not contain key "${name}"`);
+      }
+      out += String(vars[name]);
+      i = end + 1;
+    } else {
+      out += template[i];
+      i += 1;
+    }
+  }
+  return out;
+}
