@@ -1,0 +1,271 @@
+/**
+ * GitHubRunners: the whole module. It owns nothing itself; each AWS resource
+ * belongs to exactly one of the constructs it composes, which get what they
+ * need from each other through typed attributes.
+ */
+import { Fn, IResolvable, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { JobQueues } from './runners/job-queues';
+import { DEFAULT_RUNNER_VERSION, RunnerInstances } from './runners/runner-instances';
+import { ScaleDown } from './runners/scale-down';
+import { TerminationWatcher } from './runners/termination-watcher';
+import { Observability, ObservabilitySettings } from './observability/observability';
+import { RunnerBinariesSyncer } from './syncer/syncer';
+import { RunnerTypes } from './runners/runner-types';
+import { ScaleUp } from './runners/scale-up';
+import { LambdaCode } from './shared/lambda-code';
+import { SharedFunctionSettings } from './shared/lambda-settings';
+import { ModuleKey } from './shared/module-key';
+import { validate, whenKnown } from './shared/validation';
+import { Webhook } from './webhook/webhook';
+
+/** Names (not values) of the SSM parameters that hold the GitHub App's secrets. */
+export interface GitHubAppParameters {
+  /** SSM parameter name of the App id, e.g. "/ops/github/runner/dev/app-id". */
+  readonly appId: string;
+  /** SSM parameter name of the App private key (PEM, or base64 of the PEM). */
+  readonly privateKey: string;
+  /** SSM parameter name of the webhook secret. */
+  readonly webhookSecret: string;
+}
+
+/** Where each Lambda's code comes from. @default the local bundles from `npm run build` */
+export interface LambdaCodes {
+  readonly webhook?: LambdaCode;
+  readonly scaleUp?: LambdaCode;
+  readonly scaleDown?: LambdaCode;
+  readonly terminationWatcher?: LambdaCode;
+  readonly syncer?: LambdaCode;
+}
+
+/** When and how runners are removed (philips names on the module variables). */
+export interface ScaleDownSettings {
+  /** When scale-down runs. @default "cron(*\/5 * * * ? *)" */
+  readonly scheduleExpression?: string;
+  /** Idle registered runners younger than this are kept, in minutes. @default 5 */
+  readonly minimumRunningTimeInMinutes?: number;
+  /** Instances not registered after this many minutes are orphans. @default 5 */
+  readonly runnerBootTimeInMinutes?: number;
+}
+
+/** The runner binary syncer. */
+export interface SyncerSettings {
+  /** Keep the runner release in an S3 bucket and install from there. @default true */
+  readonly enabled?: boolean;
+  /** When the syncer runs. @default "cron(27 * * * ? *)" */
+  readonly scheduleExpression?: string;
+}
+
+/** How scale-up launches and registers runners (philips names on the module variables). */
+export interface ScaleUpSettings {
+  /** GitHub Enterprise Server or ghe.com URL, e.g. "https://github.example.com". @default github.com */
+  readonly ghesUrl?: string;
+  /** Runner group for organisation runners. @default "Default" */
+  readonly runnerGroupName?: string;
+  /** Register with single-use JIT configs; false uses registration tokens and --ephemeral. @default true */
+  readonly enableJitConfig?: boolean | IResolvable;
+  /** Ask GitHub whether a job is still queued before launching. @default false */
+  readonly enableJobQueuedCheck?: boolean | IResolvable;
+  /** Rehearsal mode: EC2 calls with DryRun, no GitHub or SSM writes, decisions logged. @default false */
+  readonly dryRun?: boolean | IResolvable;
+  /** Messages per scale-up invocation. @default 10 */
+  readonly batchSize?: number;
+  /** Seconds to gather a batch. @default 0 */
+  readonly maximumBatchingWindowInSeconds?: number;
+  /** Scale-up timeout in seconds, 5 to 60. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Reserved concurrency of each type's scale-up function. @default 1 */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/** What runner instances look like beyond their runner type. */
+export interface RunnerInstanceSettings {
+  /** Security groups for the runners. @default [] (the module creates an egress-only group) */
+  readonly securityGroupIds?: string[];
+  /** actions/runner version to install when the AMI is not pre-baked. @default DEFAULT_RUNNER_VERSION */
+  readonly runnerVersion?: string;
+  /** Ship user-data and runner logs with the CloudWatch agent. @default false */
+  readonly enableCloudwatchAgent?: boolean | string;
+  /** Public IPs for runners (public subnets without NAT only). @default false */
+  readonly associatePublicIpAddress?: boolean | string;
+}
+
+export interface GitHubRunnersProps {
+  /** Prefix for every resource name: lower-case letters, digits and hyphens, 1 to 20 characters. */
+  readonly prefix: string;
+  /** The VPC the runners run in. */
+  readonly vpcId: string;
+  /** Subnets for the runners, at least one. */
+  readonly subnetIds: string[];
+  /** Organisation-level runners (true) or repository-level runners (false). @default false */
+  readonly enableOrganizationRunners?: boolean | IResolvable;
+  /** SSM parameter names for the GitHub App's secrets; the Lambdas read the values at run time. */
+  readonly githubApp: GitHubAppParameters;
+  /** The kinds of runner and the jobs they serve. @default RunnerTypes.default() */
+  readonly runnerTypes?: RunnerTypes;
+  /** Accept jobs only from these repositories ("owner/repo"). @default [] (all) */
+  readonly repositoryAllowList?: string[];
+  /** Seconds a queued job waits before scale-up sees it, 0 to 900. @default 0 */
+  readonly delayWebhookEvent?: number;
+  /** Requests per second allowed on the webhook route. @default 50 */
+  readonly webhookThrottlingRateLimit?: number;
+  /** Burst allowed on the webhook route. @default 100 */
+  readonly webhookThrottlingBurstLimit?: number;
+  /** Lambda log level: debug, info, warn or error. @default "info" */
+  readonly logLevel?: string;
+  /** Settings shared by every Lambda (architecture, tracing, retention, VPC). @default see SharedFunctionSettings */
+  readonly lambda?: SharedFunctionSettings;
+  /** Where the Lambdas' code comes from. @default the local bundles */
+  readonly lambdaCode?: LambdaCodes;
+  /** Scale-up behaviour. @default see ScaleUpSettings */
+  readonly scaleUp?: ScaleUpSettings;
+  /** Runner instance settings shared by all types. @default see RunnerInstanceSettings */
+  readonly instances?: RunnerInstanceSettings;
+  /** Scale-down behaviour. @default see ScaleDownSettings */
+  readonly scaleDown?: ScaleDownSettings;
+  /** The runner binary syncer. @default enabled, hourly */
+  readonly syncer?: SyncerSettings;
+  /** Dashboard and alarms: where alarms notify, and how quickly they fire. @default see ObservabilitySettings */
+  readonly observability?: ObservabilitySettings;
+  /** Tags for every resource. @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,19}$/;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+
+export class GitHubRunners extends Construct {
+  readonly key: ModuleKey;
+  readonly queues: JobQueues;
+  readonly webhook: Webhook;
+  readonly instances: RunnerInstances;
+  readonly scaleUp: ScaleUp;
+  readonly scaleDown: ScaleDown;
+  readonly terminationWatcher: TerminationWatcher;
+  /** Undefined when the syncer is disabled. */
+  readonly syncer?: RunnerBinariesSyncer;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: GitHubRunnersProps) {
+    super(scope, id);
+    const logLevel = props.logLevel ?? 'info';
+    validate('GitHubRunners', [
+      whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "${props.prefix}"`),
+      whenKnown(props.subnetIds, () => props.subnetIds.length > 0, 'subnetIds must list at least one subnet, got none'),
+      whenKnown(logLevel, () => LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
+      ...(['appId', 'privateKey', 'webhookSecret'] as const).map((k) =>
+        whenKnown(props.githubApp[k], () => props.githubApp[k] !== '' && !props.githubApp[k].startsWith('arn:'), `githubApp.${k} must be an SSM parameter name (not empty, not an ARN), got "${props.githubApp[k]}"`),
+      ),
+    ]);
+    const tags = props.tags ?? {};
+    const runnerTypes = (props.runnerTypes ?? RunnerTypes.default()).bind(this);
+    const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: props.lambda ?? {} };
+
+    this.key = new ModuleKey(this, 'key', { prefix: props.prefix, tags });
+    this.queues = new JobQueues(this, 'queues', {
+      prefix: props.prefix,
+      runnerTypes,
+      key: this.key,
+      delaySeconds: props.delayWebhookEvent,
+      tags,
+    });
+    this.webhook = new Webhook(this, 'webhook', {
+      prefix: props.prefix,
+      key: this.key,
+      runnerTypes,
+      queues: this.queues,
+      webhookSecretParameterName: props.githubApp.webhookSecret,
+      code: props.lambdaCode?.webhook ?? LambdaCode.fromBundle('webhook'),
+      repositoryAllowList: props.repositoryAllowList,
+      throttlingRateLimit: props.webhookThrottlingRateLimit,
+      throttlingBurstLimit: props.webhookThrottlingBurstLimit,
+      lambda,
+      tags,
+    });
+    // A Fn.format token when the prefix is a variable: a token inside a plain
+    // template string would be mangled once it is passed into templatefile().
+    const ssmConfigPath = Token.isUnresolved(props.prefix)
+      ? Token.asString(Fn.format('/%s/runners/config', [props.prefix]))
+      : `/${props.prefix}/runners/config`;
+    const runnerVersion = props.instances?.runnerVersion ?? DEFAULT_RUNNER_VERSION;
+    if (props.syncer?.enabled ?? true) {
+      this.syncer = new RunnerBinariesSyncer(this, 'syncer', {
+        prefix: props.prefix,
+        key: this.key,
+        code: props.lambdaCode?.syncer ?? LambdaCode.fromBundle('syncer'),
+        lambda,
+        runnerVersion,
+        scheduleExpression: props.syncer?.scheduleExpression,
+        tags,
+      });
+    }
+    this.instances = new RunnerInstances(this, 'instances', {
+      prefix: props.prefix,
+      key: this.key,
+      runnerTypes,
+      vpcId: props.vpcId,
+      ssmConfigPath,
+      logRetentionInDays: lambda.functionSettings.logRetentionInDays,
+      binaries: this.syncer,
+      ...props.instances,
+      runnerVersion,
+      tags,
+    });
+    this.scaleUp = new ScaleUp(this, 'scale-up', {
+      prefix: props.prefix,
+      key: this.key,
+      runnerTypes,
+      queues: this.queues,
+      instances: this.instances,
+      subnetIds: props.subnetIds,
+      appIdParameterName: props.githubApp.appId,
+      privateKeyParameterName: props.githubApp.privateKey,
+      ssmConfigPath,
+      code: props.lambdaCode?.scaleUp ?? LambdaCode.fromBundle('scale-up'),
+      lambda,
+      enableOrganizationRunners: props.enableOrganizationRunners,
+      ...props.scaleUp,
+      tags,
+    });
+    const github = {
+      appIdParameterName: props.githubApp.appId,
+      privateKeyParameterName: props.githubApp.privateKey,
+      ghesUrl: props.scaleUp?.ghesUrl,
+      enableOrganizationRunners: props.enableOrganizationRunners,
+    };
+    this.scaleDown = new ScaleDown(this, 'scale-down', {
+      prefix: props.prefix,
+      key: this.key,
+      code: props.lambdaCode?.scaleDown ?? LambdaCode.fromBundle('scale-down'),
+      lambda,
+      ssmConfigPath,
+      dryRun: props.scaleUp?.dryRun,
+      ...github,
+      ...props.scaleDown,
+      tags,
+    });
+    this.terminationWatcher = new TerminationWatcher(this, 'termination-watcher', {
+      prefix: props.prefix,
+      key: this.key,
+      code: props.lambdaCode?.terminationWatcher ?? LambdaCode.fromBundle('termination-watcher'),
+      lambda,
+      ...github,
+      tags,
+    });
+    this.observability = new Observability(this, 'observability', {
+      prefix: props.prefix,
+      region: this.key.region,
+      metricsNamespace: lambda.metricsNamespace,
+      deadLetterQueues: [this.queues.queues.deadLetterQueue, this.terminationWatcher.retryQueue.deadLetterQueue],
+      functions: [
+        this.webhook.function,
+        this.scaleUp.function,
+        this.scaleDown.function,
+        this.terminationWatcher.function,
+        ...(this.syncer ? [this.syncer.function] : []),
+      ],
+      ...props.observability,
+      tags,
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export * from './github-runners';
+export * from './runners/runner-types';
+export * from './shared/lambda-code';
+export * from './shared/lambda-settings';
+export { PropsValidationError } from './shared/validation';

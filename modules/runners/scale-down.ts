@@ -1,0 +1,119 @@
+/**
+ * Scale-down: a scheduled function that removes idle runners (GitHub first,
+ * then EC2, only after a 204), orphans that never registered, ghost
+ * registrations without an instance, and leftover JIT-config parameters.
+ */
+import { Fn, IResolvable, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { EventTrigger } from '../shared/event-trigger';
+import { LambdaCode } from '../shared/lambda-code';
+import { ModuleFunction } from '../shared/lambda-function';
+import { LambdaSettings } from '../shared/lambda-settings';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+import { TAGS } from './runner-instances';
+
+/** Instances with this tag are never touched by scale-down (for debugging a runner). */
+export const BYPASS_TAG = 'ghr:scale-down-bypass';
+
+export interface ScaleDownProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly code: LambdaCode;
+  readonly lambda: LambdaSettings;
+  readonly appIdParameterName: string;
+  readonly privateKeyParameterName: string;
+  /** Where JIT configs live: `<path>/<instance-id>`. */
+  readonly ssmConfigPath: string;
+  /** @default github.com */
+  readonly ghesUrl?: string;
+  /** @default false */
+  readonly enableOrganizationRunners?: boolean | IResolvable;
+  /** When scale-down runs. @default "cron(*\/5 * * * ? *)" (every 5 minutes) */
+  readonly scheduleExpression?: string;
+  /** An idle registered runner younger than this is kept, 0 to 1440. @default 5 */
+  readonly minimumRunningTimeInMinutes?: number;
+  /** An instance that has not registered after this long is an orphan, 1 to 60. @default 5 */
+  readonly runnerBootTimeInMinutes?: number;
+  /** @default false */
+  readonly dryRun?: boolean | IResolvable;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class ScaleDown extends Construct {
+  readonly function: ModuleFunction;
+
+  constructor(scope: Construct, id: string, props: ScaleDownProps) {
+    super(scope, id);
+    const minimum = props.minimumRunningTimeInMinutes ?? 5;
+    const boot = props.runnerBootTimeInMinutes ?? 5;
+    validate('ScaleDown', [
+      whenKnown(minimum, () => minimum >= 0 && minimum <= 1440, `minimumRunningTimeInMinutes must be 0 to 1440, got ${minimum}`),
+      whenKnown(boot, () => boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be 1 to 60, got ${boot}`),
+    ]);
+    const { partition, region, accountId } = props.key;
+    const flag = (v: boolean | IResolvable | undefined) =>
+      v === undefined ? 'false' : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
+    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-scale-down`,
+      description: 'Removes idle runners, orphan instances, ghost registrations and leftover runner configs',
+      code: props.code,
+      key: props.key,
+      timeoutSeconds: 300,
+      memorySizeMb: 512,
+      // One run at a time: two overlapping runs would race on the same fleet.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        PREFIX: props.prefix,
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
+        GHES_URL: props.ghesUrl ?? '',
+        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners),
+        MINIMUM_RUNNING_TIME_IN_MINUTES: Token.asString(minimum),
+        RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),
+        SSM_CONFIG_PATH: props.ssmConfigPath,
+        BYPASS_TAG,
+        DRY_RUN: flag(props.dryRun),
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+        {
+          sid: 'TerminateOwnInstances',
+          actions: ['ec2:TerminateInstances'],
+          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
+          conditions: [{ test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] }],
+        },
+        {
+          sid: 'ReadGitHubApp',
+          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+        },
+        { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
+        {
+          sid: 'CleanUpRunnerConfigs',
+          actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameter', 'ssm:DeleteParameters'],
+          resources: [
+            `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}`,
+            `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`,
+          ],
+        },
+      ],
+      ...props.lambda.functionSettings,
+      tags: props.tags,
+    });
+
+    new EventTrigger(this, 'schedule', {
+      name: `${props.prefix}-scale-down`,
+      description: 'Runs scale-down',
+      target: this.function,
+      scheduleExpression: props.scheduleExpression ?? 'cron(*/5 * * * ? *)',
+      tags: props.tags,
+    });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The termination watcher: when one of our instances gets a spot interruption
+ * warning, or starts shutting down or terminating, deregister its runner at
+ * once. A runner still busy (422) is retried later through a delayed queue
+ * with a DLQ, so it is never forgotten.
+ */
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { Fn, IResolvable, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { EncryptedQueue } from '../shared/encrypted-queue';
+import { EventTrigger } from '../shared/event-trigger';
+import { LambdaCode } from '../shared/lambda-code';
+import { ModuleFunction } from '../shared/lambda-function';
+import { LambdaSettings } from '../shared/lambda-settings';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+
+export interface TerminationWatcherProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly code: LambdaCode;
+  readonly lambda: LambdaSettings;
+  readonly appIdParameterName: string;
+  readonly privateKeyParameterName: string;
+  /** @default github.com */
+  readonly ghesUrl?: string;
+  /** @default false */
+  readonly enableOrganizationRunners?: boolean | IResolvable;
+  /** Seconds before a busy runner is tried again, 0 to 900. @default 60 */
+  readonly retryDelaySeconds?: number;
+  /** Tries before giving up on a busy runner (scale-down's ghost sweep then removes it). @default 10 */
+  readonly maxAttempts?: number;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class TerminationWatcher extends Construct {
+  readonly function: ModuleFunction;
+  readonly retryQueue: EncryptedQueue;
+
+  constructor(scope: Construct, id: string, props: TerminationWatcherProps) {
+    super(scope, id);
+    const delay = props.retryDelaySeconds ?? 60;
+    const attempts = props.maxAttempts ?? 10;
+    validate('TerminationWatcher', [
+      whenKnown(delay, () => delay >= 0 && delay <= 900, `retryDelaySeconds must be 0 to 900, got ${delay}`),
+      whenKnown(attempts, () => attempts >= 1 && attempts <= 100, `maxAttempts must be 1 to 100, got ${attempts}`),
+    ]);
+    const { partition, region, accountId } = props.key;
+    const flag = (v: boolean | IResolvable | undefined) =>
+      v === undefined ? 'false' : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
+    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
+    const timeout = 30;
+
+    this.retryQueue = new EncryptedQueue(this, 'retry', {
+      name: `${props.prefix}-termination-retry`,
+      key: props.key,
+      visibilityTimeoutSeconds: timeout * 2,
+      maxReceiveCount: 5,
+      tags: props.tags,
+    });
+    const queue = this.retryQueue.queue;
+    const failed = this.retryQueue.deadLetterQueue;
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-termination-watcher`,
+      description: 'Deregisters the runner of an instance that is interrupted, shutting down or terminated',
+      code: props.code,
+      key: props.key,
+      timeoutSeconds: timeout,
+      memorySizeMb: 256,
+      environment: {
+        PREFIX: props.prefix,
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
+        GHES_URL: props.ghesUrl ?? '',
+        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners),
+        RETRY_QUEUE_URL: queue.url,
+        RETRY_DELAY_SECONDS: Token.asString(delay),
+        MAX_ATTEMPTS: Token.asString(attempts),
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+        {
+          sid: 'ReadGitHubApp',
+          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+        },
+        {
+          sid: 'RetryBusyRunners',
+          actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          resources: [queue.arn],
+        },
+        // Lambda sends events that failed every retry here, with this role.
+        { sid: 'KeepFailedEvents', actions: ['sqs:SendMessage'], resources: [failed.arn] },
+        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+      ],
+      ...props.lambda.functionSettings,
+      tags: props.tags,
+    });
+
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.function.functionName,
+      maximumRetryAttempts: 2,
+      destinationConfig: { onFailure: { destination: failed.arn } },
+    });
+    new LambdaEventSourceMapping(this, 'retry-trigger', {
+      eventSourceArn: queue.arn,
+      functionName: this.function.function.arn,
+      batchSize: 10,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+    });
+
+    // Two rules: the spot warning has no state to match on.
+    new EventTrigger(this, 'spot-warning', {
+      name: `${props.prefix}-spot-interruption`,
+      description: 'Spot interruption warnings; the watcher ignores instances that are not ours',
+      target: this.function,
+      eventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
+      tags: props.tags,
+    });
+    new EventTrigger(this, 'state-change', {
+      name: `${props.prefix}-instance-terminating`,
+      description: 'Instances shutting down or terminated; the watcher ignores instances that are not ours',
+      target: this.function,
+      eventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['shutting-down', 'terminated'] } },
+      tags: props.tags,
+    });
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * The plain Terraform module for HCL users (`dist/terraform-module`): the same
+ * GitHubRunners construct, with every input a Terraform variable. It declares
+ * `required_providers` but no provider block and no backend, so an ops repo
+ * configures both.
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { GitHubRunners } from '../github-runners';
+import { RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
+import { LambdaCode } from '../shared/lambda-code';
+import { LOG_RETENTION_DAYS } from '../shared/log-group';
+import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
+
+/** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
+
+export class TerraformModuleStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    // The provider is only declared so required_providers is written; the
+    // block itself is removed below, as a child module must not configure one.
+    new AwsProvider(this, 'aws', {});
+    this.addOverride('provider', undefined);
+    this.addOverride('terraform.backend', undefined);
+    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+
+    const v = new ModuleVariables(this);
+    const runners = new GitHubRunners(this, 'runners', {
+      prefix: v.prefix.stringValue,
+      vpcId: v.vpcId.stringValue,
+      subnetIds: v.subnetIds.listValue,
+      enableOrganizationRunners: v.enableOrganizationRunners.booleanValue,
+      githubApp: {
+        appId: Token.asString(Fn.lookup(v.githubAppSsmParameters.value, 'app_id')),
+        privateKey: Token.asString(Fn.lookup(v.githubAppSsmParameters.value, 'private_key')),
+        webhookSecret: Token.asString(Fn.lookup(v.githubAppSsmParameters.value, 'webhook_secret')),
+      },
+      runnerTypes: RunnerTypes.fromMap(v.runnerTypes.value),
+      repositoryAllowList: v.repositoryAllowList.listValue,
+      delayWebhookEvent: v.delayWebhookEvent.numberValue,
+      webhookThrottlingRateLimit: v.webhookThrottlingRateLimit.numberValue,
+      webhookThrottlingBurstLimit: v.webhookThrottlingBurstLimit.numberValue,
+      logLevel: v.logLevel.stringValue,
+      lambda: {
+        architecture: v.lambdaArchitecture.stringValue,
+        tracingMode: v.lambdaTracingMode.stringValue,
+        logRetentionInDays: v.loggingRetentionInDays.numberValue,
+        vpc: { subnetIds: v.lambdaSubnetIds.listValue, securityGroupIds: v.lambdaSecurityGroupIds.listValue },
+        // Op.gt(x, 0) renders the 0 as undefined in cdktf 0.21; gte 1 says the same.
+        vpcEnabled: Op.gte(Fn.lengthOf(v.lambdaSubnetIds.listValue), 1),
+      },
+      lambdaCode: {
+        webhook: LambdaCode.fromBundleOrS3('webhook', {
+          bucket: v.lambdaS3Bucket.stringValue,
+          key: v.webhookLambdaS3Key.stringValue,
+          objectVersion: v.webhookLambdaS3ObjectVersion.stringValue,
+        }),
+        scaleUp: LambdaCode.fromBundleOrS3('scale-up', {
+          bucket: v.lambdaS3Bucket.stringValue,
+          key: v.scaleUpLambdaS3Key.stringValue,
+          objectVersion: v.scaleUpLambdaS3ObjectVersion.stringValue,
+        }),
+        scaleDown: s3Code('scale-down', v.lambdaS3Bucket, v.lambdaS3.scaleDown),
+        terminationWatcher: s3Code('termination-watcher', v.lambdaS3Bucket, v.lambdaS3.terminationWatcher),
+        syncer: s3Code('syncer', v.lambdaS3Bucket, v.lambdaS3.syncer),
+      },
+      scaleDown: {
+        scheduleExpression: v.scaleDownSchedule.stringValue,
+        minimumRunningTimeInMinutes: v.minimumRunningTime.numberValue,
+        runnerBootTimeInMinutes: v.runnerBootTime.numberValue,
+      },
+      syncer: { enabled: true, scheduleExpression: v.syncerSchedule.stringValue },
+      scaleUp: {
+        ghesUrl: v.ghesUrl.stringValue,
+        runnerGroupName: v.runnerGroupName.stringValue,
+        enableJitConfig: v.enableJitConfig.booleanValue,
+        enableJobQueuedCheck: v.enableJobQueuedCheck.booleanValue,
+        dryRun: v.dryRun.booleanValue,
+        batchSize: v.batchSize.numberValue,
+        maximumBatchingWindowInSeconds: v.batchingWindow.numberValue,
+        timeoutSeconds: v.scaleUpTimeout.numberValue,
+        reservedConcurrentExecutions: v.scaleUpReservedConcurrency.numberValue,
+      },
+      instances: {
+        securityGroupIds: v.runnerSecurityGroupIds.listValue,
+        runnerVersion: v.runnerVersion.stringValue,
+        enableCloudwatchAgent: Token.asString(v.enableCloudwatchAgent.booleanValue),
+        associatePublicIpAddress: Token.asString(Fn.tostring(v.associatePublicIpv4Address.booleanValue)),
+      },
+      observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
+      tags: v.tags.value,
+    });
+
+    new TerraformOutput(this, 'kms_key_arn', {
+      value: runners.key.arn,
+      description: 'ARN of the KMS key that encrypts the queues, logs, SSM parameters and Lambda environments.',
+    });
+    new TerraformOutput(this, 'webhook_endpoint', {
+      value: runners.webhook.endpoint,
+      description: 'The URL to set as the GitHub App webhook URL.',
+    });
+    new TerraformOutput(this, 'dashboard_name', {
+      value: runners.observability.dashboard.dashboardName,
+      description: 'Name of the CloudWatch dashboard that shows jobs, runners, queues and Lambdas.',
+    });
+  }
+}
+
+function s3Code(name: string, bucket: TerraformVariable, pair: { key: TerraformVariable; version: TerraformVariable }): LambdaCode {
+  return LambdaCode.fromBundleOrS3(name, { bucket: bucket.stringValue, key: pair.key.stringValue, objectVersion: pair.version.stringValue });
+}
+
+/** The module's inputs. Names follow terraform-aws-github-runner where the concept is the same. */
+class ModuleVariables {
+  readonly prefix: TerraformVariable;
+  readonly vpcId: TerraformVariable;
+  readonly subnetIds: TerraformVariable;
+  readonly enableOrganizationRunners: TerraformVariable;
+  readonly githubAppSsmParameters: TerraformVariable;
+  readonly runnerTypes: TerraformVariable;
+  readonly repositoryAllowList: TerraformVariable;
+  readonly delayWebhookEvent: TerraformVariable;
+  readonly webhookThrottlingRateLimit: TerraformVariable;
+  readonly webhookThrottlingBurstLimit: TerraformVariable;
+  readonly logLevel: TerraformVariable;
+  readonly loggingRetentionInDays: TerraformVariable;
+  readonly lambdaArchitecture: TerraformVariable;
+  readonly lambdaTracingMode: TerraformVariable;
+  readonly lambdaSubnetIds: TerraformVariable;
+  readonly lambdaSecurityGroupIds: TerraformVariable;
+  readonly lambdaS3Bucket: TerraformVariable;
+  readonly webhookLambdaS3Key: TerraformVariable;
+  readonly webhookLambdaS3ObjectVersion: TerraformVariable;
+  readonly tags: TerraformVariable;
+  readonly scaleUpLambdaS3Key: TerraformVariable;
+  readonly scaleUpLambdaS3ObjectVersion: TerraformVariable;
+  readonly ghesUrl: TerraformVariable;
+  readonly runnerGroupName: TerraformVariable;
+  readonly enableJitConfig: TerraformVariable;
+  readonly enableJobQueuedCheck: TerraformVariable;
+  readonly dryRun: TerraformVariable;
+  readonly batchSize: TerraformVariable;
+  readonly batchingWindow: TerraformVariable;
+  readonly scaleUpTimeout: TerraformVariable;
+  readonly scaleUpReservedConcurrency: TerraformVariable;
+  readonly runnerSecurityGroupIds: TerraformVariable;
+  readonly runnerVersion: TerraformVariable;
+  readonly enableCloudwatchAgent: TerraformVariable;
+  readonly associatePublicIpv4Address: TerraformVariable;
+  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer', { key: TerraformVariable; version: TerraformVariable }>;
+  readonly scaleDownSchedule: TerraformVariable;
+  readonly minimumRunningTime: TerraformVariable;
+  readonly runnerBootTime: TerraformVariable;
+  readonly syncerSchedule: TerraformVariable;
+  readonly alarmSnsTopicArn: TerraformVariable;
+
+  constructor(scope: Construct) {
+    const variable = (name: string, type: string, defaultValue: unknown, description: string, validation?: { condition: string; errorMessage: string }) =>
+      new TerraformVariable(scope, name, {
+        type,
+        default: defaultValue === null ? Token.nullValue() : defaultValue,
+        nullable: defaultValue === null ? true : undefined,
+        description,
+        validation: validation ? [validation] : undefined,
+      });
+    this.prefix = new TerraformVariable(scope, 'prefix', {
+      type: 'string',
+      description: 'Prefix for every resource name: 1 to 20 lower-case letters, digits or hyphens.',
+      validation: [
+        {
+          condition: '${can(regex("^[a-z0-9][a-z0-9-]{0,19}$", var.prefix))}',
+          errorMessage: 'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit.',
+        },
+      ],
+    });
+    this.vpcId = new TerraformVariable(scope, 'vpc_id', {
+      type: 'string',
+      description: 'The VPC the runner instances run in.',
+      validation: [{ condition: '${can(regex("^vpc-", var.vpc_id))}', errorMessage: 'vpc_id must be a VPC id (vpc-…).' }],
+    });
+    this.subnetIds = new TerraformVariable(scope, 'subnet_ids', {
+      type: 'list(string)',
+      description: 'Subnets for the runner instances; scale-up spreads launches across them.',
+      validation: [
+        {
+          condition: '${length(var.subnet_ids) > 0 && alltrue([for s in var.subnet_ids : can(regex("^subnet-", s))])}',
+          errorMessage: 'subnet_ids must list at least one subnet id (subnet-…).',
+        },
+      ],
+    });
+    this.enableOrganizationRunners = new TerraformVariable(scope, 'enable_organization_runners', {
+      type: 'bool',
+      default: false,
+      description: 'Register runners at organisation level (true) or repository level (false).',
+    });
+    this.githubAppSsmParameters = new TerraformVariable(scope, 'github_app_ssm_parameters', {
+      type: 'object({ app_id = string, private_key = string, webhook_secret = string })',
+      description:
+        'Names (not values) of the SSM SecureString parameters holding the GitHub App id, private key and webhook secret. The Lambdas read the values at run time, so secrets never enter Terraform state or plans.',
+      validation: [
+        {
+          condition:
+            '${alltrue([for n in values(var.github_app_ssm_parameters) : length(n) > 0 && !startswith(n, "arn:")])}',
+          errorMessage: 'github_app_ssm_parameters must hold SSM parameter names (not ARNs, not empty).',
+        },
+      ],
+    });
+    this.runnerTypes = new TerraformVariable(scope, 'runner_types', {
+      type: RUNNER_TYPES_VARIABLE_TYPE,
+      default: { default: { labels: ['self-hosted', 'linux', 'x64'] } },
+      description:
+        'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match.',
+      validation: RUNNER_TYPES_VALIDATIONS,
+    });
+    this.repositoryAllowList = new TerraformVariable(scope, 'repository_allow_list', {
+      type: 'list(string)',
+      default: [],
+      description: 'Accept jobs only from these repositories ("owner/repo"); others get 403. Empty accepts all.',
+      validation: [
+        {
+          condition: '${alltrue([for r in var.repository_allow_list : can(regex("^[^/]+/[^/]+$", r))])}',
+          errorMessage: 'repository_allow_list entries must look like "owner/repo".',
+        },
+      ],
+    });
+    this.delayWebhookEvent = new TerraformVariable(scope, 'delay_webhook_event', {
+      type: 'number',
+      default: 0,
+      description:
+        'Seconds a queued job waits before scale-up sees it, 0 to 900. Default 0: runners are single-use, so no idle runner could take the job meanwhile.',
+      validation: [{ condition: '${var.delay_webhook_event >= 0 && var.delay_webhook_event <= 900}', errorMessage: 'delay_webhook_event must be 0 to 900.' }],
+    });
+    this.webhookThrottlingRateLimit = new TerraformVariable(scope, 'webhook_throttling_rate_limit', {
+      type: 'number',
+      default: 50,
+      description: 'Steady-state requests per second accepted on the webhook route.',
+      validation: [{ condition: '${var.webhook_throttling_rate_limit > 0}', errorMessage: 'webhook_throttling_rate_limit must be > 0.' }],
+    });
+    this.webhookThrottlingBurstLimit = new TerraformVariable(scope, 'webhook_throttling_burst_limit', {
+      type: 'number',
+      default: 100,
+      description: 'Burst of requests accepted on the webhook route.',
+      validation: [{ condition: '${var.webhook_throttling_burst_limit > 0}', errorMessage: 'webhook_throttling_burst_limit must be > 0.' }],
+    });
+    this.logLevel = new TerraformVariable(scope, 'log_level', {
+      type: 'string',
+      default: 'info',
+      description: 'Lambda log level: debug, info, warn or error.',
+      validation: [{ condition: '${contains(["debug", "info", "warn", "error"], var.log_level)}', errorMessage: 'log_level must be debug, info, warn or error.' }],
+    });
+    this.loggingRetentionInDays = new TerraformVariable(scope, 'logging_retention_in_days', {
+      type: 'number',
+      default: 180,
+      description: 'Days to keep Lambda and access logs.',
+      validation: [
+        {
+          condition: `\${contains([${LOG_RETENTION_DAYS.join(', ')}], var.logging_retention_in_days)}`,
+          errorMessage: `logging_retention_in_days must be one of ${LOG_RETENTION_DAYS.join(', ')}.`,
+        },
+      ],
+    });
+    this.lambdaArchitecture = new TerraformVariable(scope, 'lambda_architecture', {
+      type: 'string',
+      default: 'arm64',
+      description: 'Architecture of the Lambdas: arm64 or x86_64.',
+      validation: [{ condition: '${contains(["arm64", "x86_64"], var.lambda_architecture)}', errorMessage: 'lambda_architecture must be arm64 or x86_64.' }],
+    });
+    this.lambdaTracingMode = new TerraformVariable(scope, 'lambda_tracing_mode', {
+      type: 'string',
+      default: 'PassThrough',
+      description: 'X-Ray tracing for the Lambdas: PassThrough or Active.',
+      validation: [{ condition: '${contains(["PassThrough", "Active"], var.lambda_tracing_mode)}', errorMessage: 'lambda_tracing_mode must be PassThrough or Active.' }],
+    });
+    this.lambdaSubnetIds = new TerraformVariable(scope, 'lambda_subnet_ids', {
+      type: 'list(string)',
+      default: [],
+      description: 'Run the Lambdas in these subnets. Empty: not in a VPC.',
+    });
+    this.lambdaSecurityGroupIds = new TerraformVariable(scope, 'lambda_security_group_ids', {
+      type: 'list(string)',
+      default: [],
+      description: 'Security groups for the Lambdas when lambda_subnet_ids is set.',
+      validation: [
+        {
+          condition: '${length(var.lambda_subnet_ids) == 0 || length(var.lambda_security_group_ids) > 0}',
+          errorMessage: 'lambda_security_group_ids must not be empty when lambda_subnet_ids is set.',
+        },
+      ],
+    });
+    this.lambdaS3Bucket = new TerraformVariable(scope, 'lambda_s3_bucket', {
+      type: 'string',
+      default: Token.nullValue(),
+      nullable: true,
+      description:
+        'Versioned S3 bucket holding the Lambda zips (see scripts/publish-lambdas). Null: use the zips shipped inside this module.',
+    });
+    const s3Pair = (name: string) => {
+      const key = new TerraformVariable(scope, `${name}_lambda_s3_key`, {
+        type: 'string',
+        default: Token.nullValue(),
+        nullable: true,
+        description: `S3 key of the ${name} Lambda zip in lambda_s3_bucket.`,
+        validation: [
+          {
+            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_key != null}`,
+            errorMessage: `${name}_lambda_s3_key is required when lambda_s3_bucket is set.`,
+          },
+        ],
+      });
+      const version = new TerraformVariable(scope, `${name}_lambda_s3_object_version`, {
+        type: 'string',
+        default: Token.nullValue(),
+        nullable: true,
+        description: `S3 object version of the ${name} Lambda zip. A new version redeploys the function.`,
+        validation: [
+          {
+            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_object_version != null}`,
+            errorMessage: `${name}_lambda_s3_object_version is required when lambda_s3_bucket is set.`,
+          },
+        ],
+      });
+      return { key, version };
+    };
+    const webhook = s3Pair('webhook');
+    this.webhookLambdaS3Key = webhook.key;
+    this.webhookLambdaS3ObjectVersion = webhook.version;
+    const scaleUp = s3Pair('scale_up');
+    this.scaleUpLambdaS3Key = scaleUp.key;
+    this.scaleUpLambdaS3ObjectVersion = scaleUp.version;
+
+    this.ghesUrl = variable('ghes_url', 'string', null, 'GitHub Enterprise Server URL (https://github.example.com) or a ghe.com URL. Null: github.com.', {
+      condition: '${var.ghes_url == null || can(regex("^https://[^/]+/?$", var.ghes_url))}',
+      errorMessage: 'ghes_url must be an https URL with no path, e.g. https://github.example.com.',
+    });
+    this.runnerGroupName = variable('runner_group_name', 'string', 'Default', 'Runner group for organisation runners (ignored for repository runners).', {
+      condition: '${length(trimspace(var.runner_group_name)) > 0}',
+      errorMessage: 'runner_group_name must not be empty.',
+    });
+    this.enableJitConfig = variable('enable_jit_config', 'bool', true, 'Register runners with single-use JIT configs. False: registration tokens with --ephemeral.');
+    this.enableJobQueuedCheck = variable('enable_job_queued_check', 'bool', false, 'Ask GitHub whether a job is still queued before launching its runner (fails open on API errors).');
+    this.dryRun = variable('dry_run', 'bool', false, 'Rehearsal: EC2 calls use DryRun, no GitHub or SSM writes are made, decisions are logged.');
+    this.batchSize = variable('lambda_event_source_mapping_batch_size', 'number', 10, 'Job messages per scale-up invocation, 1 to 25; one CreateFleet serves the batch (each runner carries a job-id tag per sibling, and EC2 allows 50 tags).', {
+      condition: '${var.lambda_event_source_mapping_batch_size >= 1 && var.lambda_event_source_mapping_batch_size <= 25}',
+      errorMessage: 'lambda_event_source_mapping_batch_size must be 1 to 25.',
+    });
+    this.batchingWindow = variable('lambda_event_source_mapping_maximum_batching_window_in_seconds', 'number', 0, 'Seconds scale-up waits to gather a batch; 0 launches at once.', {
+      condition: '${var.lambda_event_source_mapping_maximum_batching_window_in_seconds >= 0 && var.lambda_event_source_mapping_maximum_batching_window_in_seconds <= 300}',
+      errorMessage: 'lambda_event_source_mapping_maximum_batching_window_in_seconds must be 0 to 300.',
+    });
+    this.scaleUpTimeout = variable('runners_scale_up_lambda_timeout', 'number', 30, 'Scale-up Lambda timeout in seconds, 5 to 60 (the job queue visibility timeout is 60 s).', {
+      condition: '${var.runners_scale_up_lambda_timeout >= 5 && var.runners_scale_up_lambda_timeout <= 60}',
+      errorMessage: 'runners_scale_up_lambda_timeout must be 5 to 60.',
+    });
+    this.scaleUpReservedConcurrency = variable('scale_up_reserved_concurrent_executions', 'number', 1, 'Reserved concurrency of each runner type\'s scale-up function; 1 serialises the cap check per type. -1: unreserved.', {
+      condition: '${var.scale_up_reserved_concurrent_executions == -1 || var.scale_up_reserved_concurrent_executions >= 1}',
+      errorMessage: 'scale_up_reserved_concurrent_executions must be -1 or at least 1.',
+    });
+    this.runnerSecurityGroupIds = variable('runner_security_group_ids', 'list(string)', [], 'Security groups for the runners. Empty: the module creates an egress-only group in vpc_id.');
+    this.runnerVersion = variable('runner_version', 'string', DEFAULT_RUNNER_VERSION, 'actions/runner version installed at boot (unless the runner type uses a pre-baked AMI).', {
+      condition: '${can(regex("^[0-9]+[.][0-9]+[.][0-9]+$", var.runner_version))}',
+      errorMessage: 'runner_version must look like 2.329.0.',
+    });
+    this.enableCloudwatchAgent = variable('enable_cloudwatch_agent', 'bool', false, 'Ship the user-data and runner logs to CloudWatch with the CloudWatch agent (adds boot time).');
+    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer') };
+    const scheduleRule = (name: string) => ({
+      condition: `\${can(regex("^(rate|cron)[(].+[)]$", var.${name}))}`,
+      errorMessage: `${name} must be an EventBridge rate(…) or cron(…) expression.`,
+    });
+    this.scaleDownSchedule = variable('scale_down_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When scale-down runs (EventBridge rate or cron expression).', scheduleRule('scale_down_schedule_expression'));
+    this.minimumRunningTime = variable('minimum_running_time_in_minutes', 'number', 5, 'An idle registered runner younger than this is kept, 0 to 1440 minutes.', {
+      condition: '${var.minimum_running_time_in_minutes >= 0 && var.minimum_running_time_in_minutes <= 1440}',
+      errorMessage: 'minimum_running_time_in_minutes must be 0 to 1440.',
+    });
+    this.runnerBootTime = variable('runner_boot_time_in_minutes', 'number', 5, 'An instance that has not registered after this many minutes is an orphan and is terminated, 1 to 60.', {
+      condition: '${var.runner_boot_time_in_minutes >= 1 && var.runner_boot_time_in_minutes <= 60}',
+      errorMessage: 'runner_boot_time_in_minutes must be 1 to 60.',
+    });
+    this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
+    this.associatePublicIpv4Address = variable('associate_public_ipv4_address', 'bool', false, 'Give runners a public IPv4 address; only for public subnets without NAT.');
+    this.alarmSnsTopicArn = variable('alarm_sns_topic_arn', 'string', null, 'SNS topic the alarms notify (DLQ messages, Lambda errors); null for no notifications.', {
+      condition: '${var.alarm_sns_topic_arn == null || can(regex("^arn:[^:]+:sns:[^:]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_sns_topic_arn))}',
+      errorMessage: 'alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>) or null.',
+    });
+    this.tags = new TerraformVariable(scope, 'tags', {
+      type: 'map(string)',
+      default: {},
+      description: 'Tags for every resource the module creates.',
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { Testing } from 'cdktf';
+import { GitHubRunners, GitHubRunnersProps } from '../../modules/github-runners';
+import { RunnerTypes } from '../../modules/runners/runner-types';
+import { LambdaCode } from '../../modules/shared/lambda-code';
+import { allStatements, makeBundleDir, resources, synth, validationError } from './helpers';
+
+Testing.setupJest();
+
+const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer']);
+
+const VALID: GitHubRunnersProps = {
+  prefix: 'gh-ci',
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0'],
+  githubApp: {
+    appId: '/gh-ci/github/app-id',
+    privateKey: '/gh-ci/github/private-key',
+    webhookSecret: '/gh-ci/github/webhook-secret',
+  },
+  lambdaCode: {
+    webhook: LambdaCode.fromBundle('webhook', bundle.dir),
+    scaleUp: LambdaCode.fromBundle('scale-up', bundle.dir),
+    scaleDown: LambdaCode.fromBundle('scale-down', bundle.dir),
+    terminationWatcher: LambdaCode.fromBundle('termination-watcher', bundle.dir),
+    syncer: LambdaCode.fromBundle('syncer', bundle.dir),
+  },
+};
+
+function synthRunners(props: Partial<GitHubRunnersProps> = {}) {
+  return synth((scope) => {
+    new GitHubRunners(scope, 'runners', { ...VALID, ...props });
+  });
+}
+
+describe('GitHubRunners', () => {
+  describe('validation', () => {
+    it('should list every problem in one PropsValidationError', () => {
+      // GIVEN five bad settings at once
+      const error = validationError(() =>
+        synthRunners({
+          prefix: 'GH_CI',
+          subnetIds: [],
+          logLevel: 'verbose',
+          githubApp: { appId: '', privateKey: 'arn:aws:ssm:eu-west-1:123456789012:parameter/gh-ci/pk', webhookSecret: '/gh-ci/webhook-secret' },
+        }),
+      );
+      // THEN one error names each of them, with the value received
+      expect(error.construct).toBe('GitHubRunners');
+      expect(error.problems).toEqual([
+        'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "GH_CI"',
+        'subnetIds must list at least one subnet, got none',
+        'logLevel must be one of debug, info, warn, error, got "verbose"',
+        'githubApp.appId must be an SSM parameter name (not empty, not an ARN), got ""',
+        'githubApp.privateKey must be an SSM parameter name (not empty, not an ARN), got "arn:aws:ssm:eu-west-1:123456789012:parameter/gh-ci/pk"',
+      ]);
+      expect(error.message.split('; ')).toHaveLength(5);
+    });
+
+    it.each(['', 'Upper', '-dash', 'under_score', 'a'.repeat(21)])('should reject the prefix %j', (prefix) => {
+      expect(validationError(() => synthRunners({ prefix })).problems).toEqual([expect.stringContaining(`got "${prefix}"`)]);
+    });
+
+    it('should accept a 20-character prefix', () => {
+      expect(() => synthRunners({ prefix: 'a'.repeat(20) })).not.toThrow();
+    });
+
+    it('should reject an ARN as the webhook secret parameter', () => {
+      const arn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/gh-ci/webhook-secret';
+      expect(validationError(() => synthRunners({ githubApp: { ...VALID.githubApp, webhookSecret: arn } })).problems).toEqual([
+        `githubApp.webhookSecret must be an SSM parameter name (not empty, not an ARN), got "${arn}"`,
+      ]);
+    });
+  });
+
+  describe('wiring', () => {
+    const { json, stack } = synthRunners({ delayWebhookEvent: 5, tags: { project: 'ci' } });
+    const webhook = Object.values(stack.resource!.aws_lambda_function).find((f: any) => f.function_name === 'gh-ci-webhook');
+
+    it('should name the key alias after the prefix and tag it', () => {
+      expect(json).toHaveResourceWithProperties(KmsAlias, { name: 'alias/gh-ci' });
+      const key = Object.values(stack.resource!.aws_kms_key)[0];
+      expect(key.tags).toMatchObject({ project: 'ci' });
+    });
+
+    it('should give the webhook the webhook secret parameter name and the info log level by default', () => {
+      expect(webhook?.environment.variables).toMatchObject({
+        PREFIX: 'gh-ci',
+        WEBHOOK_SECRET_SSM_PARAMETER_NAME: '/gh-ci/github/webhook-secret',
+        LOG_LEVEL: 'info',
+      });
+    });
+
+    it('should run the webhook from the given code', () => {
+      expect(json).toHaveResourceWithProperties(LambdaFunction, {
+        function_name: 'gh-ci-webhook',
+        source_code_hash: Buffer.from(bundle.sha256.webhook, 'hex').toString('base64'),
+      });
+    });
+
+    it('should pass delayWebhookEvent to the job queues', () => {
+      expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs-${each.key}', delay_seconds: 5 });
+    });
+
+    it('should serve the default runner type when none is given', () => {
+      const local = (stack.locals ?? {}) as Record<string, Record<string, { labels: string[] }>>;
+      const types = Object.entries(local).find(([name]) => name.includes('runner_types'))?.[1];
+      expect(Object.keys(types ?? {})).toEqual(['default']);
+      expect(types?.default.labels).toEqual(['self-hosted', 'linux', 'x64']);
+    });
+
+    it('should serve the given runner types', () => {
+      const { stack: typed } = synthRunners({ runnerTypes: RunnerTypes.fromList([{ name: 'arm', labels: ['linux', 'arm64'] }]) });
+      const local = Object.values(typed.locals ?? {})[0] as Record<string, unknown>;
+      expect(Object.keys(local)).toEqual(['arm']);
+    });
+  });
+
+  describe('lifecycle and observability wiring', () => {
+    const { stack } = synthRunners({ observability: { alarmSnsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' } });
+    const functions = Object.values(resources(stack, 'aws_lambda_function')) as any[];
+    const envOf = (name: string) => functions.find((f) => f.function_name === name)?.environment.variables;
+    const alarms = Object.values(resources(stack, 'aws_cloudwatch_metric_alarm')) as any[];
+
+    it('should alarm on errors of every function and on both dead-letter queues, notifying the topic', () => {
+      const names = alarms.map((a) => a.alarm_name).sort();
+      for (const fn of ['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer']) {
+        expect(names.some((n) => n.includes(fn) && n.endsWith('-errors'))).toBe(true);
+      }
+      expect(names.filter((n) => n.endsWith('-not-empty'))).toHaveLength(2);
+      for (const alarm of alarms) expect(alarm.alarm_actions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
+    });
+
+    it('should not alarm on a syncer that is disabled', () => {
+      const { stack: noSyncer } = synthRunners({ syncer: { enabled: false } });
+      const names = (Object.values(resources(noSyncer, 'aws_cloudwatch_metric_alarm')) as any[]).map((a) => a.alarm_name);
+      expect(names.some((n) => n.includes('syncer'))).toBe(false);
+      expect(names.some((n) => n.includes('scale-down'))).toBe(true);
+    });
+
+    it('should give every Lambda the module metrics namespace', () => {
+      for (const name of ['gh-ci-scale-down', 'gh-ci-termination-watcher', 'gh-ci-syncer']) {
+        expect(envOf(name)).toMatchObject({ METRICS_NAMESPACE: 'GitHubRunners/gh-ci', LOG_LEVEL: 'info' });
+      }
+    });
+
+    it('should give scale-down and the termination watcher the same GitHub App and runner level', () => {
+      for (const name of ['gh-ci-scale-down', 'gh-ci-termination-watcher']) {
+        expect(envOf(name)).toMatchObject({
+          PREFIX: 'gh-ci',
+          GITHUB_APP_ID_SSM_PARAMETER_NAME: '/gh-ci/github/app-id',
+          GITHUB_APP_KEY_SSM_PARAMETER_NAME: '/gh-ci/github/private-key',
+          ENABLE_ORGANIZATION_RUNNERS: 'false',
+        });
+      }
+      expect(envOf('gh-ci-scale-down')).toMatchObject({ SSM_CONFIG_PATH: '/gh-ci/runners/config', DRY_RUN: 'false' });
+    });
+
+    it('should let the syncer tag objects and list its bucket, so a missing object reads as 404', () => {
+      const statements = allStatements(stack);
+      const sync = statements.find((s) => s.sid === 'SyncRunnerBinaries');
+      expect(sync?.actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging']));
+      const find = statements.find((s) => s.sid === 'FindRunnerBinaries');
+      expect(find?.actions).toEqual(['s3:ListBucket']);
+      expect(String(find?.resources)).not.toContain('/*');
+    });
+  });
+});
