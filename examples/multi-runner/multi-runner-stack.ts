@@ -1,0 +1,56 @@
+/**
+ * Three runner types: x64 on spot (falling back to on-demand), arm64 on spot,
+ * and a large on-demand type that only serves jobs asking for exactly its
+ * labels.
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { GitHubRunners, RunnerTypes } from '../../modules';
+
+export class MultiRunnerExampleStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AwsProvider(this, 'aws', { region: 'eu-west-1' });
+    const runners = new GitHubRunners(this, 'runners', {
+      prefix: 'gh-multi',
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210', 'subnet-0a1b2c3d4e5f60718'],
+      enableOrganizationRunners: true,
+      githubApp: {
+        appId: '/gh-multi/github/app-id',
+        privateKey: '/gh-multi/github/private-key',
+        webhookSecret: '/gh-multi/github/webhook-secret',
+      },
+      runnerTypes: RunnerTypes.fromList([
+        {
+          name: 'x64',
+          labels: ['self-hosted', 'linux', 'x64'],
+          instanceTypes: ['m7i.large', 'm6i.large', 'm6a.large', 'm5.large'],
+          runnersMaximumCount: 50,
+          enableOnDemandFailoverForErrors: ['InsufficientInstanceCapacity', 'MaxSpotInstanceCountExceeded'],
+        },
+        {
+          name: 'arm64',
+          labels: ['self-hosted', 'linux', 'arm64'],
+          runnerArchitecture: 'arm64',
+          instanceTypes: ['m7g.large', 'm6g.large', 'c7g.large'],
+          runnersMaximumCount: 30,
+        },
+        {
+          name: 'large',
+          labels: ['self-hosted', 'linux', 'x64', 'large'],
+          exactMatch: true,
+          // Checked before x64, whose labels are a subset of these.
+          priority: -1,
+          instanceTypes: ['m7i.4xlarge', 'm6i.4xlarge'],
+          instanceTargetCapacityType: 'on-demand',
+          runnersMaximumCount: 5,
+          volumeSize: 200,
+        },
+      ]),
+      tags: { project: 'github-runners', environment: 'example' },
+    });
+    new TerraformOutput(this, 'webhook_endpoint', { value: runners.webhook.endpoint });
+  }
+}

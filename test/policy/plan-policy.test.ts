@@ -1,0 +1,158 @@
+/**
+ * Policy rules on the offline plans of every stack and of the HCL consumer.
+ * Each rule mirrors a checkov check, named in its title. The plans come from
+ * `npm run plan` (which `npm test` runs before jest).
+ */
+import { gunzipSync } from 'node:zlib';
+import { WILDCARD_RESOURCE_SIDS } from '../../modules/shared/iam';
+import { Plan, planNames, refersTo } from './plan';
+
+/** Every stack main.ts synthesizes, plus the plain HCL consumer. */
+const EXPECTED_PLANS = [
+  'example-default',
+  'example-ghes',
+  'example-multi-runner',
+  'example-promotion-dev',
+  'example-promotion-prod',
+  'hcl-consumer',
+  'terraform-module',
+];
+
+describe('offline plans', () => {
+  it('should exist for every stack and the HCL consumer (run `npm run plan` first)', () => {
+    expect(planNames()).toEqual(expect.arrayContaining(EXPECTED_PLANS));
+  });
+});
+
+// Rules run on every plan present; the test above fails when one is missing.
+describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', (name) => {
+  let plan: Plan;
+  beforeAll(() => {
+    plan = new Plan(name);
+  });
+
+  it('should create resources and delete or replace nothing', () => {
+    const actions = plan.json.resource_changes.filter((r) => r.mode === 'managed').flatMap((r) => r.change.actions);
+    expect(actions.length).toBeGreaterThan(10);
+    expect(new Set(actions)).toEqual(new Set(['create']));
+  });
+
+  it('should encrypt every SQS queue with the module CMK (CKV_AWS_27)', () => {
+    const queues = plan.configured('aws_sqs_queue');
+    expect(queues.length).toBeGreaterThanOrEqual(2);
+    for (const q of queues) expect({ queue: q.address, cmk: refersTo(q.expressions.kms_master_key_id, 'aws_kms_key') }).toEqual({ queue: q.address, cmk: true });
+  });
+
+  it('should give every SQS queue a dead-letter queue or be one (redrive policy)', () => {
+    const queues = plan.configured('aws_sqs_queue');
+    const withRedrive = queues.filter((q) => q.expressions.redrive_policy !== undefined);
+    expect(withRedrive.length).toBeGreaterThan(0);
+    expect(withRedrive.length * 2).toBe(queues.length);
+  });
+
+  it('should encrypt every log group with the module CMK (CKV_AWS_158)', () => {
+    const groups = plan.configured('aws_cloudwatch_log_group');
+    expect(groups.length).toBeGreaterThanOrEqual(2);
+    for (const g of groups) expect({ group: g.address, cmk: refersTo(g.expressions.kms_key_id, 'aws_kms_key') }).toEqual({ group: g.address, cmk: true });
+  });
+
+  it('should give every log group a retention (CKV_AWS_66)', () => {
+    for (const g of plan.changes('aws_cloudwatch_log_group')) {
+      expect({ group: g.address, retention: g.change.after?.retention_in_days }).toEqual({ group: g.address, retention: expect.any(Number) });
+      expect(g.change.after?.retention_in_days).toBeGreaterThan(0);
+    }
+  });
+
+  it('should encrypt every S3 bucket with the module CMK (CKV2_AWS_73)', () => {
+    const buckets = plan.configured('aws_s3_bucket');
+    const encryption = plan.configured('aws_s3_bucket_server_side_encryption_configuration');
+    expect(encryption.length).toBe(buckets.length);
+    for (const e of encryption) {
+      const rule = JSON.stringify(e.expressions.rule);
+      expect({ bucket: e.address, cmk: rule.includes('aws_kms_key.') }).toEqual({ bucket: e.address, cmk: true });
+    }
+  });
+
+  it('should encrypt every Lambda environment with the module CMK', () => {
+    const functions = plan.configured('aws_lambda_function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const f of functions) expect({ fn: f.address, cmk: refersTo(f.expressions.kms_key_arn, 'aws_kms_key') }).toEqual({ fn: f.address, cmk: true });
+  });
+
+  it('should allow no "*" action in any IAM statement (CKV_AWS_49)', () => {
+    const statements = plan.configured('aws_iam_policy_document', 'data').flatMap((d) =>
+      ((d.expressions.statement as unknown as Array<Record<string, { constant_value?: unknown }>>) ?? []).map((s) => ({
+        doc: d.address,
+        sid: s.sid?.constant_value as string,
+        actions: (s.actions?.constant_value as string[]) ?? [],
+      })),
+    );
+    expect(statements.length).toBeGreaterThan(3);
+    for (const s of statements) {
+      expect({ ...s, wildcard: s.actions.includes('*') }).toEqual({ ...s, wildcard: false });
+      // A service-wide wildcard is only allowed for the account root in the key policy.
+      if (s.sid !== 'KeyAdministration') expect({ ...s, serviceWide: s.actions.some((a) => a.endsWith(':*')) }).toEqual({ ...s, serviceWide: false });
+    }
+  });
+
+  it('should justify every "*" resource (CKV_AWS_356)', () => {
+    const statements = plan.configured('aws_iam_policy_document', 'data').flatMap((d) =>
+      ((d.expressions.statement as unknown as Array<Record<string, { constant_value?: unknown }>>) ?? []).map((s) => ({
+        sid: s.sid?.constant_value as string,
+        // A list of ARNs, or one expression string such as "${values(queue)[*].arn}".
+        resources: [s.resources?.constant_value ?? []].flat() as string[],
+      })),
+    );
+    for (const s of statements.filter((st) => st.resources.includes('*'))) {
+      expect({ sid: s.sid, justified: s.sid in WILDCARD_RESOURCE_SIDS }).toEqual({ sid: s.sid, justified: true });
+    }
+  });
+
+  it('should scope every Lambda permission with source_arn (CKV_AWS_364)', () => {
+    const permissions = plan.changes('aws_lambda_permission');
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const p of permissions) {
+      const known = typeof p.change.after?.source_arn === 'string' && p.change.after.source_arn !== '';
+      expect({ permission: p.address, sourceArn: known || p.change.after_unknown.source_arn === true }).toEqual({ permission: p.address, sourceArn: true });
+    }
+  });
+
+  it('should gzip every launch template\'s user data for cloud-init (EC2 allows 16 KB)', () => {
+    const templates = plan.changes('aws_launch_template');
+    expect(templates.length).toBeGreaterThan(0);
+    for (const t of templates) {
+      if (t.change.after_unknown.user_data === true) {
+        // Known only at apply (it names the binaries bucket): check the expression.
+        const configured = plan.configured('aws_launch_template').find((c) => t.address.includes(c.address));
+        expect(JSON.stringify(configured?.expressions.user_data)).toContain('base64gzip(');
+        continue;
+      }
+      const raw = Buffer.from(String(t.change.after?.user_data), 'base64');
+      expect({ template: t.address, gzip: raw[0] === 0x1f && raw[1] === 0x8b }).toEqual({ template: t.address, gzip: true });
+      expect(raw.length).toBeLessThan(16 * 1024);
+      expect(gunzipSync(raw).toString('utf8')).toMatch(/^#!\/bin\/bash\n/);
+    }
+  });
+
+  it('should require IMDSv2 with hop limit 1 on every launch template, and terminate on shutdown (CKV_AWS_79)', () => {
+    for (const t of plan.changes('aws_launch_template')) {
+      const after = t.change.after as { metadata_options: Array<Record<string, unknown>>; instance_initiated_shutdown_behavior: string };
+      expect(after.metadata_options[0]).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1 });
+      expect(after.instance_initiated_shutdown_behavior).toBe('terminate');
+    }
+  });
+
+  it('should rotate the KMS key (CKV_AWS_7)', () => {
+    const keys = plan.changes('aws_kms_key');
+    expect(keys).toHaveLength(1);
+    expect(keys[0].change.after?.enable_key_rotation).toBe(true);
+  });
+
+  it('should read no data source that calls AWS at plan time', () => {
+    // Computed by the provider from its own configuration, without an API call.
+    const offline = new Set(['aws_iam_policy_document', 'aws_region', 'aws_partition']);
+    const types = plan.dataSourceTypes();
+    expect(types.length).toBeGreaterThan(0);
+    expect(types.filter((t) => !offline.has(t))).toEqual([]);
+  });
+});
