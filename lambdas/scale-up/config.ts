@@ -3,12 +3,11 @@
  * construct through the environment. Read once per container; every problem
  * is reported in one ConfigError.
  */
-import { EnvReader } from '../shared/config';
+import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import type { CapacityType } from '../shared/aws/ec2-runners';
 
-/** Default CloudWatch namespace for scale-up's EMF metrics. */
-export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
+export { DEFAULT_METRICS_NAMESPACE };
 
 const SPOT_ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'capacity-optimized-prioritized', 'diversified', 'lowest-price'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];

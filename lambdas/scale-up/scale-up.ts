@@ -21,7 +21,7 @@
  * duplicate, or a job GitHub says is no longer queued goes back to the queue
  * with its lock released.
  */
-import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance, LaunchRunnersRequest } from '../shared/aws/ec2-runners';
+import { runnerNameOf, type ActiveRunner, type CapacityType, type Ec2Runners, type LaunchedInstance, type LaunchRunnersRequest } from '../shared/aws/ec2-runners';
 import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore, RunnerRegistration } from '../shared/aws/jit-config-store';
 import { githubWebUrl } from '../shared/github/base-url';
@@ -381,7 +381,7 @@ class BatchRun {
     log: Logger,
   ): Promise<void> {
     const { target } = group;
-    const name = `${this.config.prefix}-${instanceId}`;
+    const name = runnerNameOf(this.config.prefix, instanceId);
     const labels = registrationLabels(this.config.runnerTypeSettings.labels);
     if (this.config.jitConfig) {
       const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });

@@ -3,6 +3,10 @@
  * once per container, collect every problem, and fail with one message that
  * lists them all.
  */
+
+/** CloudWatch namespace of the EMF metrics when METRICS_NAMESPACE is unset (the constructs set `GitHubRunners/<prefix>`). */
+export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid Lambda configuration: ${problems.join('; ')}`);

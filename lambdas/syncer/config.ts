@@ -2,7 +2,7 @@
  * The syncer's configuration, read once per container from the environment.
  * Every problem is reported in one ConfigError.
  */
-import { EnvReader } from '../shared/config';
+import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
 
@@ -10,8 +10,7 @@ import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './pla
 export const DEFAULT_KEY_PREFIX = 'actions-runner/';
 /** Releases of actions/runner live on github.com, also for GHES users. */
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-/** Default CloudWatch namespace for the EMF metrics (shared with the other Lambdas). */
-export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
+export { DEFAULT_METRICS_NAMESPACE };
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);

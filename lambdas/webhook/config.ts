@@ -3,12 +3,11 @@
  * the construct sets. Every problem is collected and reported in one
  * ConfigError.
  */
-import { EnvReader } from '../shared/config';
+import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import { RunnerTypesConfig, validateRunnerTypesConfig } from '../shared/runner-types';
 
-/** Default CloudWatch namespace for the EMF metrics the webhook emits. */
-export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
+export { DEFAULT_METRICS_NAMESPACE };
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 

@@ -46,6 +46,11 @@ export const RUNNER_TAGS = {
   jobId: 'ghr:job-id',
 } as const;
 
+/** The GitHub runner name of an instance: scale-up registers it, scale-down and the watcher look it up. */
+export function runnerNameOf(prefix: string, instanceId: string): string {
+  return `${prefix}-${instanceId}`;
+}
+
 /** The tag that names the job of instance `instanceId`. */
 export function jobIdTagKey(instanceId: string): string {
   return `${RUNNER_TAGS.jobId}/${instanceId}`;

@@ -111,6 +111,8 @@ export interface GitHubAppApi {
    * A miss re-lists at most once per `installationRefreshMs`.
    */
   installationIdFor(account: string): Promise<number | undefined>;
+  /** Calls made as the installation on `account` (see installationIdFor); throws AppNotInstalledError when there is none. */
+  forAccount(account: string): Promise<GitHubInstallationApi>;
   /** Requests this adapter has sent so far (token mints included; retries inside a request are not counted again). */
   requestCount(): number;
 }
@@ -144,6 +146,14 @@ export function runnerTargetFromOwnerTag(ownerTag: string): RunnerTarget | undef
   if (parts.length === 1) return { level: 'org', owner: parts[0] };
   if (parts.length === 2) return { level: 'repo', owner: parts[0], repo: parts[1] };
   return undefined;
+}
+
+/** The App has no installation on the account a runner belongs to. */
+export class AppNotInstalledError extends Error {
+  constructor(readonly account: string) {
+    super(`the GitHub App is not installed on ${account}`);
+    this.name = 'AppNotInstalledError';
+  }
 }
 
 /** The org has no runner group with the configured name. */
@@ -233,7 +243,13 @@ export function createGitHubApp(options: GitHubAppOptions): GitHubAppApi {
     return index?.byAccount.get(key);
   };
 
-  return { baseUrl, forInstallation, listInstallations, installationIdFor, requestCount: () => requests };
+  const forAccount = async (account: string): Promise<GitHubInstallationApi> => {
+    const installationId = await installationIdFor(account);
+    if (installationId === undefined) throw new AppNotInstalledError(account);
+    return forInstallation(installationId);
+  };
+
+  return { baseUrl, forInstallation, listInstallations, installationIdFor, forAccount, requestCount: () => requests };
 }
 
 function installationApi(octokit: GitHubClient, groupIds: Map<string, Promise<number>>): GitHubInstallationApi {

@@ -430,6 +430,15 @@ describe('GitHub adapter over HTTP', () => {
       expect(gh.count('GET', /^\/app\/installations$/)).toBe(2);
     });
 
+    it('should act as the installation on an account, and name the account the App is missing from', async () => {
+      gh.installations.push({ id: 11, account: 'octo' });
+      const github = app();
+      const runners = await (await github.forAccount('Octo')).listRunners({ level: 'org', owner: 'octo' });
+      expect(runners).toEqual([]);
+      await expect(github.forAccount('stranger')).rejects.toMatchObject({ name: 'AppNotInstalledError', account: 'stranger' });
+      await expect(github.forAccount('stranger')).rejects.toThrow('the GitHub App is not installed on stranger');
+    });
+
     it('should require the App JWT on the per-owner installation endpoints', async () => {
       gh.installations.push({ id: 11, account: 'octo' });
       const res = await fetch(`${gh.url}/repos/octo/hello/installation`);
