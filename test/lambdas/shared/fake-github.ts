@@ -50,6 +50,10 @@ export interface RecordedCall {
   readonly auth: string;
   /** Position among the calls of every fake; see call-sequence.ts. */
   readonly seq: number;
+  /** Status of the answer, once it was sent. */
+  readonly status?: number;
+  /** Position of the answer among the calls of every fake, once it was sent (orders "answered, then…"). */
+  readonly respondedSeq?: number;
 }
 
 /** An installation of the App on an account. */
@@ -138,9 +142,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const body = raw === '' ? undefined : JSON.parse(raw);
     const authorization = req.headers.authorization ?? '';
     const scheme = authorization.split(' ')[0]?.toLowerCase() || 'none';
-    calls.push({ method, path: url.pathname, route, query: url.searchParams, body, auth: scheme, seq: nextCallSequence() });
+    const call: { -readonly [K in keyof RecordedCall]: RecordedCall[K] } = { method, path: url.pathname, route, query: url.searchParams, body, auth: scheme, seq: nextCallSequence() };
+    calls.push(call);
 
     const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+      call.status = status;
+      call.respondedSeq = nextCallSequence();
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(payload === undefined ? '' : JSON.stringify(payload));
     };

@@ -1,0 +1,385 @@
+/**
+ * One scale-down run: find this prefix's instances and their GitHub runners,
+ * decide (see decide.ts), act, clean up runner configs, and report.
+ *
+ * 1. List the runner configs under SSM_CONFIG_PATH (names and dates only).
+ *    Listed before the instances, so every config seen belongs to an instance
+ *    that already existed when EC2 is asked.
+ * 2. List every instance tagged with the prefix: one paginated
+ *    DescribeInstances. Owners come from their `ghr:owner` tags (dead
+ *    instances included, so the runners of an owner whose last instance just
+ *    died are still checked for ghosts), and from memory: an owner whose last
+ *    listing still held runners named `${prefix}-<instance id>` is listed
+ *    again even when EC2 shows none of its instances any more (terminated
+ *    instances drop out of DescribeInstances after about an hour, and their
+ *    ghosts would otherwise never be seen). It is forgotten once its list
+ *    holds none of ours. Memory lives as long as the container.
+ * 3. Per owner: its installation (from the App's installation list, cached
+ *    per container) and one paginated list of its runners. An owner that
+ *    fails is logged and skipped; the others go on.
+ * 4. `decide`, then act:
+ *    - orphans: terminated;
+ *    - idle runners: deleted at GitHub; only those GitHub answered 204 for
+ *      have their instances terminated. 422 (busy: it took a job meanwhile)
+ *      keeps the instance; 404 (gone meanwhile) and any error keep it too,
+ *      and the next run sees it again;
+ *    - ghosts: deregistered.
+ *    Terminations are one TerminateInstances call, after every delete; if
+ *    EC2 refuses the batch, each instance is tried alone.
+ * 5. Delete stale runner configs in DeleteParameters batches of 10, paced.
+ * 6. One summary line and one EMF metrics line.
+ *
+ * Nothing here throws: a failure is logged, counted in `errors`, and retried
+ * by the next scheduled run.
+ */
+import type { Ec2Runners, RunnerInstance } from '../shared/aws/ec2-runners';
+import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
+import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { Logger } from '../shared/logger';
+import type { ScaleDownConfig } from './config';
+import { KeepReason, OwnerRunners, ScaleDownPlan, decide, instanceIdOfRunner, isLive, staleRunnerConfigs } from './decide';
+
+/** Something that lets one more call start when it resolves (a token bucket). */
+export interface Pacer {
+  take(): Promise<void>;
+}
+
+/** What a container remembers between runs. */
+export interface ScaleDownMemory {
+  /** First sightings of ghost candidates; see decide.ts. */
+  ghostSightings: Map<string, number>;
+  /** Owners (`ghr:owner` values) whose last listing held runners of this prefix: listed again even without instances. */
+  ownersWithRunners: Set<string>;
+}
+
+/** A memory with nothing in it. */
+export function emptyMemory(): ScaleDownMemory {
+  return { ghostSightings: new Map(), ownersWithRunners: new Set() };
+}
+
+/** The adapters scale-down drives. */
+export interface ScaleDownDependencies {
+  readonly ec2: Pick<Ec2Runners, 'listInstancesByPrefix' | 'terminateRunners'>;
+  readonly github: GitHubAppApi;
+  readonly configs: RunnerConfigHousekeeping;
+  readonly logger: Logger;
+  /** Paces DeleteParameters calls (SSM_DELETE_PER_SECOND). */
+  readonly ssmPacer: Pacer;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** What earlier runs of this container learnt; updated by each run. @default a fresh memory (nothing remembered) */
+  readonly memory?: ScaleDownMemory;
+}
+
+/** What one run found and did. Counts of actions are what was done, not planned (see `planned`). */
+export interface ScaleDownSummary {
+  readonly dryRun: boolean;
+  /** Pending and running instances of the prefix. */
+  readonly liveInstances: number;
+  readonly owners: number;
+  /** Owners whose runners could not be listed this run. */
+  readonly ownersFailed: number;
+  /** Idle runners deleted at GitHub whose instances were then terminated. */
+  readonly runnersTerminated: number;
+  readonly orphansTerminated: number;
+  readonly ghostsDeregistered: number;
+  /** Instances kept because their runner was busy (when listed, or when the delete answered 422). */
+  readonly busyRunnersKept: number;
+  /** Instances kept, by reason (busy included). */
+  readonly kept: Readonly<Record<KeepReason, number>>;
+  readonly configsDeleted: number;
+  /** Failures logged this run (each is retried by the next run). */
+  readonly errors: number;
+  /** Requests sent to GitHub this run (token mints and installation listing included). */
+  readonly gitHubApiCalls: number;
+  /** What the plan asked for. */
+  readonly planned: {
+    readonly removeIdle: number;
+    readonly terminateOrphans: number;
+    readonly deregisterGhosts: number;
+    readonly deleteConfigs: number;
+  };
+}
+
+/** In-flight GitHub calls per fan-out; writes are paced by the adapter as well. */
+const CONCURRENCY = 5;
+
+/** Run scale-down once. Never throws. */
+export async function scaleDown(config: ScaleDownConfig, deps: ScaleDownDependencies): Promise<ScaleDownSummary> {
+  return new Run(config, deps).run();
+}
+
+class Run {
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly memory: ScaleDownMemory;
+  private errors = 0;
+  private runnersTerminated = 0;
+  private orphansTerminated = 0;
+  private ghostsDeregistered = 0;
+  private busyAtDelete = 0;
+  private configsDeleted = 0;
+  private ownersFailed = 0;
+
+  constructor(
+    private readonly config: ScaleDownConfig,
+    private readonly deps: ScaleDownDependencies,
+  ) {
+    this.log = deps.logger;
+    this.now = deps.now ?? Date.now;
+    this.memory = deps.memory ?? emptyMemory();
+  }
+
+  async run(): Promise<ScaleDownSummary> {
+    const callsBefore = this.deps.github.requestCount();
+    const configs = await this.listConfigs();
+    let instances: RunnerInstance[] = [];
+    let runnersByOwner = new Map<string, OwnerRunners>();
+    let plan: ScaleDownPlan | undefined;
+    let listed = false;
+    try {
+      instances = await this.deps.ec2.listInstancesByPrefix(this.config.prefix);
+      listed = true;
+    } catch (error) {
+      this.fail('could not list instances; nothing is decided this run', { error });
+    }
+    if (listed) {
+      runnersByOwner = await this.listRunnersByOwner(instances);
+      plan = decide(instances, runnersByOwner, this.now(), this.limits(), this.memory.ghostSightings);
+      this.memory.ghostSightings = plan.ghostSightings;
+      this.memory.ownersWithRunners = this.ownersToRemember(runnersByOwner);
+      this.report(plan);
+      if (!this.config.dryRun) await this.act(plan);
+    }
+    const stale = plan && configs ? staleRunnerConfigs(configs, instances, this.now(), this.config.runnerBootTimeMinutes * 60_000) : [];
+    if (stale.length > 0) {
+      if (this.config.dryRun) this.log.info('dry run: would delete runner configs', { count: stale.length, instanceIds: stale.map((s) => s.instanceId) });
+      else await this.deleteConfigs(stale.map((s) => s.name));
+    }
+    return this.summarise(instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore);
+  }
+
+  private limits() {
+    return {
+      prefix: this.config.prefix,
+      minimumRunningTimeMs: this.config.minimumRunningTimeMinutes * 60_000,
+      bootTimeMs: this.config.runnerBootTimeMinutes * 60_000,
+      bypassTag: this.config.bypassTag,
+    };
+  }
+
+  private async listConfigs(): Promise<StoredRunnerConfig[] | undefined> {
+    try {
+      return await this.deps.configs.listRunnerConfigs();
+    } catch (error) {
+      this.fail('could not list runner configs; housekeeping skipped this run', { error, path: this.config.ssmConfigPath });
+      return undefined;
+    }
+  }
+
+  /** One paginated list per owner; an owner that fails is marked so and does not stop the others. */
+  private async listRunnersByOwner(instances: readonly RunnerInstance[]): Promise<Map<string, OwnerRunners>> {
+    const owners = [...new Set([...instances.flatMap((i) => (i.owner ? [i.owner] : [])), ...this.memory.ownersWithRunners])].sort();
+    const result = new Map<string, OwnerRunners>();
+    await mapLimited(owners, CONCURRENCY, async (owner) => {
+      const olog = this.log.withKeys({ owner });
+      const target = runnerTargetFromOwnerTag(owner);
+      if (!target) {
+        this.ownersFailed += 1;
+        this.fail('instance owner tag is neither an organization nor owner/repo; its instances are left alone', { owner }, olog);
+        result.set(owner, { ok: false });
+        return;
+      }
+      try {
+        const runners = await (await this.deps.github.forAccount(target.owner)).listRunners(target);
+        result.set(owner, { ok: true, runners });
+      } catch (error) {
+        this.ownersFailed += 1;
+        this.fail('could not list runners; this owner is skipped this run', { error }, olog);
+        result.set(owner, { ok: false });
+      }
+    });
+    return result;
+  }
+
+  /** Owners listed fine whose list holds runners of ours, and remembered owners whose listing failed this run. */
+  private ownersToRemember(runnersByOwner: ReadonlyMap<string, OwnerRunners>): Set<string> {
+    const keep = new Set<string>();
+    for (const [owner, listed] of runnersByOwner) {
+      if (listed.ok ? listed.runners.some((r) => instanceIdOfRunner(this.config.prefix, r.name) !== undefined) : this.memory.ownersWithRunners.has(owner)) {
+        keep.add(owner);
+      }
+    }
+    return keep;
+  }
+
+  private report(plan: ScaleDownPlan): void {
+    const bypassed = plan.kept.filter((k) => k.reason === 'bypass').map((k) => k.instanceId);
+    if (bypassed.length > 0) this.log.info('instances with the bypass tag left alone', { bypassTag: this.config.bypassTag, instanceIds: bypassed });
+    const unowned = plan.kept.filter((k) => k.reason === 'no-owner-tag').map((k) => k.instanceId);
+    if (unowned.length > 0) this.log.warn('instances without a ghr:owner tag left alone', { instanceIds: unowned });
+    const busy = plan.kept.filter((k) => k.reason === 'busy');
+    for (const k of busy) this.log.debug('runner busy; kept', { instanceId: k.instanceId, owner: k.owner });
+    if (this.config.dryRun) {
+      this.log.info('dry run: would act as follows', {
+        removeIdle: plan.removeIdle.map((r) => r.instanceId),
+        terminateOrphans: plan.terminateOrphans.map((o) => o.instanceId),
+        deregisterGhosts: plan.deregisterGhosts.map((g) => g.runnerName),
+      });
+    }
+  }
+
+  private async act(plan: ScaleDownPlan): Promise<void> {
+    const toTerminate: { instanceId: string; kind: 'orphan' | 'idle'; owner: string }[] = plan.terminateOrphans.map((o) => {
+      this.log.info('orphan instance: no runner registered after boot time; terminating', { instanceId: o.instanceId, owner: o.owner, ageSeconds: Math.round(o.ageMs / 1000) });
+      return { instanceId: o.instanceId, kind: 'orphan' as const, owner: o.owner };
+    });
+
+    await mapLimited(plan.removeIdle, CONCURRENCY, async (idle) => {
+      const ilog = this.log.withKeys({ instanceId: idle.instanceId, owner: idle.owner, runnerId: idle.runnerId });
+      const outcome = await this.remove(idle.owner, idle.runnerId, ilog);
+      if (outcome === 'deleted') {
+        ilog.info('idle runner deleted at GitHub; terminating its instance', { ageSeconds: Math.round(idle.ageMs / 1000) });
+        toTerminate.push({ instanceId: idle.instanceId, kind: 'idle', owner: idle.owner });
+      } else if (outcome === 'busy') {
+        this.busyAtDelete += 1;
+        ilog.info('runner took a job before it could be deleted (422); instance kept');
+      } else if (outcome === 'not-found') {
+        ilog.info('runner was already gone at GitHub (404); instance kept until a run sees it unregistered');
+      }
+    });
+
+    await mapLimited(plan.deregisterGhosts, CONCURRENCY, async (ghost) => {
+      const glog = this.log.withKeys({ instanceId: ghost.instanceId, owner: ghost.owner, runnerId: ghost.runnerId });
+      const outcome = await this.remove(ghost.owner, ghost.runnerId, glog);
+      if (outcome === 'deleted' || outcome === 'not-found') {
+        this.ghostsDeregistered += 1;
+        glog.info('ghost runner deregistered', { reason: ghost.reason, runnerName: ghost.runnerName });
+      } else if (outcome === 'busy') {
+        glog.info('ghost runner reported busy (422); left for a later run');
+      }
+    });
+
+    await this.terminate(toTerminate);
+  }
+
+  /** Delete one runner; undefined when it failed (logged). */
+  private async remove(owner: string, runnerId: number, log: Logger): Promise<RunnerRemoval | undefined> {
+    const target = runnerTargetFromOwnerTag(owner) as RunnerTarget;
+    try {
+      return await (await this.deps.github.forAccount(target.owner)).removeRunner(target, runnerId);
+    } catch (error) {
+      this.fail('could not delete runner at GitHub; retried next run', { error }, log);
+      return undefined;
+    }
+  }
+
+  private async terminate(items: readonly { instanceId: string; kind: 'orphan' | 'idle'; owner: string }[]): Promise<void> {
+    if (items.length === 0) return;
+    const count = (item: { kind: 'orphan' | 'idle' }) => {
+      if (item.kind === 'orphan') this.orphansTerminated += 1;
+      else this.runnersTerminated += 1;
+    };
+    try {
+      await this.deps.ec2.terminateRunners(items.map((i) => i.instanceId));
+      items.forEach(count);
+      return;
+    } catch (error) {
+      // One instance EC2 refuses (termination protection, say) fails the whole
+      // call; try each alone so the others still go.
+      this.log.warn('TerminateInstances failed for the batch; terminating one by one', { error, count: items.length });
+    }
+    for (const item of items) {
+      try {
+        await this.deps.ec2.terminateRunners([item.instanceId]);
+        count(item);
+      } catch (error) {
+        // An idle runner's registration is already gone: the next run sees an
+        // unregistered instance past boot time and terminates it as an orphan.
+        this.fail('could not terminate instance; retried next run', { error, instanceId: item.instanceId, owner: item.owner, kind: item.kind });
+      }
+    }
+  }
+
+  private async deleteConfigs(names: readonly string[]): Promise<void> {
+    for (let i = 0; i < names.length; i += DELETE_PARAMETERS_MAX) {
+      const batch = names.slice(i, i + DELETE_PARAMETERS_MAX);
+      await this.deps.ssmPacer.take();
+      try {
+        const out = await this.deps.configs.deleteRunnerConfigs(batch);
+        this.configsDeleted += out.deleted.length;
+      } catch (error) {
+        this.fail('could not delete runner configs; retried next run', { error, count: batch.length });
+      }
+    }
+    if (this.configsDeleted > 0) this.log.info('stale runner configs deleted', { count: this.configsDeleted });
+  }
+
+  private fail(message: string, fields: Record<string, unknown>, log: Logger = this.log): void {
+    this.errors += 1;
+    log.error(message, fields);
+  }
+
+  private summarise(
+    instances: readonly RunnerInstance[],
+    runnersByOwner: ReadonlyMap<string, OwnerRunners>,
+    plan: ScaleDownPlan | undefined,
+    staleConfigs: number,
+    gitHubApiCalls: number,
+  ): ScaleDownSummary {
+    const kept: Record<KeepReason, number> = {
+      bypass: 0,
+      'no-owner-tag': 0,
+      'runners-unknown': 0,
+      'launch-time-unknown': 0,
+      busy: 0,
+      'minimum-running-time': 0,
+      booting: 0,
+    };
+    for (const k of plan?.kept ?? []) kept[k.reason] += 1;
+    const summary: ScaleDownSummary = {
+      dryRun: this.config.dryRun,
+      liveInstances: instances.filter(isLive).length,
+      owners: runnersByOwner.size,
+      ownersFailed: this.ownersFailed,
+      runnersTerminated: this.runnersTerminated,
+      orphansTerminated: this.orphansTerminated,
+      ghostsDeregistered: this.ghostsDeregistered,
+      busyRunnersKept: kept.busy + this.busyAtDelete,
+      kept,
+      configsDeleted: this.configsDeleted,
+      errors: this.errors,
+      gitHubApiCalls,
+      planned: {
+        removeIdle: plan?.removeIdle.length ?? 0,
+        terminateOrphans: plan?.terminateOrphans.length ?? 0,
+        deregisterGhosts: plan?.deregisterGhosts.length ?? 0,
+        deleteConfigs: staleConfigs,
+      },
+    };
+    this.log.info('scale-down summary', { ...summary });
+    this.log.metrics(
+      this.config.metricsNamespace,
+      { Function: 'scale-down' },
+      {
+        RunnersTerminated: { value: summary.runnersTerminated, unit: 'Count' },
+        OrphansTerminated: { value: summary.orphansTerminated, unit: 'Count' },
+        GhostsDeregistered: { value: summary.ghostsDeregistered, unit: 'Count' },
+        BusyRunnersKept: { value: summary.busyRunnersKept, unit: 'Count' },
+        GitHubApiCalls: { value: summary.gitHubApiCalls, unit: 'Count' },
+        RunnerConfigsDeleted: { value: summary.configsDeleted, unit: 'Count' },
+        ScaleDownErrors: { value: summary.errors, unit: 'Count' },
+      },
+    );
+    return summary;
+  }
+}
+
+/** `fn` over `items` with at most `limit` calls in flight. */
+async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

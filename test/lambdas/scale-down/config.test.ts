@@ -1,0 +1,107 @@
+import { ConfigError } from '../../../lambdas/shared/config';
+import { DEFAULT_BYPASS_TAG, DEFAULT_METRICS_NAMESPACE, loadScaleDownConfig } from '../../../lambdas/scale-down/config';
+import { baseEnv } from './harness';
+
+/** The problems a ConfigError lists, or [] when loading succeeded. */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadScaleDownConfig(env);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+}
+
+describe('loadScaleDownConfig', () => {
+  it('should apply the defaults when only the required settings are given', () => {
+    // GIVEN only what has no default
+    const config = loadScaleDownConfig({
+      PREFIX: 'gh-ci',
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: '/gh-ci/github-app/id',
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: '/gh-ci/github-app/key',
+      SSM_CONFIG_PATH: '/gh-ci/runners/config',
+    });
+
+    // THEN
+    expect(config).toEqual({
+      prefix: 'gh-ci',
+      appIdParameterName: '/gh-ci/github-app/id',
+      appKeyParameterName: '/gh-ci/github-app/key',
+      ghesUrl: undefined,
+      organizationRunners: false,
+      minimumRunningTimeMinutes: 5,
+      runnerBootTimeMinutes: 5,
+      ssmConfigPath: '/gh-ci/runners/config',
+      bypassTag: DEFAULT_BYPASS_TAG,
+      dryRun: false,
+      metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+      logLevel: 'info',
+    });
+  });
+
+  it('should read every variable the construct sets, as the construct sets them', () => {
+    // GIVEN the environment of modules/runners/scale-down.ts (GHES_URL is "" on github.com)
+    const config = loadScaleDownConfig(
+      baseEnv({
+        GHES_URL: 'https://ghes.example.com',
+        ENABLE_ORGANIZATION_RUNNERS: 'true',
+        MINIMUM_RUNNING_TIME_IN_MINUTES: '0',
+        RUNNER_BOOT_TIME_IN_MINUTES: '12',
+        SSM_CONFIG_PATH: '/gh-ci/runners/config/',
+        BYPASS_TAG: 'ghr:scale-down-bypass',
+        DRY_RUN: 'true',
+        LOG_LEVEL: 'DEBUG',
+        METRICS_NAMESPACE: 'GitHubRunners/gh-ci',
+      }),
+    );
+
+    // THEN
+    expect(config).toMatchObject({
+      ghesUrl: 'https://ghes.example.com',
+      organizationRunners: true,
+      minimumRunningTimeMinutes: 0,
+      runnerBootTimeMinutes: 12,
+      ssmConfigPath: '/gh-ci/runners/config',
+      bypassTag: 'ghr:scale-down-bypass',
+      dryRun: true,
+      logLevel: 'debug',
+      metricsNamespace: 'GitHubRunners/gh-ci',
+    });
+    expect(loadScaleDownConfig(baseEnv({ GHES_URL: '' })).ghesUrl).toBeUndefined();
+  });
+
+  it('should list every missing required setting in one error', () => {
+    const problems = problemsOf({});
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PREFIX is required',
+        'GITHUB_APP_ID_SSM_PARAMETER_NAME is required',
+        'GITHUB_APP_KEY_SSM_PARAMETER_NAME is required',
+        'SSM_CONFIG_PATH is required',
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it.each([
+    ['MINIMUM_RUNNING_TIME_IN_MINUTES', '-1', 'MINIMUM_RUNNING_TIME_IN_MINUTES must be an integer in [0, 1440], got "-1"'],
+    ['MINIMUM_RUNNING_TIME_IN_MINUTES', 'five', 'MINIMUM_RUNNING_TIME_IN_MINUTES must be an integer in [0, 1440], got "five"'],
+    ['RUNNER_BOOT_TIME_IN_MINUTES', '0', 'RUNNER_BOOT_TIME_IN_MINUTES must be an integer in [1, 1440], got "0"'],
+    ['RUNNER_BOOT_TIME_IN_MINUTES', '2.5', 'RUNNER_BOOT_TIME_IN_MINUTES must be an integer in [1, 1440], got "2.5"'],
+    ['DRY_RUN', 'yes', 'DRY_RUN must be "true" or "false", got "yes"'],
+    ['ENABLE_ORGANIZATION_RUNNERS', '1', 'ENABLE_ORGANIZATION_RUNNERS must be "true" or "false", got "1"'],
+    ['GHES_URL', 'ghes.example.com', 'GHES_URL must be an http(s) URL, got "ghes.example.com"'],
+    ['SSM_CONFIG_PATH', 'gh-ci/runners/config', 'SSM_CONFIG_PATH must start with "/", got "gh-ci/runners/config"'],
+    ['SSM_CONFIG_PATH', '/', 'SSM_CONFIG_PATH must not be the root "/"'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of debug, info, warn, error, got "verbose"'],
+  ])('should reject %s=%p with a message naming the value', (name, value, message) => {
+    expect(problemsOf(baseEnv({ [name]: value }))).toEqual([message]);
+  });
+
+  it('should report every bad value at once', () => {
+    const problems = problemsOf(baseEnv({ DRY_RUN: 'maybe', RUNNER_BOOT_TIME_IN_MINUTES: '-3', PREFIX: '' }));
+    expect(problems).toHaveLength(3);
+    expect(() => loadScaleDownConfig(baseEnv({ DRY_RUN: 'maybe', PREFIX: '' }))).toThrow(/invalid Lambda configuration: .*PREFIX is required.*DRY_RUN must be "true" or "false", got "maybe"/);
+  });
+});
