@@ -91,13 +91,13 @@ export class ScaleDown extends Construct {
         },
         {
           sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          actions: ['ssm:GetParameters'],
           resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
         {
           sid: 'CleanUpRunnerConfigs',
-          actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameter', 'ssm:DeleteParameters'],
+          actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameters'],
           resources: [
             `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}`,
             `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`,

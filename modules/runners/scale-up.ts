@@ -179,7 +179,7 @@ export class ScaleUp extends Construct {
         },
         {
           sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          actions: ['ssm:GetParameters'],
           resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
         },
         {

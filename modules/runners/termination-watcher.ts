@@ -87,7 +87,7 @@ export class TerminationWatcher extends Construct {
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
         {
           sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          actions: ['ssm:GetParameters'],
           resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
         },
         {

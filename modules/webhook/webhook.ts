@@ -91,7 +91,7 @@ export class Webhook extends Construct {
       statements: [
         {
           sid: 'ReadWebhookSecret',
-          actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+          actions: ['ssm:GetParameters'],
           resources: [`arn:${props.key.partition}:ssm:${props.key.region}:${props.key.accountId}:parameter/${Fn.trimprefix(props.webhookSecretParameterName, '/')}`],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },

@@ -190,7 +190,7 @@ describe('Webhook', () => {
     it('should read the webhook secret parameter only', () => {
       const ssm = withAction('ssm:');
       expect(ssm).toHaveLength(1);
-      expect(ssm[0].actions.sort()).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
+      expect(ssm[0].actions.sort()).toEqual(['ssm:GetParameters']);
       expect(ssm[0].resources).toHaveLength(1);
       expect((ssm[0].resources as string[])[0]).toMatch(
         new RegExp(`^arn:.*:ssm:.*:parameter/${escape(`\${trimprefix("${SECRET}", "/")}`)}$`),
