@@ -1,0 +1,117 @@
+/**
+ * `npm run bench`: build the Lambdas, then measure
+ * - each Lambda's zipped size;
+ * - cold module load of each bundle (fresh child processes);
+ * - the webhook handler's throughput and p99 latency, in process;
+ * - GitHub calls per runner and EC2 calls per scale-up batch in the e2e burst;
+ * - `npm run synth` and `npm run plan` wall clock;
+ * print a table and write BENCHMARKS.md. Targets are PASS/MISS columns: a
+ * miss never fails the run. Needs no network (plan is skipped without a
+ * local provider mirror, which would need the registry).
+ *
+ * Options:
+ *   --no-synth-plan        skip synth and plan (the slow part)
+ *   --burst-jobs N         burst size (default 500)
+ *   --burst-cap N          runners_maximum_count of the burst (default 50)
+ *   --cold-samples N       processes per bundle (default 20)
+ *   --webhook-events N     timed webhook calls (default 10000)
+ *   --out FILE             report file (default BENCHMARKS.md); --no-write to skip it
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runBurst } from '../test/e2e/lib/burst';
+import { measureColdLoad } from './lib/bench/cold-load';
+import { planTargetSeconds, timeNpmScript } from './lib/bench/commands';
+import { describeMachine } from './lib/bench/machine';
+import { BenchResults, consoleReport, markdownReport } from './lib/bench/report';
+import { measureWebhook } from './lib/bench/webhook-throughput';
+import { findPluginDir } from './lib/terraform';
+
+const ROOT = resolve(__dirname, '..');
+
+interface Options {
+  readonly synthAndPlan: boolean;
+  readonly burstJobs: number;
+  readonly burstCap: number;
+  readonly coldSamples: number;
+  readonly webhookEvents: number;
+  readonly out?: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const value = (flag: string, fallback: number) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return fallback;
+    const n = Number(argv[i + 1]);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${argv[i + 1]}"`);
+    return n;
+  };
+  const outIndex = argv.indexOf('--out');
+  return {
+    synthAndPlan: !argv.includes('--no-synth-plan'),
+    burstJobs: value('--burst-jobs', 500),
+    burstCap: value('--burst-cap', 50),
+    coldSamples: value('--cold-samples', 20),
+    webhookEvents: value('--webhook-events', 10_000),
+    out: argv.includes('--no-write') ? undefined : resolve(ROOT, outIndex >= 0 ? argv[outIndex + 1] : 'BENCHMARKS.md'),
+  };
+}
+
+const step = (text: string) => process.stderr.write(`bench: ${text}\n`);
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  // The in-process measurements construct SDK clients; keep their Node 20 notice out of the report.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  process.env.AWS_REGION ??= 'eu-west-1';
+  const machine = describeMachine(ROOT);
+  const logs = join(ROOT, '.e2e', 'bench');
+  mkdirSync(logs, { recursive: true });
+  const bundlesDir = join(ROOT, 'dist', 'lambdas');
+
+  step('npm run build');
+  const build = await timeNpmScript('build', ROOT, join(logs, 'build.log'));
+  if (!build.ok) throw new Error(`npm run build failed: ${build.failure} (log: ${build.logPath})`);
+  const manifest = JSON.parse(readFileSync(join(bundlesDir, 'manifest.json'), 'utf8')) as { lambdas: Record<string, { bytes: number }> };
+  const sizes = Object.entries(manifest.lambdas)
+    .map(([name, entry]) => ({ name, bytes: entry.bytes }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  const cold = sizes.map(({ name }) => {
+    step(`cold load of ${name} (${options.coldSamples} processes)`);
+    return measureColdLoad(bundlesDir, name, ROOT, options.coldSamples);
+  });
+
+  step(`webhook handler, ${options.webhookEvents} events`);
+  const webhook = await measureWebhook(bundlesDir, options.webhookEvents);
+
+  step(`burst of ${options.burstJobs} jobs, cap ${options.burstCap}`);
+  const burst = await runBurst({ bundlesDir, jobs: options.burstJobs, cap: options.burstCap });
+
+  let synth: BenchResults['synth'] = { skipped: '--no-synth-plan' };
+  let plan: BenchResults['plan'] = { skipped: '--no-synth-plan' };
+  if (options.synthAndPlan) {
+    step('npm run synth');
+    synth = await timeNpmScript('synth', ROOT, join(logs, 'synth.log'));
+    if (!synth.ok) plan = { skipped: 'synth failed' };
+    else if (!findPluginDir()) plan = { skipped: 'no local Terraform provider mirror (set TF_PLUGIN_DIR); init would need the registry' };
+    else if (!existsSync(join(ROOT, 'cdktf.out', 'stacks'))) plan = { skipped: 'synth wrote no stacks' };
+    else {
+      step('npm run plan');
+      const timed = await timeNpmScript('plan', ROOT, join(logs, 'plan.log'));
+      plan = { ...timed, targets: timed.ok ? planTargetSeconds(timed.logPath) : {} };
+    }
+  }
+
+  const results: BenchResults = { machine, build, sizes, cold, webhook, burst, synth, plan };
+  process.stdout.write(consoleReport(results) + '\n');
+  if (options.out) {
+    writeFileSync(options.out, markdownReport(results));
+    step(`wrote ${options.out}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,208 @@
+/**
+ * The bench's results as a console table and as BENCHMARKS.md. Targets are
+ * reported as PASS or MISS; a miss is information, never a failure.
+ */
+import type { BurstReport } from '../../../test/e2e/lib/burst';
+import type { ColdLoadResult } from './cold-load';
+import type { TimedCommand } from './commands';
+import type { MachineDescription } from './machine';
+import { fixed, kib, markdownTable, textTable } from './stats';
+import type { WebhookThroughputResult } from './webhook-throughput';
+
+/** Everything one bench run measured. */
+export interface BenchResults {
+  readonly machine: MachineDescription;
+  readonly build: TimedCommand;
+  readonly sizes: readonly { readonly name: string; readonly bytes: number }[];
+  readonly cold: readonly ColdLoadResult[];
+  readonly webhook: WebhookThroughputResult;
+  readonly burst: BurstReport;
+  readonly synth: TimedCommand | { readonly skipped: string };
+  readonly plan: (TimedCommand & { readonly targets: Record<string, number> }) | { readonly skipped: string };
+}
+
+/** The targets, in bytes, milliseconds and calls. */
+export const TARGETS = {
+  webhookZipBytes: 150_000,
+  coldLoadMs: 100,
+  webhookP99Ms: 5,
+  githubCallsPerRunner: 1.2,
+  ec2CallsPerBatch: 2,
+} as const;
+
+type Row = [metric: string, measured: string, target: string, result: string];
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+/** Rows of the targets table. */
+export function targetRows(r: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const webhookZip = r.sizes.find((s) => s.name === 'webhook');
+  if (webhookZip) {
+    rows.push(['webhook.zip size', `${kib(webhookZip.bytes)} (${webhookZip.bytes} B)`, '≤ 150 KB (150,000 B)', verdict(webhookZip.bytes <= TARGETS.webhookZipBytes)]);
+  }
+  for (const c of r.cold) {
+    rows.push([`cold module load, ${c.name} (median of ${c.samples})`, `${fixed(c.medianMs)} ms`, `≤ ${TARGETS.coldLoadMs} ms`, verdict(c.medianMs <= TARGETS.coldLoadMs)]);
+  }
+  rows.push(['webhook handler p99 latency', `${fixed(r.webhook.p99Ms, 3)} ms`, `≤ ${TARGETS.webhookP99Ms} ms`, verdict(r.webhook.p99Ms <= TARGETS.webhookP99Ms)]);
+  rows.push([
+    `GitHub API calls per runner launched (burst ${r.burst.jobs}/${r.burst.cap})`,
+    fixed(r.burst.githubCallsPerRunner, 3),
+    `≤ ${TARGETS.githubCallsPerRunner}`,
+    verdict(r.burst.githubCallsPerRunner <= TARGETS.githubCallsPerRunner),
+  ]);
+  rows.push([
+    'EC2 calls per launching scale-up batch (one runner type)',
+    fixed(r.burst.ec2CallsPerBatch.launching, 2),
+    `≤ ${TARGETS.ec2CallsPerBatch}`,
+    verdict(r.burst.ec2CallsPerBatch.launching <= TARGETS.ec2CallsPerBatch),
+  ]);
+  return rows;
+}
+
+/** Rows of measurements that have no target. */
+export function infoRows(r: BenchResults): [string, string][] {
+  const rows: [string, string][] = [];
+  for (const s of r.sizes) rows.push([`${s.name}.zip size`, `${kib(s.bytes)} (${s.bytes} B)`]);
+  for (const c of r.cold) {
+    rows.push([
+      `cold load ${c.name}: p90 / whole process / AWS SDK alone (medians)`,
+      `${fixed(c.p90Ms)} ms / ${fixed(c.processMedianMs)} ms / ${fixed(c.externalsMedianMs)} ms (${c.externals.join(', ') || 'none'})`,
+    ]);
+  }
+  rows.push(['webhook throughput (one handler, in process)', `${Math.round(r.webhook.eventsPerSecond)} events/s`]);
+  rows.push(['webhook latency p50 / max', `${fixed(r.webhook.p50Ms, 3)} ms / ${fixed(r.webhook.maxMs, 2)} ms`]);
+  const e = r.burst.ec2CallsPerBatch;
+  rows.push(['EC2 calls per batch at the cap / over all batches', `${fixed(e.atCap, 2)} / ${fixed(e.all, 2)} (${e.counts.atCap} at cap, ${e.counts.launching} launching, ${e.counts.all} in all)`]);
+  rows.push([
+    `burst ${r.burst.jobs} jobs, cap ${r.burst.cap}`,
+    `${r.burst.rounds} rounds, ${r.burst.scaleUpInvocations} scale-up invocations, ${fixed(r.burst.realSeconds, 1)} s real (${fixed(r.burst.simulatedMinutes, 1)} min simulated)`,
+  ]);
+  rows.push(['npm run build', commandCell(r.build)]);
+  rows.push(['npm run synth (wall clock, build included)', 'skipped' in r.synth ? `skipped: ${r.synth.skipped}` : commandCell(r.synth)]);
+  if ('skipped' in r.plan) rows.push(['npm run plan (wall clock, all targets)', `skipped: ${r.plan.skipped}`]);
+  else {
+    rows.push(['npm run plan (wall clock, all targets, 2 at a time)', commandCell(r.plan)]);
+    for (const [target, seconds] of Object.entries(r.plan.targets)) rows.push([`  plan of ${target} (its own timing, in parallel with another)`, `${fixed(seconds)} s`]);
+  }
+  return rows;
+}
+
+/** Why each MISS misses, from the numbers measured. */
+export function missNotes(r: BenchResults): string[] {
+  const notes: string[] = [];
+  for (const c of r.cold.filter((x) => x.medianMs > TARGETS.coldLoadMs)) {
+    notes.push(
+      `cold load of ${c.name}: requiring its AWS SDK clients alone (${c.externals.join(', ')}) takes ${fixed(c.externalsMedianMs)} ms ` +
+        `of the ${fixed(c.medianMs)} ms; the bundle's own code is the difference, about ${fixed(Math.max(0, c.medianMs - c.externalsMedianMs))} ms. ` +
+        'The SDK is external because the runtime provides it, and it is loaded at init all the same.',
+    );
+  }
+  const e = r.burst.ec2CallsPerBatch;
+  if (e.launching > TARGETS.ec2CallsPerBatch) {
+    notes.push(
+      `EC2 calls: a batch that launches makes ${fixed(e.launching, 2)} calls, DescribeInstances (count and dedupe), CreateFleet and ` +
+        `CreateTags (the job-id tags, written after registration); a batch at the cap makes ${fixed(e.atCap, 2)} (DescribeInstances only). ` +
+        `Over all ${e.counts.all} batches of the burst the average is ${fixed(e.all, 2)}.`,
+    );
+  }
+  if (r.burst.githubCallsPerRunner > TARGETS.githubCallsPerRunner) {
+    notes.push(`GitHub calls per runner: see the calls by endpoint below.`);
+  }
+  if (r.webhook.p99Ms > TARGETS.webhookP99Ms) notes.push(`webhook p99: max ${fixed(r.webhook.maxMs, 2)} ms, p50 ${fixed(r.webhook.p50Ms, 3)} ms.`);
+  return notes;
+}
+
+function commandCell(c: TimedCommand): string {
+  return c.ok ? `${fixed(c.seconds)} s` : `failed after ${fixed(c.seconds)} s: ${c.failure ?? 'see ' + c.logPath}`;
+}
+
+/** The console report. */
+export function consoleReport(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.date}${m.commit ? `, commit ${m.commit}` : ''}`,
+    '',
+    textTable(['measurement', 'measured', 'target', 'result'], targetRows(r)),
+    ...missNotes(r).map((n) => `MISS: ${n}`),
+    '',
+    textTable(['measurement', 'value'], infoRows(r)),
+  ].join('\n');
+}
+
+/** BENCHMARKS.md. */
+export function markdownReport(r: BenchResults): string {
+  const m = r.machine;
+  const b = r.burst;
+  return `# Benchmarks
+
+Written by \`npm run bench\`; run it again to refresh this file. The numbers
+depend on the machine below, so compare runs on the same machine.
+
+## Machine
+
+${markdownTable(
+  ['', 'value'],
+  [
+    ['CPU', m.cpuModel],
+    ['cores', String(m.cores)],
+    ['memory', `${m.memoryGiB} GiB`],
+    ['OS', m.os],
+    ['Node.js', `${m.node} (the Lambdas run on nodejs22.x)`],
+    ['date', m.date],
+    ...(m.commit ? [['commit', m.commit]] : []),
+  ],
+)}
+
+## Targets
+
+A MISS is reported, not failed: nothing here breaks a build.
+
+${markdownTable(['measurement', 'measured', 'target', 'result'], targetRows(r))}
+
+${missNotes(r)
+  .map((n) => `- ${n}`)
+  .join('\n')}
+
+## Other measurements
+
+${markdownTable(['measurement', 'value'], infoRows(r))}
+
+GitHub calls of scale-up in the burst, by endpoint:
+
+${markdownTable(
+  ['endpoint', 'calls'],
+  Object.entries(b.githubCallsByKind).map(([k, v]) => [k, String(v)]),
+)}
+
+The burst served ${b.jobs} jobs with ${b.runnersLaunched} runners: ${b.badlyServedJobs} jobs served other than exactly once,
+${b.reusedRunners} runners reused, at most ${b.peakLiveInstances} runners live at once; it left ${b.leftovers.instances.length} instances,
+${b.leftovers.parameters.length} runner configs, ${b.leftovers.registrations.length} registrations and ${b.leftovers.messages} messages behind.
+
+## How it is measured
+
+- **Sizes** are the zips \`npm run build\` writes to \`dist/lambdas/\` (deterministic, deflated).
+- **Cold module load**: ${r.cold[0]?.samples ?? 20} fresh \`node\` processes per bundle, one after another, each
+  \`require\`s the extracted \`index.js\` and calls nothing; the median of the \`require\` time measured inside
+  the child is the number. The AWS SDK is external to the bundles (the Lambda runtime provides it), so the
+  children resolve it from this repository's \`node_modules\` through \`NODE_PATH\`; loading it is included.
+  The whole-process time (Node start-up included) is given for context, and so is the time to require
+  only the SDK clients the bundle uses, in the same kind of process: the difference is the bundle's own code.
+- **Webhook handler**: the shipped bundle's handler, in one process, called ${r.webhook.events} times back to back
+  (after a warm-up) with signed \`workflow_job queued\` deliveries of ${r.webhook.bodyBytes} bytes, built from
+  @octokit/webhooks-examples. HMAC verification, parsing, routing and the SQS send through the SDK client
+  are included; SQS and SSM answer in process through aws-sdk-client-mock, so no network time is.
+- **Burst** (\`test/e2e/lib/burst.ts\`, the same code as the e2e test): ${b.jobs} queued jobs, one runner type with
+  \`runners_maximum_count = ${b.cap}\`, batches of 10, reserved concurrency 1 (one warm scale-up container).
+  The bundles run in process. AWS is aws-sdk-client-mock on the SDK client classes, backed by stateful
+  fakes of EC2, DynamoDB, SQS and SSM: no local AWS endpoint exists on this machine. GitHub is a fake REST
+  API on 127.0.0.1 that checks App JWTs and installation tokens. The bundles see a clock that runs 50 times
+  faster than the wall clock, and visibility timeouts pass as jumps of that clock, so GitHub write pacing
+  and \`retry-after\` waits take simulated, not real, time; every call still happens. GitHub calls per runner = scale-up's GitHub requests
+  / runners launched; EC2 calls per batch count the fake EC2's calls during each invocation.
+- **Synth** is the wall clock of \`npm run synth\` (which builds first). **Plan** is the wall clock of
+  \`npm run plan\`, which covers every synthesized stack and \`examples/hcl-consumer\`, two at a time, from
+  the local provider mirror; the per-target seconds are the plan script's own, measured while another plan
+  ran beside it.
+`;
+}
