@@ -73,6 +73,10 @@ export const METRICS = {
   runnersTerminated: 'RunnersTerminated',
   orphansTerminated: 'OrphansTerminated',
   ghostsDeregistered: 'GhostsDeregistered',
+  spotInterruptions: 'SpotInterruptions',
+  runnersDeregistered: 'RunnersDeregistered',
+  deregistrationRetries: 'DeregistrationRetries',
+  deregistrationsAbandoned: 'DeregistrationsAbandoned',
 } as const;
 
 /** Seconds each graph aggregates over. */
@@ -240,6 +244,16 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.runnersTerminated), statistic: 'Sum', label: 'idle runners terminated' },
         { query: anyDimensions(METRICS.orphansTerminated), statistic: 'Sum', label: 'orphans terminated' },
         { query: anyDimensions(METRICS.ghostsDeregistered), statistic: 'Sum', label: 'ghosts deregistered' },
+      ],
+    },
+    {
+      title: 'Spot interruptions and deregistrations (termination watcher)',
+      unit: 'Count',
+      searches: [
+        { query: anyDimensions(METRICS.spotInterruptions), statistic: 'Sum', label: 'spot interruptions' },
+        { query: anyDimensions(METRICS.runnersDeregistered), statistic: 'Sum', label: 'runners deregistered' },
+        { query: anyDimensions(METRICS.deregistrationRetries), statistic: 'Sum', label: 'busy, retried later' },
+        { query: anyDimensions(METRICS.deregistrationsAbandoned), statistic: 'Sum', label: 'given up (left to scale-down)' },
       ],
     },
     {

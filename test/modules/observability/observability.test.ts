@@ -315,3 +315,20 @@ describe('Observability', () => {
     });
   });
 });
+
+describe('METRICS', () => {
+  // The dashboard searches by metric name; a renamed metric in a Lambda would
+  // leave a graph silently empty. Each name must appear in a Lambda as an EMF
+  // key (`Name:`) or a counter name (`'Name'`).
+  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const lambdas = join(__dirname, '../../../lambdas');
+  const sources = (readdirSync(lambdas, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(join(lambdas, f), 'utf8'))
+    .join('\n');
+
+  it.each(Object.values(METRICS))('should graph %s, which a Lambda emits', (name) => {
+    expect(sources).toMatch(new RegExp(`\\b${name}\\s*:|'${name}'`));
+  });
+});
