@@ -11,12 +11,10 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
-import { normalisePrivateKey } from '../shared/github/private-key';
 import { onceAsync } from '../shared/config';
-import { createGitHubApp } from '../shared/github/runners';
 import { WritePacer } from '../shared/github/write-pacer';
 import { Logger } from '../shared/logger';
-import { ParameterCache } from '../shared/ssm-parameters';
+import { loadGitHubApp } from '../shared/github/app-settings';
 import { ScaleDownConfig, loadScaleDownConfig } from './config';
 import { ScaleDownDependencies, ScaleDownSummary, emptyMemory, scaleDown } from './scale-down';
 
@@ -53,13 +51,7 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
   const config = loadScaleDownConfig(env);
   const logger = new Logger('scale-down', { prefix: config.prefix }, undefined, config.logLevel);
   const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
-  const secrets = await new ParameterCache(ssm).get([config.appIdParameterName, config.appKeyParameterName]);
-  const github = createGitHubApp({
-    appId: secrets[config.appIdParameterName].trim(),
-    privateKey: normalisePrivateKey(secrets[config.appKeyParameterName]),
-    ghesUrl: config.ghesUrl,
-    logger,
-  });
+  const github = await loadGitHubApp(config, ssm, logger);
   return {
     config,
     deps: {

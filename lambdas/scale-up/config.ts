@@ -4,14 +4,13 @@
  * is reported in one ConfigError.
  */
 import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 import type { CapacityType } from '../shared/aws/ec2-runners';
 
 export { DEFAULT_METRICS_NAMESPACE };
 
 const SPOT_ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'capacity-optimized-prioritized', 'diversified', 'lowest-price'];
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
 /** RUNNER_TYPE_CONFIG as the construct writes it (snake_case JSON). */
 export interface RunnerTypeConfigJson {
   readonly labels: string[];
@@ -44,21 +43,13 @@ export interface RunnerTypeSettings {
 }
 
 /** Settings of the scale-up Lambda. */
-export interface ScaleUpConfig {
+export interface ScaleUpConfig extends GitHubAppSettings {
   /** PREFIX: module name prefix; runner names are `${prefix}-${instanceId}`. */
   readonly prefix: string;
   /** RUNNER_TYPE: the runner type's name. */
   readonly runnerType: string;
   /** RUNNER_TYPE_CONFIG. */
   readonly runnerTypeSettings: RunnerTypeSettings;
-  /** GITHUB_APP_ID_SSM_PARAMETER_NAME. */
-  readonly appIdParameterName: string;
-  /** GITHUB_APP_KEY_SSM_PARAMETER_NAME: PEM or base64 of a PEM. */
-  readonly appKeyParameterName: string;
-  /** GHES_URL: GHES or ghe.com URL; github.com when absent. */
-  readonly ghesUrl?: string;
-  /** ENABLE_ORGANIZATION_RUNNERS: org-level runners, else repo-level. @default false */
-  readonly organizationRunners: boolean;
   /** RUNNER_GROUP_NAME: group of org-level runners. @default "Default" */
   readonly runnerGroupName: string;
   /** ENABLE_JIT_CONFIG: JIT configs, else registration tokens. @default true */
@@ -87,11 +78,7 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
   const prefix = reader.string('PREFIX');
   const runnerType = reader.string('RUNNER_TYPE');
   const raw = reader.json<RunnerTypeConfigJson>('RUNNER_TYPE_CONFIG', validateRunnerTypeConfig);
-  const appIdParameterName = reader.string('GITHUB_APP_ID_SSM_PARAMETER_NAME');
-  const appKeyParameterName = reader.string('GITHUB_APP_KEY_SSM_PARAMETER_NAME');
-  const ghesUrl = reader.optionalString('GHES_URL');
-  if (ghesUrl !== undefined && !isHttpUrl(ghesUrl)) reader.problem(`GHES_URL must be an http(s) URL, got "${ghesUrl}"`);
-  const organizationRunners = reader.bool('ENABLE_ORGANIZATION_RUNNERS', false);
+  const app = readGitHubAppSettings(reader);
   const runnerGroupName = reader.string('RUNNER_GROUP_NAME', 'Default');
   const jitConfig = reader.bool('ENABLE_JIT_CONFIG', true);
   const jobQueuedCheck = reader.bool('ENABLE_JOB_QUEUED_CHECK', false);
@@ -104,9 +91,8 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
     reader.problem(`INSTANCE_ARN_PREFIX must look like arn:aws:ec2:<region>:<account>:instance/, got "${instanceArnPrefix}"`);
   }
   const idempotencyTableName = reader.string('IDEMPOTENCY_TABLE_NAME');
-  const metricsNamespace = reader.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
-  const rawLevel = (reader.optionalString('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(rawLevel)) reader.problem(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  const metricsNamespace = reader.metricsNamespace();
+  const logLevel = reader.logLevel();
   reader.done();
   return {
     prefix,
@@ -122,10 +108,7 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
       maximumCount: raw.runners_maximum_count,
       onDemandFailoverErrors: raw.enable_on_demand_failover_for_errors ?? [],
     },
-    appIdParameterName,
-    appKeyParameterName,
-    ghesUrl,
-    organizationRunners,
+    ...app,
     runnerGroupName,
     jitConfig,
     jobQueuedCheck,
@@ -135,7 +118,7 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
     instanceArnPrefix,
     idempotencyTableName,
     metricsNamespace,
-    logLevel: rawLevel as LogLevel,
+    logLevel,
   };
 }
 
@@ -171,13 +154,4 @@ export function validateRunnerTypeConfig(value: unknown): string[] {
     problems.push(`enable_on_demand_failover_for_errors must be a list of strings, got ${JSON.stringify(failover)}`);
   }
   return problems;
-}
-
-function isHttpUrl(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
 }

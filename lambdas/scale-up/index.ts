@@ -13,11 +13,9 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLocks } from '../shared/aws/idempotency';
 import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
-import { createGitHubApp } from '../shared/github/runners';
-import { normalisePrivateKey } from '../shared/github/private-key';
 import { onceAsync } from '../shared/config';
 import { Logger } from '../shared/logger';
-import { ParameterCache } from '../shared/ssm-parameters';
+import { loadGitHubApp } from '../shared/github/app-settings';
 import { ScaleUpConfig, loadScaleUpConfig } from './config';
 import { ScaleUpDependencies, scaleUp } from './scale-up';
 
@@ -56,14 +54,7 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
   const config = loadScaleUpConfig(env);
   const logger = new Logger('scale-up', { prefix: config.prefix }, undefined, config.logLevel);
   const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
-  const parameters = new ParameterCache(ssm);
-  const secrets = await parameters.get([config.appIdParameterName, config.appKeyParameterName]);
-  const github = createGitHubApp({
-    appId: secrets[config.appIdParameterName].trim(),
-    privateKey: normalisePrivateKey(secrets[config.appKeyParameterName]),
-    ghesUrl: config.ghesUrl,
-    logger,
-  });
+  const github = await loadGitHubApp(config, ssm, logger);
   return {
     config,
     deps: {

@@ -3,6 +3,10 @@
  * once per container, collect every problem, and fail with one message that
  * lists them all.
  */
+import type { LogLevel } from './logger';
+
+/** Log levels LOG_LEVEL accepts. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** CloudWatch namespace of the EMF metrics when METRICS_NAMESPACE is unset (the constructs set `GitHubRunners/<prefix>`). */
 export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
@@ -77,6 +81,27 @@ export class EnvReader {
     return parsed as T;
   }
 
+  /** An optional http(s) URL; anything else is a problem. */
+  optionalHttpUrl(name: string): string | undefined {
+    const v = this.optionalString(name);
+    if (v !== undefined && !isHttpUrl(v)) this.problems.push(`${name} must be an http(s) URL, got "${v}"`);
+    return v;
+  }
+
+  /** LOG_LEVEL: debug, info, warn or error, any case. @default "info" */
+  logLevel(): LogLevel {
+    const raw = this.optionalString('LOG_LEVEL');
+    const level = (raw ?? 'info').toLowerCase();
+    if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+    this.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+    return 'info';
+  }
+
+  /** METRICS_NAMESPACE, the CloudWatch namespace of the EMF metrics. @default DEFAULT_METRICS_NAMESPACE */
+  metricsNamespace(): string {
+    return this.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
+  }
+
   /** Record a problem found by the caller's own cross-field checks. */
   problem(message: string): void {
     this.problems.push(message);
@@ -112,4 +137,14 @@ export function onceAsync<T>(load: () => Promise<T>): () => Promise<T> {
     }
     return value;
   };
+}
+
+/** Whether `raw` parses as an http: or https: URL. */
+export function isHttpUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
 }

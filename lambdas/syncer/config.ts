@@ -12,7 +12,6 @@ export const DEFAULT_KEY_PREFIX = 'actions-runner/';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 export { DEFAULT_METRICS_NAMESPACE };
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 // Bucket names as S3 accepts them for new buckets (no uppercase, no underscores).
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -63,9 +62,8 @@ export function loadSyncerConfig(env: NodeJS.ProcessEnv): SyncerConfig {
   if (apiUrlProblem) reader.problem(apiUrlProblem);
 
   const githubTokenParameterName = reader.optionalString('GITHUB_TOKEN_SSM_PARAMETER_NAME');
-  const metricsNamespace = reader.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
-  const rawLevel = (reader.optionalString('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(rawLevel)) reader.problem(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  const metricsNamespace = reader.metricsNamespace();
+  const logLevel = reader.logLevel();
 
   reader.done();
   return {
@@ -76,7 +74,7 @@ export function loadSyncerConfig(env: NodeJS.ProcessEnv): SyncerConfig {
     githubApiUrl: rawApiUrl.replace(/\/+$/, ''),
     githubTokenParameterName,
     metricsNamespace,
-    logLevel: rawLevel as LogLevel,
+    logLevel,
   };
 }
 

@@ -19,10 +19,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { onceAsync } from '../shared/config';
-import { normalisePrivateKey } from '../shared/github/private-key';
-import { createGitHubApp } from '../shared/github/runners';
 import { Logger } from '../shared/logger';
-import { ParameterCache } from '../shared/ssm-parameters';
+import { loadGitHubApp } from '../shared/github/app-settings';
 import { TerminationWatcherConfig, loadTerminationWatcherConfig } from './config';
 import { InstanceNotice, RetryRecord, WatcherEvent, classifyEvent, parseRetryMessage } from './events';
 import { createRetryQueue } from './retry-queue';
@@ -119,13 +117,7 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
   const config = loadTerminationWatcherConfig(env);
   const logger = new Logger(SERVICE, { prefix: config.prefix }, undefined, config.logLevel);
   const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
-  const secrets = await new ParameterCache(ssm).get([config.appIdParameterName, config.appKeyParameterName]);
-  const github = createGitHubApp({
-    appId: secrets[config.appIdParameterName].trim(),
-    privateKey: normalisePrivateKey(secrets[config.appKeyParameterName]),
-    ghesUrl: config.ghesUrl,
-    logger,
-  });
+  const github = await loadGitHubApp(config, ssm, logger);
   return {
     config,
     deps: {

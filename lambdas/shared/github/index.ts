@@ -5,3 +5,4 @@ export * from './private-key';
 export * from './runners';
 export * from './token-cache';
 export * from './write-pacer';
+export * from './app-settings';

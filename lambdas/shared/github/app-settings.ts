@@ -1,0 +1,61 @@
+/**
+ * The GitHub App settings every Lambda that talks to GitHub as the App reads
+ * (scale-up, scale-down, the termination watcher), and the one way to turn
+ * them into an adapter: credentials from SSM, once per container.
+ */
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { EnvReader } from '../config';
+import type { Logger } from '../logger';
+import { ParameterCache } from '../ssm-parameters';
+import { normalisePrivateKey } from './private-key';
+import { GitHubAppApi, GitHubAppOptions, createGitHubApp } from './runners';
+
+/** Where the App's credentials are, and where its runners live. */
+export interface GitHubAppSettings {
+  /** GITHUB_APP_ID_SSM_PARAMETER_NAME. */
+  readonly appIdParameterName: string;
+  /** GITHUB_APP_KEY_SSM_PARAMETER_NAME: PEM or base64 of a PEM. */
+  readonly appKeyParameterName: string;
+  /** GHES_URL: GHES or ghe.com URL; github.com when absent or empty. */
+  readonly ghesUrl?: string;
+  /**
+   * ENABLE_ORGANIZATION_RUNNERS: scale-up registers organisation runners when
+   * true, repository runners when false. @default false
+   *
+   * Scale-down and the watcher do not branch on it: each instance's
+   * `ghr:owner` tag says where its runner registered (`org` or `owner/repo`),
+   * so runners launched before the setting changed are still found.
+   */
+  readonly organizationRunners: boolean;
+}
+
+/** Read the App settings; problems go to `reader`, which the caller checks with `done()`. */
+export function readGitHubAppSettings(reader: EnvReader): GitHubAppSettings {
+  return {
+    appIdParameterName: reader.string('GITHUB_APP_ID_SSM_PARAMETER_NAME'),
+    appKeyParameterName: reader.string('GITHUB_APP_KEY_SSM_PARAMETER_NAME'),
+    ghesUrl: reader.optionalHttpUrl('GHES_URL'),
+    organizationRunners: reader.bool('ENABLE_ORGANIZATION_RUNNERS', false),
+  };
+}
+
+/**
+ * The App adapter, with the App id and private key read (decrypted) from SSM
+ * in one GetParameters call. Throws MissingParameterError or
+ * InvalidPrivateKeyError, naming the parameter, never its value.
+ */
+export async function loadGitHubApp(
+  settings: GitHubAppSettings,
+  ssm: SSMClient,
+  logger: Logger,
+  options: Omit<GitHubAppOptions, 'appId' | 'privateKey' | 'ghesUrl' | 'logger'> = {},
+): Promise<GitHubAppApi> {
+  const secrets = await new ParameterCache(ssm).get([settings.appIdParameterName, settings.appKeyParameterName]);
+  return createGitHubApp({
+    appId: secrets[settings.appIdParameterName].trim(),
+    privateKey: normalisePrivateKey(secrets[settings.appKeyParameterName]),
+    ghesUrl: settings.ghesUrl,
+    logger,
+    ...options,
+  });
+}
