@@ -61,7 +61,9 @@ describe('manifest flow server', () => {
     let settled = false;
     void flow.code.then(() => (settled = true));
 
-    const wrong = await fetch(`${flow.callbackUrl}?code=attacker-code&state=${state.slice(0, -1)}x`);
+    // Change the last character to one it surely is not.
+    const forged = state.slice(0, -1) + (state.endsWith('x') ? 'y' : 'x');
+    const wrong = await fetch(`${flow.callbackUrl}?code=attacker-code&state=${forged}`);
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).not.toContain('attacker-code');
     const missing = await fetch(`${flow.callbackUrl}?code=attacker-code`);
