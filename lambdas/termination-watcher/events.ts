@@ -93,6 +93,30 @@ export interface RetryMessage {
   readonly runnerType?: string;
 }
 
+/**
+ * The instance notice inside a Lambda on-failure record, or undefined.
+ *
+ * An EventBridge invocation that failed every try lands in the retry queue's
+ * DLQ as `{ requestContext, requestPayload: <the event>, … }`. An operator who
+ * fixed the cause redrives that DLQ into the retry queue, so such a record is
+ * work to do again, not a malformed retry message.
+ */
+export function redrivenNotice(body: string): InstanceNotice | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || !isObject(value.requestPayload)) return undefined;
+  try {
+    const event = classifyEvent(value.requestPayload);
+    return event.kind === 'instance' ? event.notice : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A parsed retry message, or the problems that make it a poison message (field names only, never values). */
 export type ParsedRetryMessage = { readonly ok: true; readonly message: RetryMessage } | { readonly ok: false; readonly problems: string[] };
 

@@ -22,7 +22,7 @@ import { onceAsync } from '../shared/config';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
 import { TerminationWatcherConfig, loadTerminationWatcherConfig } from './config';
-import { InstanceNotice, RetryRecord, WatcherEvent, classifyEvent, parseRetryMessage } from './events';
+import { InstanceNotice, RetryRecord, WatcherEvent, classifyEvent, parseRetryMessage, redrivenNotice } from './events';
 import { createRetryQueue } from './retry-queue';
 import { NoticeOutcome, TerminationWatcherDependencies, handleInstanceNotice, handleRetry } from './termination-watcher';
 
@@ -89,10 +89,21 @@ async function handleRetryBatch(records: readonly RetryRecord[], { config, deps 
   const failed = await Promise.all(
     records.map(async (record): Promise<string | undefined> => {
       const logger = deps.logger.withKeys({ messageId: record.messageId });
+      const notice = redrivenNotice(record.body);
+      if (notice) {
+        try {
+          await handleInstanceNotice(notice, config, { ...deps, logger });
+          return undefined;
+        } catch (error) {
+          logger.error('redriven event failed; the message returns to the queue', { error, instanceId: notice.instanceId, reason: notice.reason });
+          return record.messageId;
+        }
+      }
       const parsed = parseRetryMessage(record.body);
       if (!parsed.ok) {
-        // A poison message: only this function writes to the queue, so a body
-        // it cannot read will not become readable on redelivery. Returning it
+        // A poison message: only this function writes to the queue (retry
+        // messages, and its own failed events redriven from the DLQ, handled
+        // above), so a body it cannot read will not become readable on redelivery. Returning it
         // would only cycle it into the DLQ five receives later with nothing
         // learnt, so it is acknowledged on purpose and logged (problems and
         // size only: never the body). Scale-down's ghost sweep still removes

@@ -296,6 +296,35 @@ describe('termination watcher', () => {
       expect(metricLines(logs)[0]).toMatchObject({ DeregistrationsAbandoned: 1 });
     });
 
+    it('should handle a failed EventBridge event redriven from the DLQ as the event itself', async () => {
+      // GIVEN Lambda's on-failure record of a spot warning, moved back from the DLQ by an operator
+      const id = ec2.seed(runnerTags('octo'), 'running', { lifecycle: 'spot' });
+      const runner = gh.addRunner('octo', { name: runnerName(id) });
+      const failureRecord = {
+        version: '1.0',
+        requestContext: { requestId: 'r-1', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+        requestPayload: spotWarning(id),
+        responseContext: { statusCode: 200, functionError: 'Unhandled' },
+      };
+
+      const response = await handler()(sqsEvent([failureRecord]));
+
+      // THEN the runner is deregistered and the record acknowledged, not dropped as poison
+      expect(failedIds(response)).toEqual([]);
+      expect(gh.count('DELETE', new RegExp(`^/orgs/octo/actions/runners/${runner.id}$`))).toBe(1);
+      expect(parsedLogs(logs).filter((l) => l.level === 'error')).toEqual([]);
+    });
+
+    it('should return a redriven event to the queue when it fails again', async () => {
+      const id = ec2.seed(runnerTags('octo'), 'running');
+      gh.addRunner('octo', { name: runnerName(id) });
+      gh.failNext({ method: 'DELETE', route: DELETE, status: 500, times: 3 });
+
+      const response = await handler()(sqsEvent([{ requestContext: {}, requestPayload: stateChange(id, 'shutting-down') }]));
+
+      expect(failedIds(response)).toEqual(['m-0']);
+    });
+
     it('should acknowledge malformed messages on purpose and log them without their body', async () => {
       const secretish = 'ghs_SHOULD_NEVER_BE_LOGGED';
       const response = await handler()(
