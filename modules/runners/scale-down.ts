@@ -49,8 +49,9 @@ export class ScaleDown extends Construct {
     const minimum = props.minimumRunningTimeInMinutes ?? 5;
     const boot = props.runnerBootTimeInMinutes ?? 5;
     validate('ScaleDown', [
-      whenKnown(minimum, () => minimum >= 0 && minimum <= 1440, `minimumRunningTimeInMinutes must be 0 to 1440, got ${minimum}`),
-      whenKnown(boot, () => boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be 1 to 60, got ${boot}`),
+      // Whole numbers: the Lambda reads both as integers and would refuse to start.
+      whenKnown(minimum, () => Number.isInteger(minimum) && minimum >= 0 && minimum <= 1440, `minimumRunningTimeInMinutes must be a whole number from 0 to 1440, got ${minimum}`),
+      whenKnown(boot, () => Number.isInteger(boot) && boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be a whole number from 1 to 60, got ${boot}`),
     ]);
     const { partition, region, accountId } = props.key;
     const flag = (v: boolean | IResolvable | undefined) =>

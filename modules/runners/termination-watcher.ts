@@ -44,8 +44,9 @@ export class TerminationWatcher extends Construct {
     const delay = props.retryDelaySeconds ?? 60;
     const attempts = props.maxAttempts ?? 10;
     validate('TerminationWatcher', [
-      whenKnown(delay, () => delay >= 0 && delay <= 900, `retryDelaySeconds must be 0 to 900, got ${delay}`),
-      whenKnown(attempts, () => attempts >= 1 && attempts <= 100, `maxAttempts must be 1 to 100, got ${attempts}`),
+      // Whole numbers: the Lambda reads both as integers and would refuse to start.
+      whenKnown(delay, () => Number.isInteger(delay) && delay >= 0 && delay <= 900, `retryDelaySeconds must be a whole number from 0 to 900, got ${delay}`),
+      whenKnown(attempts, () => Number.isInteger(attempts) && attempts >= 1 && attempts <= 100, `maxAttempts must be a whole number from 1 to 100, got ${attempts}`),
     ]);
     const { partition, region, accountId } = props.key;
     const flag = (v: boolean | IResolvable | undefined) =>

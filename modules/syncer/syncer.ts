@@ -82,7 +82,8 @@ export class RunnerBinariesSyncer extends Construct {
           sid: 'DenyInsecureTransport',
           effect: 'Deny',
           principals: [{ type: 'AWS', identifiers: ['*'] }],
-          actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject', 's3:GetBucketLocation'],
+          // Every action: a TLS-only bucket refuses any plain-HTTP request (AWS Config s3-bucket-ssl-requests-only).
+          actions: ['s3:*'],
           resources: [this.bucket.arn, `${this.bucket.arn}/*`],
           conditions: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
         },

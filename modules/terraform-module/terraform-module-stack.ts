@@ -370,12 +370,12 @@ class ModuleVariables {
     });
     this.scaleDownSchedule = variable('scale_down_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When scale-down runs (EventBridge rate or cron expression).', scheduleRule('scale_down_schedule_expression'));
     this.minimumRunningTime = variable('minimum_running_time_in_minutes', 'number', 5, 'An idle registered runner younger than this is kept, 0 to 1440 minutes.', {
-      condition: '${var.minimum_running_time_in_minutes >= 0 && var.minimum_running_time_in_minutes <= 1440}',
-      errorMessage: 'minimum_running_time_in_minutes must be 0 to 1440.',
+      condition: '${floor(var.minimum_running_time_in_minutes) == var.minimum_running_time_in_minutes && var.minimum_running_time_in_minutes >= 0 && var.minimum_running_time_in_minutes <= 1440}',
+      errorMessage: 'minimum_running_time_in_minutes must be a whole number from 0 to 1440.',
     });
     this.runnerBootTime = variable('runner_boot_time_in_minutes', 'number', 5, 'An instance that has not registered after this many minutes is an orphan and is terminated, 1 to 60.', {
-      condition: '${var.runner_boot_time_in_minutes >= 1 && var.runner_boot_time_in_minutes <= 60}',
-      errorMessage: 'runner_boot_time_in_minutes must be 1 to 60.',
+      condition: '${floor(var.runner_boot_time_in_minutes) == var.runner_boot_time_in_minutes && var.runner_boot_time_in_minutes >= 1 && var.runner_boot_time_in_minutes <= 60}',
+      errorMessage: 'runner_boot_time_in_minutes must be a whole number from 1 to 60.',
     });
     this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
     this.associatePublicIpv4Address = variable('associate_public_ipv4_address', 'bool', false, 'Give runners a public IPv4 address; only for public subnets without NAT.');

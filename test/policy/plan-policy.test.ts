@@ -84,14 +84,16 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
       ((d.expressions.statement as unknown as Array<Record<string, { constant_value?: unknown }>>) ?? []).map((s) => ({
         doc: d.address,
         sid: s.sid?.constant_value as string,
+        effect: (s.effect?.constant_value as string | undefined) ?? 'Allow',
         actions: (s.actions?.constant_value as string[]) ?? [],
       })),
     );
     expect(statements.length).toBeGreaterThan(3);
     for (const s of statements) {
       expect({ ...s, wildcard: s.actions.includes('*') }).toEqual({ ...s, wildcard: false });
-      // A service-wide wildcard is only allowed for the account root in the key policy.
-      if (s.sid !== 'KeyAdministration') expect({ ...s, serviceWide: s.actions.some((a) => a.endsWith(':*')) }).toEqual({ ...s, serviceWide: false });
+      // A service-wide wildcard is only allowed for the account root in the key
+      // policy, and in a Deny, which grants nothing (the TLS-only bucket policy).
+      if (s.sid !== 'KeyAdministration' && s.effect !== 'Deny') expect({ ...s, serviceWide: s.actions.some((a) => a.endsWith(':*')) }).toEqual({ ...s, serviceWide: false });
     }
   });
 
