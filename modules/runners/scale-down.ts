@@ -3,6 +3,7 @@
  * then EC2, only after a 204), orphans that never registered, ghost
  * registrations without an instance, and leftover JIT-config parameters.
  */
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
@@ -109,6 +110,12 @@ export class ScaleDown extends Construct {
       tags: props.tags,
     });
 
+    // A failed run is not retried: the next scheduled run does the same work
+    // with fresh listings, and a retry would only overlap it.
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.function.functionName,
+      maximumRetryAttempts: 0,
+    });
     new EventTrigger(this, 'schedule', {
       name: `${props.prefix}-scale-down`,
       description: 'Runs scale-down',

@@ -52,12 +52,14 @@ export class TerminationWatcher extends Construct {
     const flag = (v: boolean | IResolvable | undefined) =>
       v === undefined ? 'false' : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
     const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
-    const timeout = 30;
+    // Room for a cold start's SSM read plus GitHub's rate-limit waits.
+    const timeout = 60;
 
     this.retryQueue = new EncryptedQueue(this, 'retry', {
       name: `${props.prefix}-termination-retry`,
       key: props.key,
-      visibilityTimeoutSeconds: timeout * 2,
+      // AWS advises at least six times the function timeout for a queue that triggers it.
+      visibilityTimeoutSeconds: timeout * 6,
       maxReceiveCount: 5,
       tags: props.tags,
     });
@@ -93,7 +95,7 @@ export class TerminationWatcher extends Construct {
         },
         {
           sid: 'RetryBusyRunners',
-          actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
           resources: [queue.arn],
         },
         // Lambda sends events that failed every retry here, with this role.
@@ -126,9 +128,13 @@ export class TerminationWatcher extends Construct {
     });
     new EventTrigger(this, 'state-change', {
       name: `${props.prefix}-instance-terminating`,
-      description: 'Instances shutting down or terminated; the watcher ignores instances that are not ours',
+      description: 'Instances shutting down; the watcher ignores instances that are not ours',
       target: this.function,
-      eventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['shutting-down', 'terminated'] } },
+      // Every terminating instance passes through shutting-down; matching
+      // terminated as well would invoke the watcher twice per instance, and
+      // start two retry chains for a busy runner. Scale-down's ghost sweep is
+      // the backstop for an event that never arrives.
+      eventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['shutting-down'] } },
       tags: props.tags,
     });
   }

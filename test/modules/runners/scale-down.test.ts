@@ -76,6 +76,13 @@ describe('ScaleDown', () => {
       expect(error.problems).toEqual(['gh-ci-scale-down: scheduleExpression must be rate(…) or cron(…), got "every 5 minutes"']);
     });
 
+    it('should not retry a failed run, which the next scheduled run would overlap', () => {
+      expect(onlyResource(stack, 'aws_lambda_function_event_invoke_config').config).toEqual({
+        function_name: `\${aws_lambda_function.${functionId}.function_name}`,
+        maximum_retry_attempts: 0,
+      });
+    });
+
     it('should target the scale-down function from the rule', () => {
       expect(onlyResource(stack, 'aws_cloudwatch_event_target').config).toEqual({
         rule: `\${aws_cloudwatch_event_rule.${ruleId}.name}`,

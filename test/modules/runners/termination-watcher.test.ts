@@ -79,12 +79,12 @@ describe('TerminationWatcher', () => {
       });
     });
 
-    it('should match instances that start shutting down or are terminated', () => {
+    it('should match instances that start shutting down, once per instance (not again when terminated)', () => {
       expect(rules[stateId].name).toBe('gh-ci-instance-terminating');
       expect(JSON.parse(rules[stateId].event_pattern as string)).toEqual({
         source: ['aws.ec2'],
         'detail-type': ['EC2 Instance State-change Notification'],
-        detail: { state: ['shutting-down', 'terminated'] },
+        detail: { state: ['shutting-down'] },
       });
     });
 
@@ -118,10 +118,10 @@ describe('TerminationWatcher', () => {
       for (const q of queues) expect(q).toMatchObject({ kms_master_key_id: keyArn, tags: { team: 'ci' } });
     });
 
-    it('should hide a retry for twice the function timeout and redrive it after 5 receives', () => {
+    it('should hide a retry for six times the function timeout and redrive it after 5 receives', () => {
       expect(json).toHaveResourceWithProperties(SqsQueue, {
         name: 'gh-ci-termination-retry',
-        visibility_timeout_seconds: 60,
+        visibility_timeout_seconds: 360,
         redrive_policy: `\${jsonencode({"deadLetterTargetArn" = ${dlqArn.slice(2, -1)}, "maxReceiveCount" = 5})}`,
       });
       expect(stack.output?.retry_queue.value).toBe(queueArn);
@@ -148,10 +148,10 @@ describe('TerminationWatcher', () => {
   });
 
   describe('function', () => {
-    it('should be named <prefix>-termination-watcher and answer within 30 s', () => {
+    it('should be named <prefix>-termination-watcher and answer within 60 s', () => {
       expect(json).toHaveResourceWithProperties(LambdaFunction, {
         function_name: 'gh-ci-termination-watcher',
-        timeout: 30,
+        timeout: 60,
         memory_size: 256,
         reserved_concurrent_executions: -1,
         kms_key_arn: keyArn,
@@ -225,7 +225,7 @@ describe('TerminationWatcher', () => {
 
     it('should use SQS only on its own retry queue, and only send to its DLQ', () => {
       expect(bySid.RetryBusyRunners).toMatchObject({
-        actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
         resources: [queueArn],
       });
       expect(bySid.KeepFailedEvents).toMatchObject({ actions: ['sqs:SendMessage'], resources: [dlqArn] });
