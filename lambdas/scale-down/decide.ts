@@ -12,13 +12,30 @@
  * | its owner's runners could not be listed          | keep (`runners-unknown`)                 |
  * | no launch time                                   | keep (`launch-time-unknown`)             |
  * | runner `${prefix}-${id}` is busy                 | keep (`busy`)                            |
+ * | runner idle, not online, age < max(minimum, boot)| keep (`booting`)                         |
  * | runner idle, age ≥ minimum running time          | remove: delete at GitHub, then terminate |
  * | runner idle, younger                             | keep (`minimum-running-time`)            |
- * | no runner, age ≥ boot time                       | orphan: terminate                        |
+ * | no runner, age ≥ boot time, seen so last run     | orphan: terminate                        |
+ * | no runner, age ≥ boot time, first sighting       | keep (`orphan-unconfirmed`)              |
  * | no runner, younger                               | keep (`booting`)                         |
  *
  * An owner whose runners could not be listed is never guessed at: an instance
  * whose busy runner we could not see would otherwise look like an orphan.
+ *
+ * Booting runners. In JIT mode scale-up registers the runner before the
+ * instance boots, so a booting instance already has an offline, idle runner.
+ * Such a runner is left alone until the instance is past both the minimum
+ * running time and the boot time; an online idle runner only waits for the
+ * minimum running time.
+ *
+ * Orphans. GitHub's runner list is page-based, and while ephemeral runners are
+ * removed between page fetches a runner can be skipped: one listing can make a
+ * busy runner's instance look unregistered. An orphan is therefore terminated
+ * only when the previous run saw it as an orphan too. `orphanSightings` (key:
+ * instance id) carries each orphan's first sighting from run to run; an
+ * instance that is no longer an orphan (registered, gone, bypassed) is
+ * dropped, and the sightings of an owner whose runners could not be listed
+ * are carried over. A cold start only delays.
  *
  * Ghosts. A runner named `${prefix}-<instance id>`, offline and not busy, whose
  * instance is not live, is a ghost to deregister:
@@ -34,7 +51,7 @@
  *   The sightings of an owner whose runners could not be listed this run are
  *   carried over unchanged, so one failed listing does not restart the wait.
  */
-import { runnerNameOf, type RunnerInstance } from '../shared/aws/ec2-runners';
+import { LIVE_STATES, instanceIdOfRunner, isInstanceId, runnerNameOf, type RunnerInstance } from '../shared/aws/ec2-runners';
 import type { StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import type { GitHubRunner } from '../shared/github/runners';
 
@@ -53,14 +70,34 @@ export interface DecideLimits {
   readonly prefix: string;
   /** An idle registered runner younger than this is kept. */
   readonly minimumRunningTimeMs: number;
-  /** An unregistered instance younger than this is booting. */
+  /** An unregistered instance younger than this is booting; so is one whose runner is not online yet. */
   readonly bootTimeMs: number;
   /** Tag key that keeps an instance out of scale-down's hands. */
   readonly bypassTag: string;
 }
 
 /** Why an instance is left as it is. */
-export type KeepReason = 'bypass' | 'no-owner-tag' | 'runners-unknown' | 'launch-time-unknown' | 'busy' | 'minimum-running-time' | 'booting';
+export type KeepReason =
+  | 'bypass'
+  | 'no-owner-tag'
+  | 'runners-unknown'
+  | 'launch-time-unknown'
+  | 'busy'
+  | 'minimum-running-time'
+  | 'booting'
+  | 'orphan-unconfirmed';
+
+/** Every {@link KeepReason}, in the order summaries list them. */
+export const KEEP_REASONS: readonly KeepReason[] = [
+  'bypass',
+  'no-owner-tag',
+  'runners-unknown',
+  'launch-time-unknown',
+  'busy',
+  'minimum-running-time',
+  'booting',
+  'orphan-unconfirmed',
+];
 
 /** An idle registered runner: delete it at GitHub, and terminate its instance only once GitHub said 204. */
 export interface IdleRunner {
@@ -71,11 +108,13 @@ export interface IdleRunner {
   readonly ageMs: number;
 }
 
-/** A live instance past boot time with no runner: terminate it, no GitHub call. */
+/** A live instance past boot time with no runner, in this run and the previous one: terminate it, no GitHub call. */
 export interface OrphanInstance {
   readonly instanceId: string;
   readonly owner: string;
   readonly ageMs: number;
+  /** When a run first saw it as an orphan (epoch ms). */
+  readonly firstSeen: number;
 }
 
 /** A registration whose instance is gone: deregister it. */
@@ -103,38 +142,26 @@ export interface ScaleDownPlan {
   readonly kept: KeptInstance[];
   /** First sightings of every ghost candidate, to hand to the next run (key: {@link ghostKey}). */
   readonly ghostSightings: Map<string, number>;
+  /** First sightings of every orphan, to hand to the next run (key: instance id). */
+  readonly orphanSightings: Map<string, number>;
 }
 
-/** EC2 states in which an instance may still run a job. */
-const LIVE = new Set(['pending', 'running']);
+/** What earlier runs saw, as {@link decide} reads it. */
+export interface Sightings {
+  /** First sightings of ghost candidates (key: {@link ghostKey}). @default none */
+  readonly ghosts?: ReadonlyMap<string, number>;
+  /** First sightings of orphans (key: instance id). @default none */
+  readonly orphans?: ReadonlyMap<string, number>;
+}
 
 /** Whether an instance is pending or running. */
 export function isLive(instance: Pick<RunnerInstance, 'state'>): boolean {
-  return LIVE.has(instance.state);
+  return LIVE_STATES.includes(instance.state);
 }
 
 /** The key of a ghost sighting. */
 export function ghostKey(owner: string, runnerId: number): string {
   return `${owner.toLowerCase()}#${runnerId}`;
-}
-
-/** EC2 instance ids: `i-` and 8 or 17 hex digits. */
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-
-/** Whether `value` is shaped like an EC2 instance id. */
-export function isInstanceId(value: string): boolean {
-  return INSTANCE_ID.test(value);
-}
-
-/**
- * The instance id a runner name carries, when it is one of ours:
- * `${prefix}-<instance id>` exactly. A runner of a deployment whose prefix
- * merely starts with ours (`gh-ci-i-x` against `gh-ci`) is not.
- */
-export function instanceIdOfRunner(prefix: string, runnerName: string): string | undefined {
-  if (!runnerName.startsWith(`${prefix}-`)) return undefined;
-  const id = runnerName.slice(prefix.length + 1);
-  return isInstanceId(id) ? id : undefined;
 }
 
 /** Decide what one scale-down run does. Pure: same inputs, same plan. */
@@ -143,9 +170,11 @@ export function decide(
   runnersByOwner: ReadonlyMap<string, OwnerRunners>,
   now: number,
   limits: DecideLimits,
-  ghostSightings: ReadonlyMap<string, number> = new Map(),
+  sightings: Sightings = {},
 ): ScaleDownPlan {
-  const plan: ScaleDownPlan = { removeIdle: [], terminateOrphans: [], deregisterGhosts: [], kept: [], ghostSightings: new Map() };
+  const ghostSightings = sightings.ghosts ?? new Map<string, number>();
+  const orphanSightings = sightings.orphans ?? new Map<string, number>();
+  const plan: ScaleDownPlan = { removeIdle: [], terminateOrphans: [], deregisterGhosts: [], kept: [], ghostSightings: new Map(), orphanSightings: new Map() };
   const keep = (i: DecideInstance, reason: KeepReason) => plan.kept.push({ instanceId: i.instanceId, owner: i.owner, reason });
   // Runner names per owner, built once: a fleet of n instances costs O(n + runners), not O(n × runners).
   const indexes = new Map<string, Map<string, DecideRunner>>();
@@ -177,6 +206,9 @@ export function decide(
     }
     const listed = runnersByOwner.get(owner);
     if (!listed || !listed.ok) {
+      // Not judged this run: an orphan sighting waits for a run that can see.
+      const seen = orphanSightings.get(instance.instanceId);
+      if (seen !== undefined) plan.orphanSightings.set(instance.instanceId, seen);
       keep(instance, 'runners-unknown');
       continue;
     }
@@ -189,10 +221,16 @@ export function decide(
     const runner = runnerIndex(owner, listed.runners).get(name);
     if (runner) {
       if (runner.busy) keep(instance, 'busy');
+      // Registered before boot (JIT): not online yet means still booting.
+      else if (runner.status !== 'online' && ageMs < Math.max(limits.minimumRunningTimeMs, limits.bootTimeMs)) keep(instance, 'booting');
       else if (ageMs >= limits.minimumRunningTimeMs) plan.removeIdle.push({ instanceId: instance.instanceId, owner, runnerId: runner.id, runnerName: name, ageMs });
       else keep(instance, 'minimum-running-time');
     } else if (ageMs >= limits.bootTimeMs) {
-      plan.terminateOrphans.push({ instanceId: instance.instanceId, owner, ageMs });
+      const seen = orphanSightings.get(instance.instanceId);
+      plan.orphanSightings.set(instance.instanceId, Math.min(seen ?? now, now));
+      // One listing may have skipped its runner: terminate only on a second sighting.
+      if (seen === undefined) keep(instance, 'orphan-unconfirmed');
+      else plan.terminateOrphans.push({ instanceId: instance.instanceId, owner, ageMs, firstSeen: seen });
     } else {
       keep(instance, 'booting');
     }

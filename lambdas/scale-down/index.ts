@@ -2,16 +2,22 @@
  * Scale-down Lambda: run on a schedule (EventBridge), no input needed.
  *
  * The handler loads configuration and adapters once per container, runs
- * `scaleDown`, and returns its summary. It throws only when it cannot start
- * (broken configuration, unreadable App credentials), so the function's error
- * alarm means "scale-down is not running". Everything else is logged,
- * counted, and retried by the next scheduled run.
+ * `scaleDown` with a deadline taken from the Lambda context, and returns its
+ * summary. It throws, so that the function's error alarm means "scale-down is
+ * not working", when
+ * - it cannot start (broken configuration, unreadable App credentials), or
+ * - a run could see nothing: DescribeInstances failed, or the runners of every
+ *   owner could not be listed (an App key rotated under a warm container,
+ *   say). It throws {@link ScaleDownIncompleteError} after the run, and
+ *   forgets the loaded configuration and adapters, so the next invocation
+ *   reads the credentials from SSM again.
+ * Everything else is logged, counted, and retried by the next scheduled run.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
-import { onceAsync } from '../shared/config';
 import { WritePacer } from '../shared/github/write-pacer';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
@@ -25,24 +31,60 @@ import { ScaleDownDependencies, ScaleDownSummary, emptyMemory, scaleDown } from 
  */
 export const SSM_DELETES_PER_SECOND = 2;
 
-/** Configuration and adapters, built once per container. */
+/** Configuration and adapters, built once per container (memory and deadline are the handler's). */
 export interface ScaleDownContext {
   readonly config: ScaleDownConfig;
-  readonly deps: ScaleDownDependencies;
+  readonly deps: Omit<ScaleDownDependencies, 'memory' | 'deadline'>;
 }
 
-/** A handler over `init`, which is called on every invocation and should memoise. */
-export function createHandler(init: () => Promise<ScaleDownContext>): (event?: unknown) => Promise<ScaleDownSummary> {
-  return async () => {
+/** A run that could see nothing to act on. Its message names what failed; never credentials. */
+export class ScaleDownIncompleteError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`scale-down run incomplete: ${problems.join('; ')}`);
+    this.name = 'ScaleDownIncompleteError';
+  }
+}
+
+/** Why a run counts as failed: it could not list the instances, or there were owners and none could be listed. Empty when fine. */
+export function incompleteRunProblems(summary: ScaleDownSummary): string[] {
+  const problems: string[] = [];
+  if (!summary.instancesListed) problems.push('could not list instances (DescribeInstances)');
+  if (summary.owners > 0 && summary.ownersFailed === summary.owners) problems.push(`could not list the runners of any owner (${summary.ownersFailed} of ${summary.owners} failed)`);
+  return problems;
+}
+
+/**
+ * A handler over `load`, which builds the context. The handler memoises it
+ * per container, and forgets it when loading fails or a run is incomplete
+ * (credentials may be stale), so the next invocation loads again.
+ * (`onceAsync` of shared/config cannot be reset from outside, hence the
+ * variable here.) What runs remember lives as long as the handler, across reloads.
+ */
+export function createHandler(load: () => Promise<ScaleDownContext>): (event?: unknown, invocation?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<ScaleDownSummary> {
+  let loaded: Promise<ScaleDownContext> | undefined;
+  const memory = emptyMemory();
+  return async (_event, invocation) => {
     let context: ScaleDownContext;
     try {
-      context = await init();
+      loaded ??= load();
+      context = await loaded;
     } catch (error) {
+      loaded = undefined;
       // Broken configuration or credentials: fail loudly so the error alarm fires.
       new Logger('scale-down').error('scale-down could not start', { error });
       throw error;
     }
-    return scaleDown(context.config, context.deps);
+    const now = context.deps.now ?? Date.now;
+    const deadline = invocation ? now() + invocation.getRemainingTimeInMillis() : undefined;
+    const summary = await scaleDown(context.config, { ...context.deps, memory, deadline });
+    const problems = incompleteRunProblems(summary);
+    if (problems.length > 0) {
+      loaded = undefined;
+      const error = new ScaleDownIncompleteError(problems);
+      context.deps.logger.error('scale-down run incomplete; configuration and credentials are reloaded on the next invocation', { error });
+      throw error;
+    }
+    return summary;
   };
 }
 
@@ -61,10 +103,9 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
       logger,
       // A token bucket of one call, refilled SSM_DELETES_PER_SECOND times a second.
       ssmPacer: new WritePacer({ burst: 1, perMinute: SSM_DELETES_PER_SECOND * 60 }),
-      memory: emptyMemory(),
     },
   };
 }
 
 /** The Lambda entry point. */
-export const handler = createHandler(onceAsync(() => createDefaultContext()));
+export const handler = createHandler(() => createDefaultContext());

@@ -17,27 +17,34 @@
  * 3. Per owner: its installation (from the App's installation list, cached
  *    per container) and one paginated list of its runners. An owner that
  *    fails is logged and skipped; the others go on.
- * 4. `decide`, then act:
- *    - orphans: terminated;
+ * 4. `decide`, then act, in this order:
  *    - idle runners: deleted at GitHub; only those GitHub answered 204 for
  *      have their instances terminated. 422 (busy: it took a job meanwhile)
  *      keeps the instance; 404 (gone meanwhile) and any error keep it too,
  *      and the next run sees it again;
+ *    - terminations: the idle runners' instances and the orphans (seen by
+ *      two runs), in one TerminateInstances call; if EC2 refuses the batch,
+ *      each instance is tried alone;
  *    - ghosts: deregistered.
- *    Terminations are one TerminateInstances call, after every delete; if
- *    EC2 refuses the batch, each instance is tried alone.
  * 5. Delete stale runner configs in DeleteParameters batches of 10, paced.
  * 6. One summary line and one EMF metrics line.
  *
+ * Deadline. With `deps.deadline`, no GitHub delete or DeleteParameters call
+ * starts once less than {@link DEADLINE_MARGIN_MS} remain; what is left is
+ * logged and counted in `deferred`, and the next run picks it up. Instances
+ * whose runner GitHub already deleted (204) are terminated regardless: the
+ * order above puts their termination before the ghosts and the configs.
+ *
  * Nothing here throws: a failure is logged, counted in `errors`, and retried
- * by the next scheduled run.
+ * by the next scheduled run. The handler turns a run that could see nothing
+ * (`instancesListed` false, or every owner failed) into an error.
  */
-import type { Ec2Runners, RunnerInstance } from '../shared/aws/ec2-runners';
+import { type Ec2Runners, type RunnerInstance, instanceIdOfRunner } from '../shared/aws/ec2-runners';
 import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } from '../shared/github/runners';
 import { Logger } from '../shared/logger';
 import type { ScaleDownConfig } from './config';
-import { KeepReason, OwnerRunners, ScaleDownPlan, decide, instanceIdOfRunner, isLive, staleRunnerConfigs } from './decide';
+import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, staleRunnerConfigs } from './decide';
 
 /** Something that lets one more call start when it resolves (a token bucket). */
 export interface Pacer {
@@ -48,13 +55,15 @@ export interface Pacer {
 export interface ScaleDownMemory {
   /** First sightings of ghost candidates; see decide.ts. */
   ghostSightings: Map<string, number>;
+  /** First sightings of orphans (key: instance id); see decide.ts. */
+  orphanSightings: Map<string, number>;
   /** Owners (`ghr:owner` values) whose last listing held runners of this prefix: listed again even without instances. */
   ownersWithRunners: Set<string>;
 }
 
 /** A memory with nothing in it. */
 export function emptyMemory(): ScaleDownMemory {
-  return { ghostSightings: new Map(), ownersWithRunners: new Set() };
+  return { ghostSightings: new Map(), orphanSightings: new Map(), ownersWithRunners: new Set() };
 }
 
 /** The adapters scale-down drives. */
@@ -69,11 +78,18 @@ export interface ScaleDownDependencies {
   readonly now?: () => number;
   /** What earlier runs of this container learnt; updated by each run. @default a fresh memory (nothing remembered) */
   readonly memory?: ScaleDownMemory;
+  /** When the invocation times out (epoch ms, same clock as `now`). @default none: no deadline */
+  readonly deadline?: number;
 }
+
+/** No GitHub delete or DeleteParameters call starts with less than this left before the deadline. */
+export const DEADLINE_MARGIN_MS = 30_000;
 
 /** What one run found and did. Counts of actions are what was done, not planned (see `planned`). */
 export interface ScaleDownSummary {
   readonly dryRun: boolean;
+  /** Whether DescribeInstances answered; when false nothing was decided. */
+  readonly instancesListed: boolean;
   /** Pending and running instances of the prefix. */
   readonly liveInstances: number;
   readonly owners: number;
@@ -99,6 +115,12 @@ export interface ScaleDownSummary {
     readonly deregisterGhosts: number;
     readonly deleteConfigs: number;
   };
+  /** What was not started because the deadline was near (left for the next run). */
+  readonly deferred: {
+    readonly removeIdle: number;
+    readonly deregisterGhosts: number;
+    readonly deleteConfigs: number;
+  };
 }
 
 /** In-flight GitHub calls per fan-out; writes are paced by the adapter as well. */
@@ -120,6 +142,7 @@ class Run {
   private busyAtDelete = 0;
   private configsDeleted = 0;
   private ownersFailed = 0;
+  private readonly deferred = { removeIdle: 0, deregisterGhosts: 0, deleteConfigs: 0 };
 
   constructor(
     private readonly config: ScaleDownConfig,
@@ -145,8 +168,9 @@ class Run {
     }
     if (listed) {
       runnersByOwner = await this.listRunnersByOwner(instances);
-      plan = decide(instances, runnersByOwner, this.now(), this.limits(), this.memory.ghostSightings);
+      plan = decide(instances, runnersByOwner, this.now(), this.limits(), { ghosts: this.memory.ghostSightings, orphans: this.memory.orphanSightings });
       this.memory.ghostSightings = plan.ghostSightings;
+      this.memory.orphanSightings = plan.orphanSightings;
       this.memory.ownersWithRunners = this.ownersToRemember(runnersByOwner);
       this.report(plan);
       if (!this.config.dryRun) await this.act(plan);
@@ -156,7 +180,22 @@ class Run {
       if (this.config.dryRun) this.log.info('dry run: would delete runner configs', { count: stale.length, instanceIds: stale.map((s) => s.instanceId) });
       else await this.deleteConfigs(stale.map((s) => s.name));
     }
-    return this.summarise(instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore);
+    const { removeIdle, deregisterGhosts, deleteConfigs } = this.deferred;
+    if (removeIdle + deregisterGhosts + deleteConfigs > 0) {
+      this.log.warn('deadline near: actions left for the next run', { removeIdle, deregisterGhosts, deleteConfigs, remainingMs: this.remainingMs() });
+    }
+    return this.summarise(listed, instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore);
+  }
+
+  /** Milliseconds before the deadline; undefined without one. */
+  private remainingMs(): number | undefined {
+    return this.deps.deadline === undefined ? undefined : this.deps.deadline - this.now();
+  }
+
+  /** Whether a GitHub delete or a DeleteParameters call may still start. */
+  private mayStart(): boolean {
+    const remaining = this.remainingMs();
+    return remaining === undefined || remaining >= DEADLINE_MARGIN_MS;
   }
 
   private limits() {
@@ -231,11 +270,22 @@ class Run {
 
   private async act(plan: ScaleDownPlan): Promise<void> {
     const toTerminate: { instanceId: string; kind: 'orphan' | 'idle'; owner: string }[] = plan.terminateOrphans.map((o) => {
-      this.log.info('orphan instance: no runner registered after boot time; terminating', { instanceId: o.instanceId, owner: o.owner, ageSeconds: Math.round(o.ageMs / 1000) });
+      this.log.info('orphan instance: no runner registered after boot time, in two runs; terminating', {
+        instanceId: o.instanceId,
+        owner: o.owner,
+        ageSeconds: Math.round(o.ageMs / 1000),
+        firstSeenSecondsAgo: Math.round((this.now() - o.firstSeen) / 1000),
+      });
       return { instanceId: o.instanceId, kind: 'orphan' as const, owner: o.owner };
     });
 
+    // Idle runners first, and their terminations before any ghost: when time
+    // runs short, what GitHub already deleted must still be terminated.
     await mapLimited(plan.removeIdle, CONCURRENCY, async (idle) => {
+      if (!this.mayStart()) {
+        this.deferred.removeIdle += 1;
+        return;
+      }
       const ilog = this.log.withKeys({ instanceId: idle.instanceId, owner: idle.owner, runnerId: idle.runnerId });
       const outcome = await this.remove(idle.owner, idle.runnerId, ilog);
       if (outcome === 'deleted') {
@@ -249,7 +299,13 @@ class Run {
       }
     });
 
+    await this.terminate(toTerminate);
+
     await mapLimited(plan.deregisterGhosts, CONCURRENCY, async (ghost) => {
+      if (!this.mayStart()) {
+        this.deferred.deregisterGhosts += 1;
+        return;
+      }
       const glog = this.log.withKeys({ instanceId: ghost.instanceId, owner: ghost.owner, runnerId: ghost.runnerId });
       const outcome = await this.remove(ghost.owner, ghost.runnerId, glog);
       if (outcome === 'deleted' || outcome === 'not-found') {
@@ -259,8 +315,6 @@ class Run {
         glog.info('ghost runner reported busy (422); left for a later run');
       }
     });
-
-    await this.terminate(toTerminate);
   }
 
   /** Delete one runner; undefined when it failed (logged). */
@@ -294,8 +348,10 @@ class Run {
         await this.deps.ec2.terminateRunners([item.instanceId]);
         count(item);
       } catch (error) {
-        // An idle runner's registration is already gone: the next run sees an
-        // unregistered instance past boot time and terminates it as an orphan.
+        // An idle runner's registration is already gone (GitHub said 204), so
+        // the instance is an orphan for certain: recorded as seen, the next
+        // run terminates it without waiting for a second sighting.
+        if (item.kind === 'idle' && !this.memory.orphanSightings.has(item.instanceId)) this.memory.orphanSightings.set(item.instanceId, this.now());
         this.fail('could not terminate instance; retried next run', { error, instanceId: item.instanceId, owner: item.owner, kind: item.kind });
       }
     }
@@ -304,7 +360,12 @@ class Run {
   private async deleteConfigs(names: readonly string[]): Promise<void> {
     for (let i = 0; i < names.length; i += DELETE_PARAMETERS_MAX) {
       const batch = names.slice(i, i + DELETE_PARAMETERS_MAX);
-      await this.deps.ssmPacer.take();
+      if (this.mayStart()) await this.deps.ssmPacer.take();
+      // Checked again after the pacer's wait: that is when the call would start.
+      if (!this.mayStart()) {
+        this.deferred.deleteConfigs = names.length - i;
+        break;
+      }
       try {
         const out = await this.deps.configs.deleteRunnerConfigs(batch);
         this.configsDeleted += out.deleted.length;
@@ -321,24 +382,18 @@ class Run {
   }
 
   private summarise(
+    instancesListed: boolean,
     instances: readonly RunnerInstance[],
     runnersByOwner: ReadonlyMap<string, OwnerRunners>,
     plan: ScaleDownPlan | undefined,
     staleConfigs: number,
     gitHubApiCalls: number,
   ): ScaleDownSummary {
-    const kept: Record<KeepReason, number> = {
-      bypass: 0,
-      'no-owner-tag': 0,
-      'runners-unknown': 0,
-      'launch-time-unknown': 0,
-      busy: 0,
-      'minimum-running-time': 0,
-      booting: 0,
-    };
+    const kept = Object.fromEntries(KEEP_REASONS.map((r) => [r, 0])) as Record<KeepReason, number>;
     for (const k of plan?.kept ?? []) kept[k.reason] += 1;
     const summary: ScaleDownSummary = {
       dryRun: this.config.dryRun,
+      instancesListed,
       liveInstances: instances.filter(isLive).length,
       owners: runnersByOwner.size,
       ownersFailed: this.ownersFailed,
@@ -356,6 +411,7 @@ class Run {
         deregisterGhosts: plan?.deregisterGhosts.length ?? 0,
         deleteConfigs: staleConfigs,
       },
+      deferred: { ...this.deferred },
     };
     this.log.info('scale-down summary', { ...summary });
     this.log.metrics(
@@ -369,6 +425,7 @@ class Run {
         GitHubApiCalls: { value: summary.gitHubApiCalls, unit: 'Count' },
         RunnerConfigsDeleted: { value: summary.configsDeleted, unit: 'Count' },
         ScaleDownErrors: { value: summary.errors, unit: 'Count' },
+        ActionsDeferred: { value: summary.deferred.removeIdle + summary.deferred.deregisterGhosts + summary.deferred.deleteConfigs, unit: 'Count' },
       },
     );
     return summary;

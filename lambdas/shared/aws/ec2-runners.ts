@@ -51,6 +51,26 @@ export function runnerNameOf(prefix: string, instanceId: string): string {
   return `${prefix}-${instanceId}`;
 }
 
+/** EC2 instance ids: `i-` and 8 (older instances) or 17 lowercase hex digits. */
+export const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Whether `value` is shaped like an EC2 instance id. */
+export function isInstanceId(value: string): boolean {
+  return INSTANCE_ID.test(value);
+}
+
+/**
+ * The instance id a runner name carries, when it is one of ours: the inverse
+ * of {@link runnerNameOf}, `${prefix}-<instance id>` exactly. A runner of a
+ * deployment whose prefix merely starts with ours (`gh-ci-i-x` against
+ * `gh-ci`) is not.
+ */
+export function instanceIdOfRunner(prefix: string, runnerName: string): string | undefined {
+  if (!runnerName.startsWith(`${prefix}-`)) return undefined;
+  const id = runnerName.slice(prefix.length + 1);
+  return isInstanceId(id) ? id : undefined;
+}
+
 /** The tag that names the job of instance `instanceId`. */
 export function jobIdTagKey(instanceId: string): string {
   return `${RUNNER_TAGS.jobId}/${instanceId}`;

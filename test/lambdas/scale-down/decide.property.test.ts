@@ -2,8 +2,8 @@
  * Properties of `decide` over random fleets: random owners (some whose
  * listing failed), instance states and ages, registrations (none, idle,
  * busy, online or offline), bypass tags, stray runners (ghosts of dead or
- * unlisted instances, runners of other deployments), remembered sightings
- * and thresholds.
+ * unlisted instances, runners of other deployments), remembered ghost and
+ * orphan sightings, and thresholds.
  */
 import fc from 'fast-check';
 import { DecideInstance, DecideLimits, DecideRunner, OwnerRunners, decide, ghostKey, isLive } from '../../../lambdas/scale-down/decide';
@@ -18,6 +18,8 @@ interface Fleet {
   readonly runnersByOwner: Map<string, OwnerRunners>;
   readonly limits: DecideLimits;
   readonly sightings: Map<string, number>;
+  /** Instances a previous run saw as orphans. */
+  readonly orphanSightings: Map<string, number>;
 }
 
 const registration = fc.oneof(
@@ -30,6 +32,8 @@ const instanceSpec = fc.record({
   state: fc.constantFrom(...STATES),
   ageMs: fc.option(fc.integer({ min: 0, max: 40 * MINUTE }), { nil: undefined, freq: 15 }),
   bypass: fc.boolean(),
+  // Whether the previous run saw it as an orphan (whether or not it is one now).
+  seenAsOrphan: fc.boolean(),
   // Scale-up registers an instance's runner under the owner its ghr:owner tag names.
   registration,
 });
@@ -55,8 +59,10 @@ const fleetArb: fc.Arbitrary<Fleet> = fc
     let runnerId = 1;
     const lists = new Map<string, DecideRunner[]>(OWNERS.map((o) => [o, []]));
     const sightings = new Map<string, number>();
+    const orphanSightings = new Map<string, number>();
     const instances = specs.map((spec, i): DecideInstance => {
       const instanceId = iid(i + 1);
+      if (spec.seenAsOrphan) orphanSightings.set(instanceId, NOW - 5 * MINUTE);
       if (spec.registration && spec.owner) {
         lists.get(spec.owner)!.push({ id: runnerId++, name: `${PREFIX}-${instanceId}`, ...spec.registration });
       }
@@ -83,6 +89,7 @@ const fleetArb: fc.Arbitrary<Fleet> = fc
       runnersByOwner,
       limits: { prefix: PREFIX, minimumRunningTimeMs: minimumMinutes * MINUTE, bootTimeMs: bootMinutes * MINUTE, bypassTag: BYPASS },
       sightings,
+      orphanSightings,
     };
   });
 
@@ -98,7 +105,7 @@ function anyRunner(fleet: Fleet, instanceId: string): DecideRunner[] {
 }
 
 const byId = (fleet: Fleet) => new Map(fleet.instances.map((i) => [i.instanceId, i]));
-const run = (fleet: Fleet) => decide(fleet.instances, fleet.runnersByOwner, NOW, fleet.limits, fleet.sightings);
+const run = (fleet: Fleet) => decide(fleet.instances, fleet.runnersByOwner, NOW, fleet.limits, { ghosts: fleet.sightings, orphans: fleet.orphanSightings });
 const PARAMS = { numRuns: 300 };
 
 describe('decide (properties)', () => {
@@ -136,15 +143,45 @@ describe('decide (properties)', () => {
     );
   });
 
-  it('should always plan termination of a live, never-registered instance past the boot time', () => {
+  it('should always plan termination of an orphan past the boot time seen by a previous run, and never on first sighting', () => {
     fc.assert(
       fc.property(fleetArb, (fleet) => {
         const plan = run(fleet);
         const orphans = new Set(plan.terminateOrphans.map((o) => o.instanceId));
+        const unconfirmed = new Set(plan.kept.filter((k) => k.reason === 'orphan-unconfirmed').map((k) => k.instanceId));
         for (const i of fleet.instances) {
           const listedOk = i.owner !== undefined && fleet.runnersByOwner.get(i.owner)?.ok === true;
           const due = i.launchTime !== undefined && NOW - i.launchTime.getTime() >= fleet.limits.bootTimeMs;
-          if (isLive(i) && !(BYPASS in i.tags) && listedOk && due && !ownRunner(fleet, i)) expect(orphans.has(i.instanceId)).toBe(true);
+          if (isLive(i) && !(BYPASS in i.tags) && listedOk && due && !ownRunner(fleet, i)) {
+            const seenBefore = fleet.orphanSightings.has(i.instanceId);
+            expect(orphans.has(i.instanceId)).toBe(seenBefore);
+            expect(unconfirmed.has(i.instanceId)).toBe(!seenBefore);
+            // Either way, the next run knows it was seen.
+            expect(plan.orphanSightings.has(i.instanceId)).toBe(true);
+          }
+        }
+        // Every termination was seen by a previous run.
+        for (const o of plan.terminateOrphans) expect(fleet.orphanSightings.has(o.instanceId)).toBe(true);
+        // Sightings are kept only for orphans, and for live instances whose owner could not be listed.
+        for (const id of plan.orphanSightings.keys()) {
+          const i = byId(fleet).get(id)!;
+          expect(isLive(i) && !(BYPASS in i.tags)).toBe(true);
+          if (i.owner !== undefined && fleet.runnersByOwner.get(i.owner)?.ok === true) expect(ownRunner(fleet, i)).toBeUndefined();
+          else expect(fleet.orphanSightings.has(id)).toBe(true);
+        }
+      }),
+      PARAMS,
+    );
+  });
+
+  it('should never remove or terminate an instance younger than the boot time whose runner is offline', () => {
+    fc.assert(
+      fc.property(fleetArb, (fleet) => {
+        const plan = run(fleet);
+        const acted = new Set([...plan.removeIdle, ...plan.terminateOrphans].map((a) => a.instanceId));
+        for (const i of fleet.instances) {
+          const young = i.launchTime !== undefined && NOW - i.launchTime.getTime() < fleet.limits.bootTimeMs;
+          if (young && anyRunner(fleet, i.instanceId).some((r) => r.status === 'offline')) expect(acted.has(i.instanceId)).toBe(false);
         }
       }),
       PARAMS,

@@ -10,6 +10,7 @@ import { RUNNER_TAGS, createEc2Runners } from '../../../lambdas/shared/aws/ec2-r
 import { createRunnerConfigHousekeeping } from '../../../lambdas/shared/aws/jit-config-store';
 import { GitHubAppApi, createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
+import type { WritePacerOptions } from '../../../lambdas/shared/github/write-pacer';
 import { Logger } from '../../../lambdas/shared/logger';
 import { ScaleDownConfig, loadScaleDownConfig } from '../../../lambdas/scale-down/config';
 import { DecideInstance, DecideLimits, DecideRunner } from '../../../lambdas/scale-down/decide';
@@ -116,6 +117,8 @@ export interface BedOptions {
   readonly pacer?: Pacer;
   readonly memory?: ScaleDownMemory;
   readonly now?: number;
+  /** The GitHub adapter's write pacing. @default unpaced */
+  readonly writePacing?: WritePacerOptions;
 }
 
 /**
@@ -147,7 +150,7 @@ export function makeBed(
     tokenCache: new InstallationTokenCache(),
     // Production retries 5xx twice; keep that, with millisecond back-off. Writes unpaced here.
     retries: { retryAfterBaseMs: 1 },
-    writePacing: { burst: 10_000, perMinute: 6_000_000 },
+    writePacing: options.writePacing ?? { burst: 10_000, perMinute: 6_000_000 },
   });
   const bed: Bed = {
     gh,
@@ -184,6 +187,11 @@ export function seedInstance(
     ...(options.bypass ? { [BYPASS]: 'debugging' } : {}),
   };
   return bed.ec2.seed(tags, options.state ?? 'running', { launchTime: new Date(bed.now - (options.ageMinutes ?? 10) * MINUTE), instanceId: options.instanceId });
+}
+
+/** Record in the bed's memory that a previous run saw these instances as orphans. */
+export function seenAsOrphans(bed: Bed, ...instanceIds: string[]): void {
+  for (const id of instanceIds) bed.deps.memory!.orphanSightings.set(id, bed.now - 5 * MINUTE);
 }
 
 /** Register the runner of `instanceId` at GitHub under `owner`; returns its id. */

@@ -1,9 +1,9 @@
 /**
  * A property of whole `scaleDown` runs over the real adapters (fake EC2 and
  * SSM, fake GitHub over HTTP): for random fleets whose runner deletes GitHub
- * answers with 204, 422 or 500, an instance is terminated only after its
- * runner's DELETE returned 204, or as an orphan that never registered and is
- * past the boot time.
+ * answers with 204, 422 or 500, over two runs, an instance is terminated only
+ * after its runner's DELETE returned 204, or as an orphan that never
+ * registered, is past the boot time, and was seen so by the previous run.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -39,7 +39,7 @@ const instanceSpec = fc.record({
 });
 
 describe('scaleDown (property)', () => {
-  it('should terminate an instance only after a 204 for its runner, or as a never-registered orphan past boot time', async () => {
+  it('should terminate an instance only after a 204 for its runner, or as a never-registered orphan past boot time seen by two runs', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(instanceSpec, { maxLength: 8 }), async (specs) => {
         // GIVEN the fleet, its registrations, and GitHub's scripted answers
@@ -55,8 +55,18 @@ describe('scaleDown (property)', () => {
           return { ...spec, instanceId, runnerId };
         });
 
-        // WHEN
-        const summary = await scaleDown(bed.config, bed.deps);
+        // WHEN scale-down runs once
+        const first = await scaleDown(bed.config, bed.deps);
+        const firstTerminations = bed.ec2.callsOf('TerminateInstances').length;
+        const idsOf = (calls: ReturnType<typeof bed.ec2.callsOf>) => new Set(calls.flatMap((c) => (c.input as { InstanceIds: string[] }).InstanceIds));
+
+        // THEN no never-registered instance is terminated on its first sighting
+        for (const id of idsOf(bed.ec2.callsOf('TerminateInstances'))) expect(fleet.find((x) => x.instanceId === id)!.runnerId).toBeDefined();
+        // AND the summary counts what EC2 was told
+        expect(first.runnersTerminated + first.orphansTerminated).toBe(idsOf(bed.ec2.callsOf('TerminateInstances')).size);
+
+        // WHEN it runs again, in the same container
+        const second = await scaleDown(bed.config, bed.deps);
 
         // THEN every terminated instance had a 204 for its runner before the TerminateInstances call, or was an orphan
         for (const call of bed.ec2.callsOf('TerminateInstances')) {
@@ -77,15 +87,14 @@ describe('scaleDown (property)', () => {
         for (const f of fleet.filter((x) => x.runnerId !== undefined && x.state !== 'terminated')) {
           if (!deleteCalls(bed.gh, f.runnerId!).some((c) => c.status === 204)) expect(stateOf(bed, f.instanceId)).not.toBe('terminated');
         }
-        // AND every never-registered, unbypassed, live orphan past boot time is gone
+        // AND every never-registered, unbypassed, live orphan past boot time is gone after the second run
         for (const f of fleet.filter((x) => x.runnerId === undefined && !x.bypass && x.state !== 'terminated' && x.ageMinutes >= BOOT_MINUTES)) {
           expect(stateOf(bed, f.instanceId)).toBe('terminated');
         }
         // AND busy runners were never asked to go
         for (const f of fleet.filter((x) => x.registration?.busy)) expect(deleteCalls(bed.gh, f.runnerId!)).toEqual([]);
         // AND the summary counts what EC2 was told
-        const terminatedIds = new Set(bed.ec2.callsOf('TerminateInstances').flatMap((c) => (c.input as { InstanceIds: string[] }).InstanceIds));
-        expect(summary.runnersTerminated + summary.orphansTerminated).toBe(terminatedIds.size);
+        expect(second.runnersTerminated + second.orphansTerminated).toBe(idsOf(bed.ec2.callsOf('TerminateInstances').slice(firstTerminations)).size);
       }),
       { numRuns: 30 },
     );

@@ -5,8 +5,9 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { GitHubAppApi, RunnerTarget } from '../../../lambdas/shared/github/runners';
 import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
-import { scaleDown } from '../../../lambdas/scale-down/scale-down';
+import { DEADLINE_MARGIN_MS, scaleDown } from '../../../lambdas/scale-down/scale-down';
 import { nextCallSequence } from '../shared/call-sequence';
 import { ec2Error } from '../shared/fake-ec2';
 import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
@@ -26,6 +27,7 @@ import {
   parsed,
   register,
   seedInstance,
+  seenAsOrphans,
   stateOf,
   terminated,
 } from './harness';
@@ -55,6 +57,8 @@ function seedMixedFleet(bed: Bed) {
   const bypassOrphan = seedInstance(bed, { ageMinutes: 60, bypass: true });
   const bypassIdle = seedInstance(bed, { ageMinutes: 60, bypass: true });
   const dead = seedInstance(bed, { state: 'terminated', ageMinutes: 30 });
+  // The previous run saw the orphans already (a first sighting is only recorded).
+  seenAsOrphans(bed, orphan, bypassOrphan);
   const ids = {
     idle: register(bed, 'octo', idle),
     busy: register(bed, 'octo', busy, { busy: true }),
@@ -190,6 +194,7 @@ describe('scaleDown', () => {
     const acmeOrphan = seedInstance(bed, { owner: 'acme', ageMinutes: 60 });
     const octoGhost = register(bed, 'octo', seedInstance(bed, { owner: 'octo', state: 'terminated' }), { status: 'offline' });
     const acmeGhost = register(bed, 'acme', seedInstance(bed, { owner: 'acme', state: 'terminated' }), { status: 'offline' });
+    seenAsOrphans(bed, octoOrphan, acmeOrphan);
     bed.gh.failNext({ method: 'GET', route: /^\/orgs\/octo\/actions\/runners$/, status: 500, times: 10 });
 
     // WHEN
@@ -264,6 +269,7 @@ describe('scaleDown', () => {
     const bed = bedFor(['octo']);
     const a = seedInstance(bed, { ageMinutes: 60 });
     const b = seedInstance(bed, { ageMinutes: 60 });
+    seenAsOrphans(bed, a, b);
     bed.ec2.failNext('TerminateInstances', ec2Error('OperationNotPermitted', 'The instance may not be terminated.'));
 
     const summary = await scaleDown(bed.config, bed.deps);
@@ -285,6 +291,149 @@ describe('scaleDown', () => {
     expect(bed.gh.calls).toEqual([]);
     expect(bed.ssm.callsOf('DeleteParameters')).toEqual([]);
     expect(summary).toMatchObject({ errors: 1, liveInstances: 0, planned: { removeIdle: 0, terminateOrphans: 0, deregisterGhosts: 0, deleteConfigs: 0 } });
+  });
+
+  describe('orphans', () => {
+    it('should terminate an orphan only when a later run still sees it unregistered', async () => {
+      // GIVEN an orphan, and a busy runner that one page-based listing skipped (an ephemeral runner went between page fetches)
+      const bed = bedFor(['octo']);
+      const orphan = seedInstance(bed, { ageMinutes: 20 });
+      const busy = seedInstance(bed, { ageMinutes: 20 });
+      const skipped = bed.gh.addRunner('octo', { name: `${PREFIX}-${busy}`, busy: true });
+      bed.gh.runners.set('octo', (bed.gh.runners.get('octo') ?? []).filter((r) => r !== skipped));
+
+      // WHEN the run with the inconsistent listing sees both as orphans
+      const first = await scaleDown(bed.config, bed.deps);
+
+      // THEN neither is terminated: a first sighting is only recorded
+      expect(terminated(bed)).toEqual([]);
+      expect(first).toMatchObject({ orphansTerminated: 0, kept: { 'orphan-unconfirmed': 2 } });
+      expect([...bed.deps.memory!.orphanSightings.keys()].sort()).toEqual([orphan, busy].sort());
+
+      // WHEN the next run's listing shows the busy runner again
+      bed.gh.runners.get('octo')!.push(skipped);
+      bed.now += 5 * MINUTE;
+      const second = await scaleDown(bed.config, bed.deps);
+
+      // THEN only the real orphan goes, and the busy one's sighting is forgotten
+      expect(terminated(bed)).toEqual([orphan]);
+      expect(stateOf(bed, busy)).toBe('running');
+      expect(second).toMatchObject({ orphansTerminated: 1, kept: { busy: 1 } });
+      expect([...bed.deps.memory!.orphanSightings.keys()]).toEqual([orphan]);
+      expect(parsed(bed.logs).find((l) => l.message === 'orphan instance: no runner registered after boot time, in two runs; terminating')).toMatchObject({
+        instanceId: orphan,
+        firstSeenSecondsAgo: 300,
+      });
+
+      // WHEN a later listing skips the busy runner once more
+      bed.gh.runners.set('octo', []);
+      await scaleDown(bed.config, bed.deps);
+      // THEN that is a first sighting again: still running
+      expect(stateOf(bed, busy)).toBe('running');
+    });
+
+    it('should terminate at once on the next run an instance whose runner was deleted (204) but whose termination failed', async () => {
+      const bed = bedFor(['octo']);
+      const idle = seedInstance(bed, { ageMinutes: 30 });
+      register(bed, 'octo', idle);
+      bed.ec2.failNext('TerminateInstances', ec2Error('RequestLimitExceeded'), 2);
+
+      const first = await scaleDown(bed.config, bed.deps);
+      const second = await scaleDown(bed.config, bed.deps);
+
+      expect(first).toMatchObject({ runnersTerminated: 0, errors: 1 });
+      expect(second).toMatchObject({ orphansTerminated: 1, errors: 0 });
+      expect(stateOf(bed, idle)).toBe('terminated');
+    });
+  });
+
+  describe('deadline', () => {
+    /** A GitHub adapter that records when (virtual time) each runner delete was started. */
+    function recordingDeletes(github: GitHubAppApi, clock: VirtualClock, starts: { runnerId: number; at: number }[]): GitHubAppApi {
+      return {
+        ...github,
+        forAccount: async (account) => {
+          const api = await github.forAccount(account);
+          return {
+            ...api,
+            removeRunner: (target: RunnerTarget, runnerId: number) => {
+              starts.push({ runnerId, at: clock.now() });
+              return api.removeRunner(target, runnerId);
+            },
+          };
+        },
+      };
+    }
+
+    it('should start no delete within 30 s of the deadline, still terminate what GitHub deleted, and leave the rest to the next run', async () => {
+      // GIVEN a virtual clock shared by the run, GitHub's write pacer (burst 10, 170 a minute) and the SSM pacer (2 a second)
+      const t0 = Date.now();
+      const clock = new VirtualClock(t0);
+      const pacer = new WritePacer({ burst: 1, perMinute: 120, now: clock.now, sleep: clock.sleep });
+      const bed = bedFor(['octo'], { now: t0, pacer, writePacing: { burst: 10, perMinute: 170, now: clock.now, sleep: clock.sleep } });
+      // AND 60 idle runners, 10 ghosts of terminated instances, and 30 stale configs
+      const idle = new Map<number, string>();
+      for (let n = 0; n < 60; n++) {
+        const id = seedInstance(bed, { ageMinutes: 30 });
+        idle.set(register(bed, 'octo', id), id);
+      }
+      const ghosts: number[] = [];
+      for (let n = 0; n < 10; n++) ghosts.push(register(bed, 'octo', seedInstance(bed, { state: 'terminated', ageMinutes: 30 }), { status: 'offline' }));
+      for (let n = 0; n < 30; n++) bed.ssm.seed(`${CONFIG_PATH}/i-${(0xee000 + n).toString(16).padStart(17, '0')}`, { lastModified: new Date(t0 - 60 * MINUTE) });
+      // AND 40 s left in the invocation
+      const deadline = t0 + 40_000;
+      const starts: { runnerId: number; at: number }[] = [];
+      const deps = { ...bed.deps, now: clock.now, deadline, github: recordingDeletes(bed.github, clock, starts) };
+
+      // WHEN
+      const started = Date.now();
+      const summary = await scaleDown(bed.config, deps);
+
+      // THEN idle runners were deleted until 30 s were left, and no delete started later
+      expect(starts.length).toBeGreaterThan(10);
+      expect(starts.length).toBeLessThan(60);
+      expect(starts.every((s) => deadline - s.at >= DEADLINE_MARGIN_MS)).toBe(true);
+      expect(starts.every((s) => idle.has(s.runnerId))).toBe(true);
+      // AND every instance whose runner GitHub deleted (204) was terminated, although the deadline was near by then
+      const deleted = bed.gh.calls.filter((c) => c.method === 'DELETE' && c.status === 204).map((c) => Number(c.route.split('/').pop()));
+      expect(deleted.sort()).toEqual(starts.map((s) => s.runnerId).sort());
+      expect(terminated(bed).sort()).toEqual(deleted.map((r) => idle.get(r)!).sort());
+      expect(clock.now()).toBeGreaterThan(deadline - DEADLINE_MARGIN_MS);
+      // AND no ghost was deregistered and no config deleted
+      for (const g of ghosts) expect(deleteCalls(bed.gh, g)).toEqual([]);
+      expect(bed.ssm.callsOf('DeleteParameters')).toEqual([]);
+      // AND what was left is logged and counted, with no real waiting
+      const left = { removeIdle: 60 - starts.length, deregisterGhosts: 10, deleteConfigs: 30 };
+      expect(summary).toMatchObject({ runnersTerminated: starts.length, deferred: left, errors: 0 });
+      expect(parsed(bed.logs).find((l) => l.message === 'deadline near: actions left for the next run')).toMatchObject({ level: 'warn', ...left });
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      // WHEN the next run has a full 5 minutes
+      bed.gh.resetCalls();
+      const next = await scaleDown(bed.config, { ...deps, deadline: clock.now() + 300_000 });
+
+      // THEN it does the rest: idle runners and their terminations first, then the ghosts, then the configs
+      expect(next).toMatchObject({ runnersTerminated: left.removeIdle, ghostsDeregistered: 10, configsDeleted: 30, deferred: { removeIdle: 0, deregisterGhosts: 0, deleteConfigs: 0 } });
+      const terminate = bed.ec2.callsOf('TerminateInstances').at(-1)!;
+      const ghostDeletes = ghosts.flatMap((g) => deleteCalls(bed.gh, g));
+      const idleDeletes = bed.gh.calls.filter((c) => c.method === 'DELETE' && idle.has(Number(c.route.split('/').pop())));
+      expect(Math.max(...idleDeletes.map((c) => c.respondedSeq!))).toBeLessThan(terminate.seq);
+      expect(Math.min(...ghostDeletes.map((c) => c.seq))).toBeGreaterThan(terminate.seq);
+    });
+
+    it('should pick up config deletes where the deadline stopped them', async () => {
+      // GIVEN 25 stale configs, SSM paced at 2 calls a second on a virtual clock, and 31 s left
+      const clock = new VirtualClock(Date.now());
+      const pacer = new WritePacer({ burst: 1, perMinute: 120, now: clock.now, sleep: clock.sleep });
+      const bed = bedFor(['octo'], { now: clock.t, pacer });
+      for (let n = 0; n < 25; n++) bed.ssm.seed(`${CONFIG_PATH}/i-${(0xef000 + n).toString(16).padStart(17, '0')}`, { lastModified: new Date(clock.t - 60 * MINUTE) });
+
+      const summary = await scaleDown(bed.config, { ...bed.deps, now: clock.now, deadline: clock.t + DEADLINE_MARGIN_MS + 700 });
+
+      // THEN two batches started (at 0 and 500 ms), the third would have started 30 s before the deadline less 300 ms
+      expect(bed.ssm.callsOf('DeleteParameters')).toHaveLength(2);
+      expect(summary).toMatchObject({ configsDeleted: 20, deferred: { deleteConfigs: 5 } });
+    });
   });
 
   describe('runner config housekeeping', () => {
