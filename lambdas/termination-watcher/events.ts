@@ -13,6 +13,7 @@
  * log these messages.
  */
 import type { SQSEvent } from 'aws-lambda';
+import { isInstanceId } from '../shared/aws/ec2-runners';
 import { runnerTargetFromOwnerTag } from '../shared/github/runners';
 
 export const SPOT_INTERRUPTION_WARNING = 'EC2 Spot Instance Interruption Warning';
@@ -23,8 +24,6 @@ export type DeregistrationReason = 'spot-interruption' | 'shutting-down' | 'term
 
 const REASONS: readonly DeregistrationReason[] = ['spot-interruption', 'shutting-down', 'terminated'];
 
-/** EC2 instance ids: `i-` and 8 or 17 hex digits. */
-const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
 /** One of the account's instances is going away. */
 export interface InstanceNotice {
@@ -68,7 +67,7 @@ export function classifyEvent(event: unknown): WatcherEvent {
   const detail = isObject(event.detail) ? event.detail : {};
   const instanceId = detail['instance-id'];
   if (detailType !== SPOT_INTERRUPTION_WARNING && detailType !== INSTANCE_STATE_CHANGE) throw new UnsupportedEventError('aws.ec2 event of a detail-type the watcher does not handle');
-  if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId)) throw new UnsupportedEventError(`${detailType} without a valid detail.instance-id`);
+  if (typeof instanceId !== 'string' || !isInstanceId(instanceId)) throw new UnsupportedEventError(`${detailType} without a valid detail.instance-id`);
   if (detailType === SPOT_INTERRUPTION_WARNING) return { kind: 'instance', notice: { instanceId, reason: 'spot-interruption' } };
   const state = detail.state;
   if (typeof state !== 'string') throw new UnsupportedEventError(`${detailType} without detail.state`);
@@ -131,7 +130,7 @@ export function parseRetryMessage(body: string): ParsedRetryMessage {
   if (!isObject(value)) return { ok: false, problems: ['body is not a JSON object'] };
   const problems: string[] = [];
   const { instanceId, owner, runnerId, attempt, reason, runnerType } = value;
-  if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId)) problems.push('instanceId must be an EC2 instance id');
+  if (typeof instanceId !== 'string' || !isInstanceId(instanceId)) problems.push('instanceId must be an EC2 instance id');
   if (typeof owner !== 'string' || runnerTargetFromOwnerTag(owner) === undefined) problems.push('owner must be an organization or owner/repo');
   if (!isPositiveInteger(runnerId)) problems.push('runnerId must be a positive integer');
   if (!isPositiveInteger(attempt)) problems.push('attempt must be a positive integer');
