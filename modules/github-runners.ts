@@ -44,7 +44,7 @@ export interface ScaleDownSettings {
   readonly scheduleExpression?: string;
   /** Idle registered runners younger than this are kept, in minutes. @default 5 */
   readonly minimumRunningTimeInMinutes?: number;
-  /** Instances not registered after this many minutes are orphans. @default 5 */
+  /** Minutes an instance has to bring its runner online; after that it is removed (terminated when it never registered). @default 5 */
   readonly runnerBootTimeInMinutes?: number;
 }
 

@@ -34,7 +34,7 @@ export interface ScaleDownProps {
   readonly scheduleExpression?: string;
   /** An idle registered runner younger than this is kept, 0 to 1440. @default 5 */
   readonly minimumRunningTimeInMinutes?: number;
-  /** An instance that has not registered after this long is an orphan, 1 to 60. @default 5 */
+  /** Minutes an instance has to bring its runner online, 1 to 60; after that it is removed (terminated when it never registered). @default 5 */
   readonly runnerBootTimeInMinutes?: number;
   /** @default false */
   readonly dryRun?: boolean | IResolvable;

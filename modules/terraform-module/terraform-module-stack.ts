@@ -373,7 +373,7 @@ class ModuleVariables {
       condition: '${floor(var.minimum_running_time_in_minutes) == var.minimum_running_time_in_minutes && var.minimum_running_time_in_minutes >= 0 && var.minimum_running_time_in_minutes <= 1440}',
       errorMessage: 'minimum_running_time_in_minutes must be a whole number from 0 to 1440.',
     });
-    this.runnerBootTime = variable('runner_boot_time_in_minutes', 'number', 5, 'An instance that has not registered after this many minutes is an orphan and is terminated, 1 to 60.', {
+    this.runnerBootTime = variable('runner_boot_time_in_minutes', 'number', 5, 'An instance whose runner has not come online after this many minutes is removed (terminated when it never registered), 1 to 60.', {
       condition: '${floor(var.runner_boot_time_in_minutes) == var.runner_boot_time_in_minutes && var.runner_boot_time_in_minutes >= 1 && var.runner_boot_time_in_minutes <= 60}',
       errorMessage: 'runner_boot_time_in_minutes must be a whole number from 1 to 60.',
     });
