@@ -82,7 +82,7 @@ export class RunnerInstances extends Construct {
       whenKnown(version, () => /^\d+\.\d+\.\d+$/.test(version), `runnerVersion must look like 2.329.0, got "${version}"`),
       whenKnown(props.ssmConfigPath, () => props.ssmConfigPath.startsWith('/'), `ssmConfigPath must start with "/", got "${props.ssmConfigPath}"`),
     ]);
-    const { partition, region, accountId } = props.key;
+    const { region } = props.key;
 
     this.logGroup = new EncryptedLogGroup(this, 'logs', {
       name: `/github-runners/${props.prefix}/runners`,
@@ -98,7 +98,7 @@ export class RunnerInstances extends Construct {
       ]).json,
       tags,
     });
-    const parameterArns = `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`;
+    const parameterArns = props.key.parameterArn(`${props.ssmConfigPath}/*`);
     new IamRolePolicy(this, 'policy', {
       name: 'runner',
       role: this.role.name,

@@ -4,12 +4,12 @@
  * registrations without an instance, and leftover JIT-config parameters.
  */
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
-import { Fn, IResolvable, Token } from 'cdktf';
+import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings } from '../shared/lambda-settings';
+import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { TAGS } from './runner-instances';
@@ -55,9 +55,6 @@ export class ScaleDown extends Construct {
       whenKnown(boot, () => Number.isInteger(boot) && boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be a whole number from 1 to 60, got ${boot}`),
     ]);
     const { partition, region, accountId } = props.key;
-    const flag = (v: boolean | IResolvable | undefined) =>
-      v === undefined ? 'false' : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
-    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
 
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: `${props.prefix}-scale-down`,
@@ -73,12 +70,12 @@ export class ScaleDown extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
-        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners),
+        ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         MINIMUM_RUNNING_TIME_IN_MINUTES: Token.asString(minimum),
         RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),
         SSM_CONFIG_PATH: props.ssmConfigPath,
         BYPASS_TAG,
-        DRY_RUN: flag(props.dryRun),
+        DRY_RUN: envFlag(props.dryRun, false),
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -94,15 +91,15 @@ export class ScaleDown extends Construct {
         {
           sid: 'ReadGitHubApp',
           actions: ['ssm:GetParameters'],
-          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
         {
           sid: 'CleanUpRunnerConfigs',
           actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameters'],
           resources: [
-            `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}`,
-            `arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`,
+            props.key.parameterArn(props.ssmConfigPath),
+            props.key.parameterArn(`${props.ssmConfigPath}/*`),
           ],
         },
       ],

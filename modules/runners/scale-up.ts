@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { eachRef } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings } from '../shared/lambda-settings';
+import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { JobQueues } from './job-queues';
@@ -106,9 +106,6 @@ export class ScaleUp extends Construct {
       runners_maximum_count: it.getNumber('runners_maximum_count'),
       enable_on_demand_failover_for_errors: it.getList('enable_on_demand_failover_for_errors'),
     });
-    const flag = (v: boolean | IResolvable | undefined, fallback: boolean) =>
-      v === undefined ? String(fallback) : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
-    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
     const instanceArns = `arn:${partition}:ec2:${region}:${accountId}:instance/*`;
 
     this.function = new ModuleFunction(this, 'lambda', {
@@ -127,11 +124,11 @@ export class ScaleUp extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
-        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners, false),
+        ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         RUNNER_GROUP_NAME: props.runnerGroupName ?? 'Default',
-        ENABLE_JIT_CONFIG: flag(props.enableJitConfig, true),
-        ENABLE_JOB_QUEUED_CHECK: flag(props.enableJobQueuedCheck, false),
-        DRY_RUN: flag(props.dryRun, false),
+        ENABLE_JIT_CONFIG: envFlag(props.enableJitConfig, true),
+        ENABLE_JOB_QUEUED_CHECK: envFlag(props.enableJobQueuedCheck, false),
+        DRY_RUN: envFlag(props.dryRun, false),
         SSM_CONFIG_PATH: props.ssmConfigPath,
         INSTANCE_ARN_PREFIX: `arn:${partition}:ec2:${region}:${accountId}:instance/`,
         KMS_KEY_ID: props.key.arn,
@@ -180,12 +177,12 @@ export class ScaleUp extends Construct {
         {
           sid: 'ReadGitHubApp',
           actions: ['ssm:GetParameters'],
-          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
         },
         {
           sid: 'WriteRunnerConfigs',
           actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
-          resources: [`arn:${partition}:ssm:${region}:${accountId}:parameter${props.ssmConfigPath}/*`],
+          resources: [props.key.parameterArn(`${props.ssmConfigPath}/*`)],
         },
         { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
         {

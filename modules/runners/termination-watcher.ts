@@ -6,13 +6,13 @@
  */
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
-import { Fn, IResolvable, Token } from 'cdktf';
+import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EncryptedQueue } from '../shared/encrypted-queue';
 import { EventTrigger } from '../shared/event-trigger';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings } from '../shared/lambda-settings';
+import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 
@@ -48,10 +48,6 @@ export class TerminationWatcher extends Construct {
       whenKnown(delay, () => Number.isInteger(delay) && delay >= 0 && delay <= 900, `retryDelaySeconds must be a whole number from 0 to 900, got ${delay}`),
       whenKnown(attempts, () => Number.isInteger(attempts) && attempts >= 1 && attempts <= 100, `maxAttempts must be a whole number from 1 to 100, got ${attempts}`),
     ]);
-    const { partition, region, accountId } = props.key;
-    const flag = (v: boolean | IResolvable | undefined) =>
-      v === undefined ? 'false' : typeof v === 'boolean' ? String(v) : Token.asString(Fn.tostring(v));
-    const parameterArn = (name: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${Fn.trimprefix(name, '/')}`;
     // Room for a cold start's SSM read plus GitHub's rate-limit waits.
     const timeout = 60;
 
@@ -78,7 +74,7 @@ export class TerminationWatcher extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
-        ENABLE_ORGANIZATION_RUNNERS: flag(props.enableOrganizationRunners),
+        ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         RETRY_QUEUE_URL: queue.url,
         RETRY_DELAY_SECONDS: Token.asString(delay),
         MAX_ATTEMPTS: Token.asString(attempts),
@@ -91,7 +87,7 @@ export class TerminationWatcher extends Construct {
         {
           sid: 'ReadGitHubApp',
           actions: ['ssm:GetParameters'],
-          resources: [parameterArn(props.appIdParameterName), parameterArn(props.privateKeyParameterName)],
+          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
         },
         {
           sid: 'RetryBusyRunners',

@@ -1,5 +1,5 @@
 /** Settings every Lambda of the module shares (philips names in brackets on the module variables). */
-import { IResolvable } from 'cdktf';
+import { Fn, IResolvable, Token } from 'cdktf';
 import { LambdaVpcConfig } from './lambda-function';
 
 export interface SharedFunctionSettings {
@@ -21,4 +21,10 @@ export interface LambdaSettings {
   /** CloudWatch namespace of the Lambdas' EMF metrics: `GitHubRunners/<prefix>`, so deployments sharing an account stay apart. */
   readonly metricsNamespace: string;
   readonly functionSettings: SharedFunctionSettings;
+}
+
+/** A boolean input as the Lambdas read it from their environment: "true" or "false". */
+export function envFlag(value: boolean | IResolvable | undefined, fallback: boolean): string {
+  if (value === undefined) return String(fallback);
+  return typeof value === 'boolean' ? String(value) : Token.asString(Fn.tostring(value));
 }

@@ -12,7 +12,7 @@ import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
-import { Fn } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { policyDocument } from './iam';
 import { validate, whenKnown } from './validation';
@@ -37,6 +37,8 @@ export class ModuleKey extends Construct {
   readonly partition: string;
   /** The region of the provider that creates the module's resources. */
   readonly region: string;
+  /** `arn:<partition>:ssm:<region>:<account>:parameter`, for {@link parameterArn}. */
+  private readonly parameterArnPrefix: string;
   /**
    * The resource that sets the key policy. Log groups depend on it: CloudWatch
    * Logs refuses a key whose policy does not admit it yet.
@@ -63,6 +65,8 @@ export class ModuleKey extends Construct {
     this.accountId = Fn.element(Fn.split(':', key.arn), 4);
     this.partition = Fn.element(Fn.split(':', key.arn), 1);
     this.region = new DataAwsRegion(this, 'region').name;
+
+    this.parameterArnPrefix = `arn:${this.partition}:ssm:${this.region}:${this.accountId}:parameter`;
 
     const logGroupArn = (pattern: string) =>
       `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${pattern}`;
@@ -92,4 +96,14 @@ export class ModuleKey extends Construct {
     ]);
     this.policy = new KmsKeyPolicy(this, 'key-policy', { keyId: key.keyId, policy: document.json });
   }
+
+  /**
+   * The ARN of an SSM parameter (or a pattern such as `/path/*`) in this
+   * module's account and region. Names may omit the leading `/`, as SSM allows.
+   */
+  parameterArn(name: string): string {
+    const relative = Token.isUnresolved(name) ? Fn.trimprefix(name, '/') : name.replace(/^\//, '');
+    return `${this.parameterArnPrefix}/${relative}`;
+  }
+
 }

@@ -92,7 +92,7 @@ export class Webhook extends Construct {
         {
           sid: 'ReadWebhookSecret',
           actions: ['ssm:GetParameters'],
-          resources: [`arn:${props.key.partition}:ssm:${props.key.region}:${props.key.accountId}:parameter/${Fn.trimprefix(props.webhookSecretParameterName, '/')}`],
+          resources: [props.key.parameterArn(props.webhookSecretParameterName)],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
         {

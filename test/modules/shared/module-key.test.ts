@@ -1,7 +1,8 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
-import { TerraformVariable, Testing } from 'cdktf';
+import { TerraformOutput, TerraformVariable, Testing } from 'cdktf';
+import { Construct } from 'constructs';
 import { ModuleKey } from '../../../modules/shared/module-key';
 import { allStatements, logicalId, onlyResource, statementsOf, synth, validationError } from '../helpers';
 
@@ -101,6 +102,28 @@ describe('ModuleKey', () => {
         new ModuleKey(scope, 'key', { prefix: 'p', deletionWindowInDays: days.numberValue });
       });
       expect(fromVariable).toHaveResourceWithProperties(KmsKey, { deletion_window_in_days: '${var.days}' });
+    });
+  });
+
+  describe('parameterArn', () => {
+    // Each ARN goes into an output, to read it as the synthesized JSON has it.
+    const arns = (names: (scope: Construct) => string[]) =>
+      synth((scope) => {
+        const key = new ModuleKey(scope, 'key', { prefix: 'p' });
+        names(scope).forEach((name, i) => new TerraformOutput(scope, `arn${i}`, { value: key.parameterArn(name) }));
+      }).stack.output as Record<string, { value: string }>;
+    const PREFIX = /^arn:\$\{element\(split\(":", aws_kms_key\.[^.]+\.arn\), 1\)\}:ssm:\$\{data\.aws_region\.[^.]+\.name\}:\$\{element\(split\(":", aws_kms_key\.[^.]+\.arn\), 4\)\}:parameter\//.source;
+
+    it("should build the ARN of a parameter in the key's account and region, with or without a leading slash", () => {
+      const out = arns(() => ['/ci/app-id', 'ci/app-id', '/ci/runners/*']);
+      expect(out.arn0.value).toMatch(new RegExp(`${PREFIX}ci/app-id$`));
+      expect(out.arn1.value).toMatch(new RegExp(`${PREFIX}ci/app-id$`));
+      expect(out.arn2.value).toMatch(new RegExp(`${PREFIX}ci/runners/\\*$`));
+    });
+
+    it('should strip the slash of a Terraform value in Terraform', () => {
+      const out = arns((scope) => [new TerraformVariable(scope, 'name', { type: 'string' }).stringValue]);
+      expect(out.arn0.value).toMatch(new RegExp(`${PREFIX}\\$\\{trimprefix\\(var\\.name, "/"\\)\\}$`));
     });
   });
 });

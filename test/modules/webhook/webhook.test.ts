@@ -193,7 +193,7 @@ describe('Webhook', () => {
       expect(ssm[0].actions.sort()).toEqual(['ssm:GetParameters']);
       expect(ssm[0].resources).toHaveLength(1);
       expect((ssm[0].resources as string[])[0]).toMatch(
-        new RegExp(`^arn:.*:ssm:.*:parameter/${escape(`\${trimprefix("${SECRET}", "/")}`)}$`),
+        new RegExp(`^arn:.*:ssm:.*:parameter${escape(SECRET)}$`),
       );
     });
 
