@@ -198,8 +198,15 @@ export function createGitHubApp(options: GitHubAppOptions): GitHubAppApi {
           cache: tokenCache,
           key: `${baseUrl}#${options.appId}#${installationId}`,
           mint: async () => {
-            const { data } = await app.rest.apps.createInstallationAccessToken({ installation_id: installationId });
-            return { token: data.token, expiresAt: Date.parse(data.expires_at) };
+            try {
+              const { data } = await app.rest.apps.createInstallationAccessToken({ installation_id: installationId });
+              return { token: data.token, expiresAt: Date.parse(data.expires_at) };
+            } catch (error) {
+              // The App was uninstalled (and maybe installed again, with a new
+              // id): forget the id, so the next lookup of its account lists again.
+              if ((error as { status?: number }).status === 404) forgetInstallation(installationId);
+              throw error;
+            }
           },
         },
         settings,
@@ -234,6 +241,10 @@ export function createGitHubApp(options: GitHubAppOptions): GitHubAppApi {
         listing = undefined;
       });
     return listing;
+  };
+  const forgetInstallation = (installationId: number): void => {
+    installations.delete(installationId);
+    for (const [account, id] of index?.byAccount ?? []) if (id === installationId) index?.byAccount.delete(account);
   };
   const installationIdFor = async (account: string): Promise<number | undefined> => {
     const key = account.toLowerCase();

@@ -439,6 +439,22 @@ describe('GitHub adapter over HTTP', () => {
       await expect(github.forAccount('stranger')).rejects.toThrow('the GitHub App is not installed on stranger');
     });
 
+    it('should forget an installation GitHub no longer knows, and find the new one on the next lookup', async () => {
+      let now = 0;
+      gh.installations.push({ id: 11, account: 'octo' });
+      const github = app({ installationRefreshMs: 60_000, now: () => now });
+      gh.failNext({ method: 'POST', route: /^\/app\/installations\/11\/access_tokens$/, status: 404, body: { message: 'Not Found' } });
+
+      await expect((await github.forAccount('octo')).listRunners({ level: 'org', owner: 'octo' })).rejects.toMatchObject({ status: 404 });
+
+      // The App was installed again, with a new id.
+      gh.installations.splice(0, gh.installations.length, { id: 12, account: 'octo' });
+      now = 61_000;
+      await (await github.forAccount('octo')).listRunners({ level: 'org', owner: 'octo' });
+      expect(gh.count('POST', /^\/app\/installations\/12\/access_tokens$/)).toBe(1);
+      expect(gh.count('GET', /^\/app\/installations$/)).toBe(2);
+    });
+
     it('should require the App JWT on the per-owner installation endpoints', async () => {
       gh.installations.push({ id: 11, account: 'octo' });
       const res = await fetch(`${gh.url}/repos/octo/hello/installation`);
