@@ -264,6 +264,7 @@ export class GitHubRunners extends Construct {
         this.terminationWatcher.function,
         ...(this.syncer ? [this.syncer.function] : []),
       ],
+      scaleDownErrorsAlarm: true,
       ...props.observability,
       tags,
     });

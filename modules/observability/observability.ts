@@ -43,6 +43,14 @@ export interface ObservabilityProps {
    */
   readonly functions?: readonly ModuleFunction[];
   /**
+   * Alarm when scale-down reports errors (`ScaleDownErrors`, dimension
+   * `Function = scale-down`) in two 15-minute periods in a row: an owner it
+   * cannot list, or deletes that keep failing, leave instances running that
+   * nobody removes, while each run still succeeds. Assumes scale-down runs at
+   * least every 15 minutes. @default false
+   */
+  readonly scaleDownErrorsAlarm?: boolean;
+  /**
    * SNS topic that every alarm notifies, on ALARM and on OK. May be a Terraform
    * expression whose value is null, which means no notifications.
    * @default no notifications (the alarms still show in the console)
@@ -77,6 +85,7 @@ export const METRICS = {
   runnersDeregistered: 'RunnersDeregistered',
   deregistrationRetries: 'DeregistrationRetries',
   deregistrationsAbandoned: 'DeregistrationsAbandoned',
+  scaleDownErrors: 'ScaleDownErrors',
 } as const;
 
 /** Seconds each graph aggregates over. */
@@ -88,7 +97,7 @@ const SNS_TOPIC_ARN_PATTERN = /^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{
 
 export class Observability extends Construct {
   readonly dashboard: CloudwatchDashboard;
-  /** Every alarm, in the order: DLQs, then functions. */
+  /** Every alarm, in the order: DLQs, functions, then scale-down's errors. */
   readonly alarms: CloudwatchMetricAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -168,6 +177,24 @@ export class Observability extends Construct {
         }),
       );
     }
+
+    if (props.scaleDownErrorsAlarm) {
+      this.alarms.push(
+        new CloudwatchMetricAlarm(this, 'scale-down-errors', {
+          alarmName: `${props.prefix}-scale-down-failing`,
+          alarmDescription: 'Scale-down reported errors for 30 minutes (an owner it cannot list, deletes that fail): read the scale-down log group.',
+          namespace: props.metricsNamespace,
+          metricName: METRICS.scaleDownErrors,
+          dimensions: { Function: 'scale-down' },
+          statistic: 'Sum',
+          ...common,
+          // One failed run is retried by the next; half an hour of them needs a human.
+          period: 900,
+          evaluationPeriods: 2,
+          datapointsToAlarm: 2,
+        }),
+      );
+    }
   }
 }
 
@@ -244,6 +271,7 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.runnersTerminated), statistic: 'Sum', label: 'idle runners terminated' },
         { query: anyDimensions(METRICS.orphansTerminated), statistic: 'Sum', label: 'orphans terminated' },
         { query: anyDimensions(METRICS.ghostsDeregistered), statistic: 'Sum', label: 'ghosts deregistered' },
+        { query: anyDimensions(METRICS.scaleDownErrors), statistic: 'Sum', label: 'errors' },
       ],
     },
     {

@@ -136,7 +136,7 @@ describe('Observability', () => {
 
     it("should sum scale-down's counters in the namespace, whatever their dimensions", () => {
       expect(graph(stack, /^Scale-down/).expressions).toEqual(
-        ['RunnersTerminated', 'OrphansTerminated', 'GhostsDeregistered'].map(
+        ['RunnersTerminated', 'OrphansTerminated', 'GhostsDeregistered', 'ScaleDownErrors'].map(
           (m) => `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="${m}"', 'Sum', 300)`,
         ),
       );
@@ -239,6 +239,23 @@ describe('Observability', () => {
         alarm_name: `\${${scaleUpFn}[each.key].function_name}-errors`,
         dimensions: { FunctionName: `\${${scaleUpFn}[each.key].function_name}` },
         metric_name: 'Errors',
+      });
+    });
+
+    it("should alarm on scale-down's own errors only when asked, after 30 minutes of them", () => {
+      expect(Object.keys(alarms).some((n) => n.includes('scale-down-failing'))).toBe(false);
+      const { stack: withScaleDown } = synthObservability({ props: () => ({ scaleDownErrorsAlarm: true }) });
+      expect(alarmsByName(withScaleDown)['gh-ci-scale-down-failing']).toMatchObject({
+        namespace: 'GitHubRunners/gh-ci',
+        metric_name: 'ScaleDownErrors',
+        dimensions: { Function: 'scale-down' },
+        statistic: 'Sum',
+        period: 900,
+        evaluation_periods: 2,
+        datapoints_to_alarm: 2,
+        comparison_operator: 'GreaterThanThreshold',
+        threshold: 0,
+        treat_missing_data: 'notBreaching',
       });
     });
 
