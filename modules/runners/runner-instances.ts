@@ -185,7 +185,11 @@ export class RunnerInstances extends Construct {
       blockDeviceMappings: [
         {
           deviceName: '/dev/xvda',
-          ebs: { volumeSize: it.getNumber('volume_size'), volumeType: 'gp3', encrypted: 'true', kmsKeyId: props.key.arn, deleteOnTermination: 'true' },
+          // Encrypted with the account's EBS key (aws/ebs), not the module key:
+          // CreateFleet launches through the EC2 Fleet and Spot service-linked
+          // roles, which would need grants on a customer-managed key, and a key
+          // policy cannot name those roles before they exist in the account.
+          ebs: { volumeSize: it.getNumber('volume_size'), volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' },
         },
       ],
       networkInterfaces: [

@@ -144,6 +144,21 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should encrypt every runner root volume, with the account EBS key that EC2 Fleet can use (CKV_AWS_8)', () => {
+    for (const t of plan.changes('aws_launch_template')) {
+      type Mappings = Array<{ ebs: Array<Record<string, unknown>> }>;
+      const ebs = (t.change.after as { block_device_mappings: Mappings }).block_device_mappings[0].ebs[0];
+      const unknown = (t.change.after_unknown as { block_device_mappings?: Mappings }).block_device_mappings?.[0]?.ebs?.[0] ?? {};
+      // kms_key_id is null when known, and not "known after apply" (a key ARN).
+      expect({ template: t.address, encrypted: ebs.encrypted, kmsKeyId: ebs.kms_key_id, kmsKeyIdLater: unknown.kms_key_id ?? false }).toEqual({
+        template: t.address,
+        encrypted: 'true',
+        kmsKeyId: null,
+        kmsKeyIdLater: false,
+      });
+    }
+  });
+
   it('should rotate the KMS key (CKV_AWS_7)', () => {
     const keys = plan.changes('aws_kms_key');
     expect(keys).toHaveLength(1);
