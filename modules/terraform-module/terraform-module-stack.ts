@@ -340,8 +340,8 @@ class ModuleVariables {
     });
     this.enableJitConfig = variable('enable_jit_config', 'bool', true, 'Register runners with single-use JIT configs. False: registration tokens with --ephemeral.');
     this.enableJobQueuedCheck = variable('enable_job_queued_check', 'bool', false, 'Ask GitHub whether a job is still queued before launching its runner (fails open on API errors).');
-    this.dryRun = variable('dry_run', 'bool', false, 'Rehearsal: EC2 calls use DryRun, no GitHub or SSM writes are made, decisions are logged.');
-    this.batchSize = variable('lambda_event_source_mapping_batch_size', 'number', 10, 'Job messages per scale-up invocation, 1 to 25; one CreateFleet serves the batch (each runner carries a job-id tag per sibling, and EC2 allows 50 tags).', {
+    this.dryRun = variable('dry_run', 'bool', false, 'Rehearsal for scale-up and scale-down: EC2 calls use DryRun, no GitHub or SSM writes are made, decisions are logged (the termination watcher and the syncer act as usual).');
+    this.batchSize = variable('lambda_event_source_mapping_batch_size', 'number', 10, 'Job messages per scale-up invocation, 1 to 25; one CreateFleet per repository owner serves the batch.', {
       condition: '${var.lambda_event_source_mapping_batch_size >= 1 && var.lambda_event_source_mapping_batch_size <= 25}',
       errorMessage: 'lambda_event_source_mapping_batch_size must be 1 to 25.',
     });
@@ -379,7 +379,7 @@ class ModuleVariables {
     });
     this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
     this.associatePublicIpv4Address = variable('associate_public_ipv4_address', 'bool', false, 'Give runners a public IPv4 address; only for public subnets without NAT.');
-    this.alarmSnsTopicArn = variable('alarm_sns_topic_arn', 'string', null, 'SNS topic the alarms notify (DLQ messages, Lambda errors); null for no notifications.', {
+    this.alarmSnsTopicArn = variable('alarm_sns_topic_arn', 'string', null, 'SNS topic the alarms notify (DLQ messages, Lambda errors, scale-down errors); null for no notifications.', {
       condition: '${var.alarm_sns_topic_arn == null || can(regex("^arn:[^:]+:sns:[^:]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_sns_topic_arn))}',
       errorMessage: 'alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>) or null.',
     });
