@@ -1,13 +1,14 @@
 /**
  * Scale-up's decisions, as pure functions of plain data: which jobs are
  * duplicates, which are already served, how many runners the cap allows,
- * where each runner registers, how a fleet request is named, and how much of a
- * spot shortfall to launch on demand.
+ * where each runner registers, how a fleet request is named, and which
+ * instance serves which job. (How much of a spot shortfall to launch on demand
+ * and which labels to register are job-agnostic: shared/runners.)
  */
 import { createHash } from 'node:crypto';
-import type { ActiveRunner, CapacityType, FleetError, LaunchedInstance } from '../shared/aws/ec2-runners';
-import type { RunnerTarget } from '../shared/github/runners';
+import type { ActiveRunner, CapacityType, LaunchedInstance } from '../shared/aws/ec2-runners';
 import type { JobMessage } from '../shared/job-message';
+import type { OwnedTarget } from '../shared/runners/register-runner';
 
 /** A parsed job and the SQS message that carried it. */
 export interface QueuedJob {
@@ -70,9 +71,6 @@ function oldestFirst(a: QueuedJob, b: QueuedJob): number {
   return byTime !== 0 ? byTime : a.job.jobId - b.job.jobId;
 }
 
-/** Where a job's runner registers, and the `ghr:owner` tag that names it. */
-export type OwnedTarget = RunnerTarget & { readonly ownerTag: string };
-
 /** Org-level: the repository's owner. Repo-level: `owner/repo`. */
 export function runnerTargetOf(job: JobMessage, organizationRunners: boolean): OwnedTarget {
   return organizationRunners
@@ -124,23 +122,6 @@ export function fleetClientToken(parts: FleetTokenParts): string {
   return createHash('sha256').update([parts.prefix, parts.runnerType, parts.capacityType, ...jobs].join('\n')).digest('hex');
 }
 
-/** Inputs of {@link onDemandShortfall}. */
-export interface ShortfallInput {
-  readonly capacityType: CapacityType;
-  readonly requested: number;
-  readonly launched: number;
-  readonly errors: readonly FleetError[];
-  /** enable_on_demand_failover_for_errors. */
-  readonly failoverErrorCodes: readonly string[];
-}
-
-/** Instances to launch on demand after a spot fleet came up short for a listed reason; 0 otherwise. */
-export function onDemandShortfall(input: ShortfallInput): number {
-  if (input.capacityType !== 'spot' || input.launched >= input.requested) return 0;
-  const listed = new Set(input.failoverErrorCodes);
-  return input.errors.some((e) => listed.has(e.code)) ? input.requested - input.launched : 0;
-}
-
 /** Jobs paired with instances in order; what is left over on either side. */
 export interface Assignment<T> {
   readonly assigned: { readonly item: T; readonly instance: LaunchedInstance }[];
@@ -158,10 +139,4 @@ export function assignInstances<T>(items: readonly T[], instances: readonly Laun
     unassigned: items.slice(n),
     surplus: instances.slice(n),
   };
-}
-
-/** The runner type's labels with `self-hosted` first, as the webhook's routing assumes. */
-export function registrationLabels(labels: readonly string[]): string[] {
-  const rest = labels.filter((l) => l.toLowerCase() !== 'self-hosted');
-  return ['self-hosted', ...rest];
 }

@@ -21,25 +21,17 @@
  * duplicate, or a job GitHub says is no longer queued goes back to the queue
  * with its lock released.
  */
-import { runnerNameOf, type ActiveRunner, type CapacityType, type Ec2Runners, type LaunchedInstance, type LaunchRunnersRequest } from '../shared/aws/ec2-runners';
+import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
 import type { JobLock, JobLocks } from '../shared/aws/idempotency';
-import type { RunnerConfigStore, RunnerRegistration } from '../shared/aws/jit-config-store';
-import { githubWebUrl } from '../shared/github/base-url';
-import type { GitHubAppApi, GitHubInstallationApi, RegistrationToken } from '../shared/github/runners';
+import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
+import type { GitHubAppApi } from '../shared/github/runners';
 import { parseJobMessage } from '../shared/job-message';
 import { Logger } from '../shared/logger';
+import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
+import { mapLimited } from '../shared/runners/map-limited';
+import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import type { ScaleUpConfig } from './config';
-import {
-  OwnerGroup,
-  QueuedJob,
-  assignInstances,
-  collapseDuplicateJobs,
-  fleetClientToken,
-  groupByOwner,
-  onDemandShortfall,
-  planScaleUp,
-  registrationLabels,
-} from './plan';
+import { OwnerGroup, QueuedJob, assignInstances, collapseDuplicateJobs, fleetClientToken, groupByOwner, planScaleUp } from './plan';
 
 /** The parts of an SQS record scale-up reads. */
 export interface ScaleUpRecord {
@@ -254,9 +246,9 @@ class BatchRun {
     const github = this.deps.github.forInstallation(installationId);
 
     let runnerGroupId: number | undefined;
-    if (!this.config.dryRun && this.config.jitConfig && target.level === 'org') {
+    if (!this.config.dryRun) {
       try {
-        runnerGroupId = await github.getRunnerGroupId(target.owner, this.config.runnerGroupName);
+        runnerGroupId = await resolveRunnerGroupId(github, target, this.config);
       } catch (error) {
         glog.error('could not resolve the runner group; returning the jobs to the queue', { error, runnerGroup: this.config.runnerGroupName });
         await this.giveBack(items);
@@ -264,36 +256,34 @@ class BatchRun {
       }
     }
 
-    const request = (count: number, capacityType: CapacityType, forJobs: readonly LockedJob[]): LaunchRunnersRequest => ({
-      prefix: this.config.prefix,
-      runnerType: this.config.runnerType,
-      owner: target.ownerTag,
-      count,
-      launchTemplateId: settings.launchTemplateId,
-      launchTemplateVersion: settings.launchTemplateVersion,
-      subnetIds: settings.subnetIds,
-      instanceTypes: settings.instanceTypes,
-      capacityType,
-      spotAllocationStrategy: settings.allocationStrategy,
-      clientToken: fleetClientToken({
-        prefix: this.config.prefix,
-        runnerType: this.config.runnerType,
-        capacityType,
-        jobs: forJobs.map((j) => j.lock),
-      }),
-      dryRun: this.config.dryRun,
-    });
-
-    let first;
+    let launch: LaunchFleetResult;
     try {
-      first = await this.deps.ec2.launchRunners(request(items.length, settings.capacityType, items));
+      launch = await launchFleet(
+        this.deps.ec2,
+        {
+          prefix: this.config.prefix,
+          runnerType: this.config.runnerType,
+          owner: target.ownerTag,
+          count: items.length,
+          settings,
+          clientToken: (capacityType: CapacityType, offset: number, count: number) =>
+            fleetClientToken({
+              prefix: this.config.prefix,
+              runnerType: this.config.runnerType,
+              capacityType,
+              jobs: items.slice(offset, offset + count).map((j) => j.lock),
+            }),
+          dryRun: this.config.dryRun,
+        },
+        glog,
+      );
     } catch (error) {
       // Throttling (RequestLimitExceeded) arrives here after the SDK's own retries.
       glog.error('CreateFleet failed; returning the jobs to the queue', { error, requested: items.length });
       await this.giveBack(items);
       return;
     }
-    if (first.dryRun) {
+    if (launch.dryRun) {
       glog.info('dry run: EC2 accepted the fleet request; nothing launched', {
         requested: items.length,
         capacityType: settings.capacityType,
@@ -301,39 +291,30 @@ class BatchRun {
       });
       return;
     }
+    this.onDemandFallbacks += launch.onDemandFallbacks;
 
-    const instances = [...first.instances];
-    const shortfall = onDemandShortfall({
-      capacityType: settings.capacityType,
-      requested: items.length,
-      launched: instances.length,
-      errors: first.errors,
-      failoverErrorCodes: settings.onDemandFailoverErrors,
-    });
-    if (shortfall > 0) {
-      glog.warn('spot fleet came up short; launching the rest on demand', { shortfall, errorCodes: unique(first.errors.map((e) => e.code)) });
-      try {
-        const second = await this.deps.ec2.launchRunners(request(shortfall, 'on-demand', items.slice(instances.length)));
-        instances.push(...second.instances);
-        this.onDemandFallbacks += second.instances.length;
-        if (second.instances.length < shortfall) glog.warn('on-demand fallback came up short', { errorCodes: unique(second.errors.map((e) => e.code)) });
-      } catch (error) {
-        glog.error('on-demand fallback failed', { error, shortfall });
-      }
-    } else if (instances.length < items.length) {
-      glog.warn('fleet came up short', { requested: items.length, launched: instances.length, errorCodes: unique(first.errors.map((e) => e.code)) });
-    }
-
-    const { assigned, unassigned, surplus } = assignInstances(items, instances);
+    const { assigned, unassigned, surplus } = assignInstances(items, launch.instances);
     if (unassigned.length > 0) await this.giveBack(unassigned);
 
     const registered: { item: LockedJob; instance: LaunchedInstance }[] = [];
     const failedIds = surplus.map((s) => s.instanceId);
-    const registrationToken = memo(() => github.createRegistrationToken(target));
+    const registrar = createRunnerRegistrar({
+      github,
+      configStore: this.deps.configStore,
+      target,
+      settings: {
+        prefix: this.config.prefix,
+        labels: settings.labels,
+        jitConfig: this.config.jitConfig,
+        runnerGroupName: this.config.runnerGroupName,
+        ghesUrl: this.config.ghesUrl,
+      },
+      runnerGroupId,
+    });
     await mapLimited(assigned, CONCURRENCY, async ({ item, instance }) => {
       const ilog = item.log.withKeys({ instanceId: instance.instanceId });
       try {
-        await this.register(github, group, instance.instanceId, runnerGroupId, registrationToken, ilog);
+        await registrar.register(instance.instanceId, ilog);
         registered.push({ item, instance });
       } catch (error) {
         ilog.error('registration failed; terminating the instance and retrying the job', { error });
@@ -342,14 +323,7 @@ class BatchRun {
       }
     });
 
-    if (failedIds.length > 0) {
-      try {
-        await this.deps.ec2.terminateRunners(failedIds);
-      } catch (error) {
-        // Tagged and unregistered, they are what scale-down reaps as orphans.
-        glog.error('could not terminate unregistered instances', { error, instanceIds: failedIds });
-      }
-    }
+    await terminateUnregistered(this.deps.ec2, failedIds, glog);
     if (registered.length === 0) return;
     try {
       await this.deps.ec2.tagJobIds(registered.map((r) => ({ instanceId: r.instance.instanceId, jobId: r.item.job.jobId })));
@@ -371,41 +345,6 @@ class BatchRun {
     });
   }
 
-  /** Register one instance with GitHub and hand it its configuration. */
-  private async register(
-    github: GitHubInstallationApi,
-    group: OwnerGroup<LockedJob>,
-    instanceId: string,
-    runnerGroupId: number | undefined,
-    registrationToken: () => Promise<RegistrationToken>,
-    log: Logger,
-  ): Promise<void> {
-    const { target } = group;
-    const name = runnerNameOf(this.config.prefix, instanceId);
-    const labels = registrationLabels(this.config.runnerTypeSettings.labels);
-    if (this.config.jitConfig) {
-      const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });
-      try {
-        await this.deps.configStore.putRunnerConfig(instanceId, { mode: 'jit', jit_config: jit.encodedJitConfig });
-      } catch (error) {
-        // The instance will never read this config: unregister the runner too.
-        await github.deleteRunner(target, jit.runnerId).catch((e: unknown) => log.warn('could not delete the unused JIT runner', { error: e }));
-        throw error;
-      }
-      return;
-    }
-    const token = await registrationToken();
-    const registration: RunnerRegistration = {
-      mode: 'token',
-      token: token.token,
-      url: `${githubWebUrl(this.config.ghesUrl)}/${target.ownerTag}`,
-      labels: labels.join(','),
-      name,
-      ...(target.level === 'org' ? { runner_group: this.config.runnerGroupName } : {}),
-    };
-    await this.deps.configStore.putRunnerConfig(instanceId, registration);
-  }
-
   /** Return jobs to the queue and release their locks. */
   private async giveBack(items: readonly LockedJob[]): Promise<void> {
     for (const i of items) this.retry.add(i.messageId);
@@ -424,28 +363,4 @@ class BatchRun {
   private jobLog(item: QueuedJob): Logger {
     return this.log.withKeys({ jobId: item.job.jobId, deliveryId: item.job.deliveryId, messageId: item.messageId });
   }
-}
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-/** Call `fn` at most once; a failure is shared by every caller. */
-function memo<T>(fn: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= fn());
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
 }

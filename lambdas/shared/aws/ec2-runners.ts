@@ -8,7 +8,7 @@
  * - `ghr:prefix`: the module prefix
  * - `ghr:runner-type`: the runner type's name
  * - `ghr:owner`: `org` for org-level runners, `owner/repo` for repo-level ones
- * - `ghr:created-by`: `scale-up`
+ * - `ghr:created-by`: `scale-up`, or `pool` for the warm pool's runners
  *
  * Job ids. CreateFleet applies the same tags to every instance it starts, and
  * CreateTags applies the same tags to every instance it names, so one tag
@@ -128,6 +128,8 @@ export interface LaunchRunnersRequest extends RunnerFilter {
   readonly clientToken: string;
   /** Ask EC2 whether the call would succeed, and launch nothing. */
   readonly dryRun?: boolean;
+  /** `ghr:created-by`: which Lambda launched the runner. @default "scale-up" */
+  readonly createdBy?: string;
 }
 
 /** A launched instance. */
@@ -289,7 +291,7 @@ export function createFleetInput(request: LaunchRunnersRequest): CreateFleetComm
     { Key: RUNNER_TAGS.prefix, Value: request.prefix },
     { Key: RUNNER_TAGS.runnerType, Value: request.runnerType },
     { Key: RUNNER_TAGS.owner, Value: request.owner },
-    { Key: RUNNER_TAGS.createdBy, Value: 'scale-up' },
+    { Key: RUNNER_TAGS.createdBy, Value: request.createdBy ?? 'scale-up' },
   ];
   const overrides = request.subnetIds.flatMap((SubnetId) => request.instanceTypes.map((type) => ({ SubnetId, InstanceType: type as _InstanceType })));
   return {

@@ -6,11 +6,11 @@ import {
   collapseDuplicateJobs,
   fleetClientToken,
   groupByOwner,
-  onDemandShortfall,
   planScaleUp,
-  registrationLabels,
   runnerTargetOf,
 } from '../../../lambdas/scale-up/plan';
+import { onDemandShortfall } from '../../../lambdas/shared/runners/launch-fleet';
+import { registrationLabels } from '../../../lambdas/shared/runners/register-runner';
 import { job } from './harness';
 
 const queued = (jobId: number, overrides = {}): QueuedJob => ({ messageId: `m-${jobId}`, job: job(jobId, overrides) });

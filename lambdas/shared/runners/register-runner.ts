@@ -1,0 +1,103 @@
+/**
+ * Register launched instances as GitHub runners: per instance a JIT config
+ * (or, with JIT configs off, a registration token shared by the owner's
+ * instances) written to SSM for the instance to read. Knows nothing of jobs:
+ * scale-up and the warm pool both use it.
+ */
+import type { RunnerConfigStore, RunnerRegistration } from '../aws/jit-config-store';
+import { runnerNameOf } from '../aws/ec2-runners';
+import { githubWebUrl } from '../github/base-url';
+import type { GitHubInstallationApi, RegistrationToken, RunnerTarget } from '../github/runners';
+import type { Logger } from '../logger';
+
+/** Where a runner registers, and the `ghr:owner` tag that names it. */
+export type OwnedTarget = RunnerTarget & { readonly ownerTag: string };
+
+/** How runners register. */
+export interface RegistrationSettings {
+  /** PREFIX: runners are named `${prefix}-${instanceId}`. */
+  readonly prefix: string;
+  /** The runner type's labels (`self-hosted` is added first). */
+  readonly labels: readonly string[];
+  /** ENABLE_JIT_CONFIG: JIT configs, else registration tokens. */
+  readonly jitConfig: boolean;
+  /** RUNNER_GROUP_NAME: group of org-level runners. */
+  readonly runnerGroupName: string;
+  /** GHES_URL; github.com when absent. */
+  readonly ghesUrl?: string;
+}
+
+/** What {@link createRunnerRegistrar} needs. */
+export interface RegistrarOptions {
+  readonly github: GitHubInstallationApi;
+  readonly configStore: RunnerConfigStore;
+  readonly target: OwnedTarget;
+  readonly settings: RegistrationSettings;
+  /** From {@link resolveRunnerGroupId}. */
+  readonly runnerGroupId: number | undefined;
+}
+
+/** Registers the instances of one owner. */
+export interface RunnerRegistrar {
+  /** Register one instance and hand it its configuration. Throws when it could not; a JIT runner it created is deleted again. */
+  register(instanceId: string, log: Logger): Promise<void>;
+}
+
+/**
+ * The id of the runner group that JIT configs of org-level runners name;
+ * undefined when none is needed (repository runners, token mode). Throws
+ * RunnerGroupNotFoundError or what GitHub answers.
+ */
+export async function resolveRunnerGroupId(
+  github: GitHubInstallationApi,
+  target: RunnerTarget,
+  settings: Pick<RegistrationSettings, 'jitConfig' | 'runnerGroupName'>,
+): Promise<number | undefined> {
+  if (!settings.jitConfig || target.level !== 'org') return undefined;
+  return github.getRunnerGroupId(target.owner, settings.runnerGroupName);
+}
+
+/** A registrar for one owner; in token mode the owner's instances share one registration token, asked for on first use. */
+export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistrar {
+  const { github, configStore, target, settings, runnerGroupId } = options;
+  const labels = registrationLabels(settings.labels);
+  const registrationToken = memo((): Promise<RegistrationToken> => github.createRegistrationToken(target));
+  return {
+    async register(instanceId, log) {
+      const name = runnerNameOf(settings.prefix, instanceId);
+      if (settings.jitConfig) {
+        const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });
+        try {
+          await configStore.putRunnerConfig(instanceId, { mode: 'jit', jit_config: jit.encodedJitConfig });
+        } catch (error) {
+          // The instance will never read this config: unregister the runner too.
+          await github.deleteRunner(target, jit.runnerId).catch((e: unknown) => log.warn('could not delete the unused JIT runner', { error: e }));
+          throw error;
+        }
+        return;
+      }
+      const token = await registrationToken();
+      const registration: RunnerRegistration = {
+        mode: 'token',
+        token: token.token,
+        url: `${githubWebUrl(settings.ghesUrl)}/${target.ownerTag}`,
+        labels: labels.join(','),
+        name,
+        ...(target.level === 'org' ? { runner_group: settings.runnerGroupName } : {}),
+      };
+      await configStore.putRunnerConfig(instanceId, registration);
+    },
+  };
+}
+
+/** The runner type's labels with `self-hosted` first, as the webhook's routing assumes. */
+export function registrationLabels(labels: readonly string[]): string[] {
+  const rest = labels.filter((l) => l.toLowerCase() !== 'self-hosted');
+  return ['self-hosted', ...rest];
+}
+
+/** Call `fn` at most once; a failure is shared by every caller. */
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= fn());
+}
