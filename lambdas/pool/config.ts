@@ -1,0 +1,106 @@
+/**
+ * The warm pool's configuration: one function for every runner type with a
+ * pool, configured by the construct through the environment. Read once per
+ * container; every problem is reported in one ConfigError.
+ */
+import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
+import { runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { LogLevel } from '../shared/logger';
+import type { OwnedTarget } from '../shared/runners/register-runner';
+import { type RunnerTypeConfigJson, type RunnerTypeSettings, runnerTypeSettingsOf, validateRunnerTypeConfig } from '../shared/runners/type-config';
+
+export { DEFAULT_METRICS_NAMESPACE };
+
+/** Settings of the pool Lambda. */
+export interface PoolConfig extends GitHubAppSettings {
+  /** PREFIX: module name prefix; runners are named `${prefix}-${instanceId}`. */
+  readonly prefix: string;
+  /**
+   * POOL_RUNNER_OWNER: where pool runners register, an organization login
+   * (org-level runners) or `owner/repo` (repository runners). Also their
+   * `ghr:owner` tag.
+   */
+  readonly target: OwnedTarget;
+  /** RUNNER_TYPES_CONFIG: runner type name → the settings scale-up reads from RUNNER_TYPE_CONFIG. */
+  readonly runnerTypes: Readonly<Record<string, RunnerTypeSettings>>;
+  /** RUNNER_GROUP_NAME: group of org-level runners. @default "Default" */
+  readonly runnerGroupName: string;
+  /** ENABLE_JIT_CONFIG: JIT configs, else registration tokens. @default true */
+  readonly jitConfig: boolean;
+  /** RUNNER_BOOT_TIME_IN_MINUTES: an instance younger than this whose runner is not online yet counts as ready. 1 to 1440. @default 5 */
+  readonly runnerBootTimeMinutes: number;
+  /** DRY_RUN: decide and log; EC2 is asked with DryRun, GitHub only read. @default false */
+  readonly dryRun: boolean;
+  /** SSM_CONFIG_PATH: parent path of the per-instance parameters. */
+  readonly ssmConfigPath: string;
+  /** KMS_KEY_ID: key of the per-instance SecureStrings. */
+  readonly kmsKeyId: string;
+  /** INSTANCE_ARN_PREFIX: `arn:<partition>:ec2:<region>:<account>:instance/`. */
+  readonly instanceArnPrefix: string;
+  /** METRICS_NAMESPACE. @default "GitHubRunners" */
+  readonly metricsNamespace: string;
+  /** LOG_LEVEL. @default "info" */
+  readonly logLevel: LogLevel;
+}
+
+/** Read and check the pool's environment; throws ConfigError listing every problem. */
+export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
+  const reader = new EnvReader(env);
+  const prefix = reader.string('PREFIX');
+  const app = readGitHubAppSettings(reader);
+  const target = readOwner(reader, env.POOL_RUNNER_OWNER);
+  const raw = reader.json<Record<string, RunnerTypeConfigJson>>('RUNNER_TYPES_CONFIG', validateRunnerTypesConfig);
+  const runnerGroupName = reader.string('RUNNER_GROUP_NAME', 'Default');
+  const jitConfig = reader.bool('ENABLE_JIT_CONFIG', true);
+  const runnerBootTimeMinutes = reader.int('RUNNER_BOOT_TIME_IN_MINUTES', 5, 1, 24 * 60);
+  const dryRun = reader.bool('DRY_RUN', false);
+  const ssmConfigPath = reader.string('SSM_CONFIG_PATH').replace(/\/+$/, '');
+  if (env.SSM_CONFIG_PATH && !env.SSM_CONFIG_PATH.startsWith('/')) reader.problem(`SSM_CONFIG_PATH must start with "/", got "${env.SSM_CONFIG_PATH}"`);
+  const kmsKeyId = reader.string('KMS_KEY_ID');
+  const instanceArnPrefix = reader.string('INSTANCE_ARN_PREFIX');
+  if (instanceArnPrefix !== '' && !/^arn:[a-z-]+:ec2:[a-z0-9-]+:\d{12}:instance\/$/.test(instanceArnPrefix)) {
+    reader.problem(`INSTANCE_ARN_PREFIX must look like arn:aws:ec2:<region>:<account>:instance/, got "${instanceArnPrefix}"`);
+  }
+  const metricsNamespace = reader.metricsNamespace();
+  const logLevel = reader.logLevel();
+  reader.done();
+  return {
+    prefix,
+    ...app,
+    target: target!,
+    runnerTypes: Object.fromEntries(Object.entries(raw).map(([name, json]) => [name, runnerTypeSettingsOf(json)])),
+    runnerGroupName,
+    jitConfig,
+    runnerBootTimeMinutes,
+    dryRun,
+    ssmConfigPath,
+    kmsKeyId,
+    instanceArnPrefix,
+    metricsNamespace,
+    logLevel,
+  };
+}
+
+/** POOL_RUNNER_OWNER as a target; problems go to `reader`. */
+function readOwner(reader: EnvReader, raw: string | undefined): OwnedTarget | undefined {
+  const owner = (raw ?? '').trim();
+  if (owner === '') {
+    reader.problem('POOL_RUNNER_OWNER is empty: pool_runner_owner must be set (an organization login, or "owner/repo") to use warm pools');
+    return undefined;
+  }
+  const target = runnerTargetFromOwnerTag(owner);
+  if (!target) {
+    reader.problem(`POOL_RUNNER_OWNER must be an organization login or "owner/repo", got "${owner}"`);
+    return undefined;
+  }
+  return { ...target, ownerTag: owner };
+}
+
+/** Problems with a parsed RUNNER_TYPES_CONFIG, empty when it is well formed. */
+export function validateRunnerTypesConfig(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object keyed by runner-type name'];
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return ['must declare at least one runner type'];
+  return entries.flatMap(([name, config]) => validateRunnerTypeConfig(config).map((p) => `runner type "${name}": ${p}`));
+}
