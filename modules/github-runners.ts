@@ -13,6 +13,7 @@ import { Observability, ObservabilitySettings } from './observability/observabil
 import { RunnerBinariesSyncer } from './syncer/syncer';
 import { RunnerTypes } from './runners/runner-types';
 import { ScaleUp } from './runners/scale-up';
+import { WarmPool } from './runners/warm-pool';
 import { LambdaCode } from './shared/lambda-code';
 import { SharedFunctionSettings } from './shared/lambda-settings';
 import { ModuleKey } from './shared/module-key';
@@ -36,6 +37,7 @@ export interface LambdaCodes {
   readonly scaleDown?: LambdaCode;
   readonly terminationWatcher?: LambdaCode;
   readonly syncer?: LambdaCode;
+  readonly pool?: LambdaCode;
 }
 
 /** When and how runners are removed (philips names on the module variables). */
@@ -103,6 +105,12 @@ export interface GitHubRunnersProps {
   readonly githubApp: GitHubAppParameters;
   /** The kinds of runner and the jobs they serve. @default RunnerTypes.default() */
   readonly runnerTypes?: RunnerTypes;
+  /**
+   * Where warm pool runners register (philips `pool_runner_owner`): an
+   * organisation login, or "owner/repo". Needed when a runner type has a
+   * `poolConfig`. @default none
+   */
+  readonly poolRunnerOwner?: string;
   /** Accept jobs only from these repositories ("owner/repo"). @default [] (all) */
   readonly repositoryAllowList?: string[];
   /** Seconds a queued job waits before scale-up sees it, 0 to 900. @default 0 */
@@ -144,12 +152,19 @@ export class GitHubRunners extends Construct {
   readonly terminationWatcher: TerminationWatcher;
   /** Undefined when the syncer is disabled. */
   readonly syncer?: RunnerBinariesSyncer;
+  /** Undefined when no runner type has a warm pool (always there when the types are a Terraform map). */
+  readonly pool?: WarmPool;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: GitHubRunnersProps) {
     super(scope, id);
     const logLevel = props.logLevel ?? 'info';
+    const types = props.runnerTypes ?? RunnerTypes.default();
     validate('GitHubRunners', [
+      {
+        ok: types.hasPools() !== true || props.poolRunnerOwner !== undefined,
+        message: 'a runner type has a poolConfig, so poolRunnerOwner must say where pool runners register (an organisation, or owner/repo)',
+      },
       whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "${props.prefix}"`),
       whenKnown(props.subnetIds, () => props.subnetIds.length > 0, 'subnetIds must list at least one subnet, got none'),
       whenKnown(logLevel, () => LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
@@ -158,7 +173,7 @@ export class GitHubRunners extends Construct {
       ),
     ]);
     const tags = props.tags ?? {};
-    const runnerTypes = (props.runnerTypes ?? RunnerTypes.default()).bind(this);
+    const runnerTypes = types.bind(this);
     const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: props.lambda ?? {} };
 
     this.key = new ModuleKey(this, 'key', { prefix: props.prefix, tags });
@@ -252,6 +267,25 @@ export class GitHubRunners extends Construct {
       ...github,
       tags,
     });
+    if (types.hasPools() !== false) {
+      this.pool = new WarmPool(this, 'pool', {
+        prefix: props.prefix,
+        key: this.key,
+        runnerTypes,
+        instances: this.instances,
+        subnetIds: props.subnetIds,
+        runnerOwner: props.poolRunnerOwner,
+        ssmConfigPath,
+        code: props.lambdaCode?.pool ?? LambdaCode.fromBundle('pool'),
+        lambda,
+        runnerGroupName: props.scaleUp?.runnerGroupName,
+        enableJitConfig: props.scaleUp?.enableJitConfig,
+        dryRun: props.scaleUp?.dryRun,
+        runnerBootTimeInMinutes: props.scaleDown?.runnerBootTimeInMinutes,
+        ...github,
+        tags,
+      });
+    }
     this.observability = new Observability(this, 'observability', {
       prefix: props.prefix,
       region: this.key.region,
@@ -263,6 +297,7 @@ export class GitHubRunners extends Construct {
         this.scaleDown.function,
         this.terminationWatcher.function,
         ...(this.syncer ? [this.syncer.function] : []),
+        ...(this.pool ? [this.pool.function] : []),
       ],
       scaleDownErrorsAlarm: true,
       ...props.observability,

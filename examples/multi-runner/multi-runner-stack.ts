@@ -1,7 +1,7 @@
 /**
- * Three runner types: x64 on spot (falling back to on-demand), arm64 on spot,
- * and a large on-demand type that only serves jobs asking for exactly its
- * labels.
+ * Three runner types: x64 on spot (falling back to on-demand) with a warm
+ * pool of two idle runners during Amsterdam working hours, arm64 on spot, and
+ * a large on-demand type that only serves jobs asking for exactly its labels.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
@@ -17,6 +17,7 @@ export class MultiRunnerExampleStack extends TerraformStack {
       vpcId: 'vpc-0123456789abcdef0',
       subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210', 'subnet-0a1b2c3d4e5f60718'],
       enableOrganizationRunners: true,
+      poolRunnerOwner: 'acme',
       githubApp: {
         appId: '/gh-multi/github/app-id',
         privateKey: '/gh-multi/github/private-key',
@@ -29,6 +30,7 @@ export class MultiRunnerExampleStack extends TerraformStack {
           instanceTypes: ['m7i.large', 'm6i.large', 'm6a.large', 'm5.large'],
           runnersMaximumCount: 50,
           enableOnDemandFailoverForErrors: ['InsufficientInstanceCapacity', 'MaxSpotInstanceCountExceeded'],
+          poolConfig: [{ size: 2, scheduleExpression: 'cron(*/10 8-18 ? * MON-FRI *)', scheduleExpressionTimezone: 'Europe/Amsterdam' }],
         },
         {
           name: 'arm64',

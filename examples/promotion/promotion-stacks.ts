@@ -32,6 +32,7 @@ export function codesFrom(artifacts: PublishedArtifacts): LambdaCodes {
     scaleDown: code('scale_down'),
     terminationWatcher: code('termination_watcher'),
     syncer: code('syncer'),
+    pool: code('pool'),
   };
 }
 

@@ -15,6 +15,16 @@ export const DEFAULT_RUNNER_LABELS = ['self-hosted', 'linux', 'x64'];
 /** Terraform's priority default for map entries, which have no order of their own. */
 export const DEFAULT_PRIORITY = 999;
 
+/** A warm pool window: keep `size` idle runners whenever the schedule fires (philips `pool_config`). */
+export interface PoolConfig {
+  /** Idle runners to keep, 1 or more; never more than the type's runnersMaximumCount allows. */
+  readonly size: number;
+  /** When the pool is topped up: an EventBridge Scheduler `cron(…)` or `rate(…)`, e.g. "cron(*\/5 8-18 ? * MON-FRI *)". */
+  readonly scheduleExpression: string;
+  /** IANA time zone of the expression. @default "UTC" */
+  readonly scheduleExpressionTimezone?: string;
+}
+
 export interface RunnerTypeProps {
   /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters. */
   readonly name: string;
@@ -46,6 +56,8 @@ export interface RunnerTypeProps {
   readonly subnetIds?: string[];
   /** The AMI already has the runner in /opt/actions-runner; skip the download. @default false */
   readonly enablePrebakedAmi?: boolean;
+  /** Warm pool windows; needs the module's poolRunnerOwner. @default [] (no pool) */
+  readonly poolConfig?: PoolConfig[];
 }
 
 /** The shape of one entry in the Terraform map (snake_case, as in the module's variable). */
@@ -64,6 +76,7 @@ export interface RunnerTypeEntry {
   readonly volume_size: number;
   readonly subnet_ids: string[] | null;
   readonly enable_prebaked_ami: boolean;
+  readonly pool_config: { size: number; schedule_expression: string; schedule_expression_timezone: string }[];
 }
 
 /** Instance types used when a type names none. */
@@ -100,6 +113,11 @@ export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     volume_size                          = optional(number, 30)
     subnet_ids                           = optional(list(string))
     enable_prebaked_ami                  = optional(bool, false)
+    pool_config = optional(list(object({
+      size                         = number
+      schedule_expression          = string
+      schedule_expression_timezone = optional(string, "UTC")
+    })), [])
   }))`;
 
 /** Terraform validations of the runner_types variable, mirroring the list form's rules. */
@@ -141,7 +159,18 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
     condition: '${alltrue([for t in values(var.runner_types) : t.ami_id == null || t.ami_id_ssm_parameter_name == null])}',
     errorMessage: 'set at most one of ami_id and ami_id_ssm_parameter_name.',
   },
+  {
+    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : p.size >= 1 && floor(p.size) == p.size]]))}',
+    errorMessage: 'pool_config size must be a whole number, 1 or more.',
+  },
+  {
+    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : can(regex("^(cron|rate)[(].+[)]$", p.schedule_expression)) && trimspace(p.schedule_expression_timezone) != ""]]))}',
+    errorMessage: 'pool_config schedule_expression must be an EventBridge Scheduler cron(…) or rate(…) expression, with a time zone.',
+  },
 ];
+
+/** Scheduler expressions a pool accepts. */
+const POOL_SCHEDULE_PATTERN = /^(cron|rate)\(.+\)$/;
 
 export abstract class RunnerTypes {
   /** Runner types from a typed list: validated now, in declared order (priority = index unless given). */
@@ -162,6 +191,9 @@ export abstract class RunnerTypes {
 
   /** The Terraform value of the map: literal or expression. */
   protected abstract value(): unknown;
+
+  /** Whether any type has a warm pool; undefined when only Terraform knows (a map variable). */
+  abstract hasPools(): boolean | undefined;
 
   /** Holds the map in a local and returns it with an iterator over it. */
   bind(scope: Construct): BoundRunnerTypes {
@@ -200,6 +232,10 @@ class ListRunnerTypes extends RunnerTypes {
   protected value(): unknown {
     return this.map;
   }
+
+  hasPools(): boolean {
+    return Object.values(this.map).some((t) => t.pool_config.length > 0);
+  }
 }
 
 class MapRunnerTypes extends RunnerTypes {
@@ -209,6 +245,10 @@ class MapRunnerTypes extends RunnerTypes {
 
   protected value(): unknown {
     return this.map;
+  }
+
+  hasPools(): undefined {
+    return undefined;
   }
 }
 
@@ -227,6 +267,11 @@ function instanceRules(t: RunnerTypeProps) {
     whenKnown(size, () => size === undefined || (size >= 8 && size <= 16384), `${name}: volumeSize must be 8 to 16384 GiB, got ${size}`),
     whenKnown(t.instanceTypes, () => t.instanceTypes === undefined || t.instanceTypes.length > 0, `${name}: instanceTypes must not be empty when given`),
     { ok: t.amiId === undefined || t.amiIdSsmParameterName === undefined, message: `${name}: give amiId or amiIdSsmParameterName, not both` },
+    ...(t.poolConfig ?? []).flatMap((p, i) => [
+      whenKnown(p.size, () => Number.isInteger(p.size) && p.size >= 1, `${name}: poolConfig[${i}].size must be a whole number, 1 or more, got ${p.size}`),
+      whenKnown(p.scheduleExpression, () => POOL_SCHEDULE_PATTERN.test(p.scheduleExpression), `${name}: poolConfig[${i}].scheduleExpression must be cron(…) or rate(…), got "${p.scheduleExpression}"`),
+      whenKnown(p.scheduleExpressionTimezone, () => p.scheduleExpressionTimezone === undefined || p.scheduleExpressionTimezone.trim() !== '', `${name}: poolConfig[${i}].scheduleExpressionTimezone must not be empty`),
+    ]),
   ];
 }
 
@@ -247,5 +292,10 @@ function toEntry(t: RunnerTypeProps, index: number): RunnerTypeEntry {
     volume_size: t.volumeSize ?? 30,
     subnet_ids: t.subnetIds ?? null,
     enable_prebaked_ami: t.enablePrebakedAmi ?? false,
+    pool_config: (t.poolConfig ?? []).map((p) => ({
+      size: p.size,
+      schedule_expression: p.scheduleExpression,
+      schedule_expression_timezone: p.scheduleExpressionTimezone ?? 'UTC',
+    })),
   };
 }

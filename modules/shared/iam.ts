@@ -43,6 +43,8 @@ export const WILDCARD_RESOURCE_SIDS: Record<string, string> = {
   CreateFleet: 'ec2:CreateFleet has no resource-level scoping that survives an instant fleet; what it launches is authorised by RunInstancesFromOwnTemplate.',
   RunInstancesFromOwnTemplate:
     'RunInstances touches instances, volumes, interfaces, subnets, groups and images; every one is allowed only when launched from this runner type\'s launch template (ec2:LaunchTemplate).',
+  RunInstancesFromModuleTemplates:
+    'As RunInstancesFromOwnTemplate, for the warm pool, which launches every runner type: allowed only from the module\'s launch templates (ec2:LaunchTemplate).',
 };
 
 /** Statements that apply only when `when` holds; `when` may be a Terraform boolean expression. */

@@ -65,6 +65,7 @@ export class TerraformModuleStack extends TerraformStack {
         scaleDown: s3Code('scale-down', v.lambdaS3Bucket, v.lambdaS3.scaleDown),
         terminationWatcher: s3Code('termination-watcher', v.lambdaS3Bucket, v.lambdaS3.terminationWatcher),
         syncer: s3Code('syncer', v.lambdaS3Bucket, v.lambdaS3.syncer),
+        pool: s3Code('pool', v.lambdaS3Bucket, v.lambdaS3.pool),
       },
       scaleDown: {
         scheduleExpression: v.scaleDownSchedule.stringValue,
@@ -89,6 +90,7 @@ export class TerraformModuleStack extends TerraformStack {
         enableCloudwatchAgent: Token.asString(v.enableCloudwatchAgent.booleanValue),
         associatePublicIpAddress: Token.asString(Fn.tostring(v.associatePublicIpv4Address.booleanValue)),
       },
+      poolRunnerOwner: v.poolRunnerOwner.stringValue,
       observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
       tags: v.tags.value,
     });
@@ -149,7 +151,8 @@ class ModuleVariables {
   readonly runnerVersion: TerraformVariable;
   readonly enableCloudwatchAgent: TerraformVariable;
   readonly associatePublicIpv4Address: TerraformVariable;
-  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer', { key: TerraformVariable; version: TerraformVariable }>;
+  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer' | 'pool', { key: TerraformVariable; version: TerraformVariable }>;
+  readonly poolRunnerOwner: TerraformVariable;
   readonly scaleDownSchedule: TerraformVariable;
   readonly minimumRunningTime: TerraformVariable;
   readonly runnerBootTime: TerraformVariable;
@@ -363,7 +366,12 @@ class ModuleVariables {
       errorMessage: 'runner_version must look like 2.329.0.',
     });
     this.enableCloudwatchAgent = variable('enable_cloudwatch_agent', 'bool', false, 'Ship the user-data and runner logs to CloudWatch with the CloudWatch agent (adds boot time).');
-    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer') };
+    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool') };
+    this.poolRunnerOwner = variable('pool_runner_owner', 'string', null, 'Where warm pool runners register: an organisation login, or owner/repo. Required when a runner type has a pool_config.', {
+      condition:
+        '${var.pool_runner_owner == null ? length(flatten([for t in values(var.runner_types) : t.pool_config])) == 0 : can(regex("^[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?$", var.pool_runner_owner))}',
+      errorMessage: 'pool_runner_owner must be an organisation login or owner/repo, and is required when a runner type has a pool_config.',
+    });
     const scheduleRule = (name: string) => ({
       condition: `\${can(regex("^(rate|cron)[(].+[)]$", var.${name}))}`,
       errorMessage: `${name} must be an EventBridge rate(…) or cron(…) expression.`,

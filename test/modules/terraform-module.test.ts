@@ -18,7 +18,7 @@ const REQUIRED = ['prefix', 'vpc_id', 'subnet_ids', 'github_app_ssm_parameters']
  * bundles taken from a temporary folder instead of dist/lambdas.
  */
 function synthModule(): Synthesized {
-  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer']);
+  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool']);
   const original = LambdaCode.fromBundleOrS3.bind(LambdaCode);
   const spy = jest
     .spyOn(LambdaCode, 'fromBundleOrS3')
@@ -86,6 +86,22 @@ describe('TerraformModuleStack', () => {
 
     it('should validate the required inputs at plan time', () => {
       for (const name of REQUIRED) expect(stack.variable?.[name].validation).toEqual(expect.arrayContaining([expect.objectContaining({ condition: expect.stringContaining(`var.${name}`) })]));
+    });
+  });
+
+  describe('warm pool', () => {
+    it('should take pool_runner_owner, null by default, required by Terraform when a type has a pool_config', () => {
+      expect(stack.variable?.pool_runner_owner).toMatchObject({ type: 'string', default: null, nullable: true });
+      expect(stack.variable?.pool_runner_owner.validation[0].condition).toContain('t.pool_config');
+      expect(stack.variable?.runner_types.type).toContain('pool_config');
+    });
+
+    it('should create the pool function and one schedule per window of var.runner_types', () => {
+      const functions = Object.values(stack.resource?.aws_lambda_function ?? {}) as any[];
+      expect(functions.some((f) => String(f.function_name).endsWith('-pool}') || String(f.function_name).endsWith('-pool'))).toBe(true);
+      const schedules = Object.values(stack.resource?.aws_scheduler_schedule ?? {}) as any[];
+      expect(schedules).toHaveLength(1);
+      expect(schedules[0].for_each).toMatch(/pool_windows/);
     });
   });
 

@@ -1,0 +1,231 @@
+/**
+ * The warm pool: during the schedule windows of a runner type's `pool_config`,
+ * keep that many idle runners ready, so a job starts without waiting for an
+ * instance to boot.
+ *
+ * One EventBridge Scheduler schedule per pool window (for_each over every
+ * type's `pool_config`, so an HCL user adds a window without re-synthesizing)
+ * invokes one pool function with `{ runnerType, size, scheduledTime }`. The
+ * function counts the type's runners that are idle and online, or still
+ * booting, and launches the difference, within `runners_maximum_count`.
+ *
+ * A failed top-up is not retried: the next tick of the schedule does the same
+ * work with fresh counts, and no job depends on it (scale-up still launches a
+ * runner for every queued job). Pool runners are ordinary runners: they take
+ * any job their labels match, and scale-down removes them once idle past
+ * `minimum_running_time_in_minutes`.
+ */
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
+import { Fn, IResolvable, Op, TerraformIterator, TerraformLocal, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { policyDocument } from '../shared/iam';
+import { address, allRefs } from '../shared/iteration';
+import { LambdaCode } from '../shared/lambda-code';
+import { ModuleFunction } from '../shared/lambda-function';
+import { LambdaSettings, envFlag } from '../shared/lambda-settings';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+import { RunnerInstances, TAGS } from './runner-instances';
+import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
+
+export interface WarmPoolProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly runnerTypes: BoundRunnerTypes;
+  readonly instances: RunnerInstances;
+  /** The module's subnets, for types that name none. */
+  readonly subnetIds: string[];
+  /**
+   * Where pool runners register: an organisation login, or "owner/repo".
+   * A pool has no job to say where, so this does. May be a Terraform
+   * expression whose value is null: the function then fails every tick with a
+   * message saying so. @default none
+   */
+  readonly runnerOwner?: string;
+  readonly appIdParameterName: string;
+  readonly privateKeyParameterName: string;
+  readonly ssmConfigPath: string;
+  readonly code: LambdaCode;
+  readonly lambda: LambdaSettings;
+  /** @default github.com */
+  readonly ghesUrl?: string;
+  /** @default "Default" */
+  readonly runnerGroupName?: string;
+  /** @default true */
+  readonly enableJitConfig?: boolean | IResolvable;
+  /** Minutes a booting instance counts as ready. @default 5 */
+  readonly runnerBootTimeInMinutes?: number;
+  /** @default false */
+  readonly dryRun?: boolean | IResolvable;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/** Owners are an organisation login or "owner/repo". */
+const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*(\/[A-Za-z0-9_.-]+)?$/;
+
+export class WarmPool extends Construct {
+  readonly function: ModuleFunction;
+  /** One schedule per pool window, keyed `<type>-<index>`. */
+  readonly schedules: SchedulerSchedule;
+
+  constructor(scope: Construct, id: string, props: WarmPoolProps) {
+    super(scope, id);
+    const boot = props.runnerBootTimeInMinutes ?? 5;
+    const owner = props.runnerOwner;
+    validate('WarmPool', [
+      whenKnown(owner, () => owner === undefined || OWNER_PATTERN.test(owner), `runnerOwner must be an organisation login or owner/repo, got "${owner}"`),
+    ]);
+    const { partition, region, accountId } = props.key;
+    const tags = props.tags;
+    const types = `local.${props.runnerTypes.local.friendlyUniqueId}`;
+    const launchTemplate = address(props.instances.launchTemplate);
+
+    // Every type's launch settings, as scale-up reads them per type: the
+    // defaults for instance types and subnets live in locals so the
+    // for-expression can name them.
+    const defaults = new TerraformLocal(this, 'pool_defaults', {
+      instance_types: DEFAULT_INSTANCE_TYPES,
+      subnet_ids: props.subnetIds,
+    });
+    const d = `local.${defaults.friendlyUniqueId}`;
+    const typesConfig = Fn.jsonencode(
+      props.runnerTypes.iterator().forExpressionForMap(
+        'key',
+        `{ labels = val.labels, launch_template_id = ${launchTemplate}[key].id, launch_template_version = tostring(${launchTemplate}[key].latest_version), ` +
+          `instance_types = val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture], ` +
+          `subnet_ids = val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids, ` +
+          'instance_target_capacity_type = val.instance_target_capacity_type, instance_allocation_strategy = val.instance_allocation_strategy, ' +
+          'runners_maximum_count = val.runners_maximum_count, enable_on_demand_failover_for_errors = val.enable_on_demand_failover_for_errors }',
+      ),
+    );
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-pool`,
+      description: 'Keeps the warm pools of idle runners topped up during their schedule windows',
+      code: props.code,
+      key: props.key,
+      timeoutSeconds: 60,
+      memorySizeMb: 512,
+      // One top-up at a time: two overlapping ones would both count the same gap.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        PREFIX: props.prefix,
+        POOL_RUNNER_OWNER: owner === undefined ? '' : Token.isUnresolved(owner) ? Token.asString(Fn.conditional(Op.neq(owner, Token.nullValue()), owner, '')) : owner,
+        RUNNER_TYPES_CONFIG: typesConfig,
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
+        GHES_URL: props.ghesUrl ?? '',
+        RUNNER_GROUP_NAME: props.runnerGroupName ?? 'Default',
+        ENABLE_JIT_CONFIG: envFlag(props.enableJitConfig, true),
+        RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),
+        DRY_RUN: envFlag(props.dryRun, false),
+        SSM_CONFIG_PATH: props.ssmConfigPath,
+        INSTANCE_ARN_PREFIX: `arn:${partition}:ec2:${region}:${accountId}:instance/`,
+        KMS_KEY_ID: props.key.arn,
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+        { sid: 'CreateFleet', actions: ['ec2:CreateFleet'], resources: ['*'] },
+        {
+          sid: 'RunInstancesFromModuleTemplates',
+          actions: ['ec2:RunInstances'],
+          resources: ['*'],
+          conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: allRefs(props.instances.launchTemplate, 'arn') }],
+        },
+        {
+          sid: 'TagOnLaunch',
+          actions: ['ec2:CreateTags'],
+          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`, `arn:${partition}:ec2:${region}:${accountId}:volume/*`, `arn:${partition}:ec2:${region}:${accountId}:fleet/*`],
+          conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['RunInstances', 'CreateFleet'] }],
+        },
+        {
+          // Instances whose registration failed are terminated at once.
+          sid: 'TerminateOwnInstances',
+          actions: ['ec2:TerminateInstances'],
+          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
+          conditions: [{ test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] }],
+        },
+        {
+          sid: 'PassRunnerRole',
+          actions: ['iam:PassRole'],
+          resources: [props.instances.role.arn],
+          conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
+        },
+        {
+          sid: 'CreateFleetServiceLinkedRoles',
+          actions: ['iam:CreateServiceLinkedRole'],
+          resources: [`arn:${partition}:iam::${accountId}:role/aws-service-role/*`],
+          conditions: [{ test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] }],
+        },
+        {
+          sid: 'ReadGitHubApp',
+          actions: ['ssm:GetParameters'],
+          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
+        },
+        {
+          sid: 'WriteRunnerConfigs',
+          actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+          resources: [props.key.parameterArn(`${props.ssmConfigPath}/*`)],
+        },
+        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+      ],
+      ...props.lambda.functionSettings,
+      tags,
+    });
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.function.functionName,
+      maximumRetryAttempts: 0,
+    });
+
+    const invoker = new IamRole(this, 'scheduler-role', {
+      name: `${props.prefix}-pool-scheduler`,
+      assumeRolePolicy: policyDocument(this, 'scheduler-trust', [
+        {
+          sid: 'SchedulerAssumeRole',
+          actions: ['sts:AssumeRole'],
+          resources: [],
+          principals: [{ type: 'Service', identifiers: ['scheduler.amazonaws.com'] }],
+          conditions: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] }],
+        },
+      ]).json,
+      tags,
+    });
+    new IamRolePolicy(this, 'scheduler-policy', {
+      role: invoker.name,
+      policy: policyDocument(this, 'scheduler-permissions', [
+        { sid: 'InvokePoolFunction', actions: ['lambda:InvokeFunction'], resources: [this.function.function.arn] },
+      ]).json,
+    });
+
+    // Every window of every type: `<type>-<index>` → the window.
+    const windows = new TerraformLocal(
+      this,
+      'pool_windows',
+      `\${{ for w in flatten([for name, t in ${types} : [for i, p in t.pool_config : { key = format("%s-%d", name, i), runner_type = name, size = p.size, schedule_expression = p.schedule_expression, timezone = p.schedule_expression_timezone }]]) : w.key => w }}`,
+    );
+    const it = TerraformIterator.fromMap(windows.asAnyMap);
+    this.schedules = new SchedulerSchedule(this, 'schedule', {
+      forEach: it,
+      name: `${props.prefix}-pool-${it.key}`,
+      description: 'Tops up a warm pool of idle runners',
+      scheduleExpression: it.getString('schedule_expression'),
+      scheduleExpressionTimezone: it.getString('timezone'),
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: this.function.function.arn,
+        roleArn: invoker.arn,
+        // The scheduled time names the top-up: a duplicate delivery of the same
+        // tick launches nothing twice (it becomes the CreateFleet ClientToken).
+        input: Fn.jsonencode({ runnerType: it.getString('runner_type'), size: it.getNumber('size'), scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+      },
+    });
+  }
+}
