@@ -97,10 +97,13 @@ function readOwner(reader: EnvReader, raw: string | undefined): OwnedTarget | un
   return { ...target, ownerTag: owner };
 }
 
-/** Problems with a parsed RUNNER_TYPES_CONFIG, empty when it is well formed. */
+/**
+ * Problems with a parsed RUNNER_TYPES_CONFIG, empty when it is well formed.
+ * It holds only the types that have a pool, so it may be empty (the HCL
+ * module creates the function whether or not any type has a pool).
+ */
 export function validateRunnerTypesConfig(value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object keyed by runner-type name'];
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length === 0) return ['must declare at least one runner type'];
   return entries.flatMap(([name, config]) => validateRunnerTypeConfig(config).map((p) => `runner type "${name}": ${p}`));
 }

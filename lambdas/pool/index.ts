@@ -5,9 +5,10 @@
  *
  * The handler loads configuration and adapters once per container, checks the
  * event, runs `topUpPool`, and returns its result. It throws when it cannot
- * start, when the event is invalid (the retries then end in the failure
- * destination, where the event can be inspected), and when the run failed
- * before launching anything (a retry is safe and may succeed).
+ * start, when the event is invalid, and when the run failed before launching
+ * anything, so the function's error alarm fires. Nothing retries a failed
+ * tick (the schedule and the function allow no retries): the next tick
+ * recounts and does the same work, and no job waits on a pool.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';

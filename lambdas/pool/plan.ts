@@ -106,6 +106,9 @@ export function planPool(input: PoolPlanInput): PoolPlan {
       else idle += 1;
       continue;
     }
+    // An instance scale-up launched for a queued job (it carries the job's
+    // tag) will take that job when it comes online: it is not pool capacity.
+    if (instance.jobId !== undefined) continue;
     const age = instance.launchTime ? input.now - instance.launchTime.getTime() : 0;
     if (age < input.bootTimeMs) booting += 1;
     else stale += 1;

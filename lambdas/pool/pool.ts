@@ -61,8 +61,8 @@ const CONCURRENCY = 10;
 /**
  * Top up the pool of `event.runnerType`. Throws when it fails before anything
  * was launched (EC2 or GitHub unreachable, App not installed on the owner,
- * runner group missing, CreateFleet refused): nothing changed, so the retry
- * of the invocation is safe and may succeed.
+ * runner group missing, CreateFleet refused): nothing changed, and the error
+ * alarm should know. Nothing retries it: the next tick does the same work.
  *
  * Once CreateFleet has answered it does not throw. A retry of the same
  * invocation would send the same ClientToken, get the same (by then

@@ -123,9 +123,12 @@ describe('loadPoolConfig', () => {
     expect(error!.problems).toHaveLength(expected.length);
   });
 
+  it('should accept a RUNNER_TYPES_CONFIG with no pooled type (the HCL module always creates the function)', () => {
+    expect(loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '{}' })).runnerTypes).toEqual({});
+  });
+
   it('should reject a RUNNER_TYPES_CONFIG that is not an object of runner types', () => {
     expect(() => loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '[]' }))).toThrow(/RUNNER_TYPES_CONFIG: must be a JSON object keyed by runner-type name/);
-    expect(() => loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '{}' }))).toThrow(/RUNNER_TYPES_CONFIG: must declare at least one runner type/);
     expect(() => loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '{not json' }))).toThrow(/RUNNER_TYPES_CONFIG is not valid JSON/);
     expect(() => loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '' }))).toThrow(/RUNNER_TYPES_CONFIG is required/);
   });

@@ -39,6 +39,11 @@ describe('planPool', () => {
     expect(plan([instance('i-a', 30, 'Octo')], [runner('i-a', 'online')], 1)).toMatchObject({ ready: 1, toLaunch: 0 });
   });
 
+  it('should not count a booting instance that scale-up launched for a job: it will take that job', () => {
+    const forJob: ActiveRunner = { ...instance('i-for-job', 1), jobId: 42 };
+    expect(plan([forJob, instance('i-pool', 1)], [], 2)).toMatchObject({ booting: 1, ready: 1, toLaunch: 1 });
+  });
+
   it('should treat an instance without a launch time as booting', () => {
     const active: ActiveRunner[] = [{ instanceId: 'i-a', state: 'pending', lifecycle: 'spot', owner: 'octo' }];
     expect(plan(active, [], 1)).toMatchObject({ booting: 1, toLaunch: 0 });
