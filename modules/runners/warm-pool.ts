@@ -92,16 +92,15 @@ export class WarmPool extends Construct {
       subnet_ids: props.subnetIds,
     });
     const d = `local.${defaults.friendlyUniqueId}`;
-    const typesConfig = Fn.jsonencode(
-      props.runnerTypes.iterator().forExpressionForMap(
-        'key',
-        `{ labels = val.labels, launch_template_id = ${launchTemplate}[key].id, launch_template_version = tostring(${launchTemplate}[key].latest_version), ` +
-          `instance_types = val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture], ` +
-          `subnet_ids = val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids, ` +
-          'instance_target_capacity_type = val.instance_target_capacity_type, instance_allocation_strategy = val.instance_allocation_strategy, ' +
-          'runners_maximum_count = val.runners_maximum_count, enable_on_demand_failover_for_errors = val.enable_on_demand_failover_for_errors }',
-      ),
-    );
+    // Only the types that have a pool: Lambda environments hold 4 KB at most.
+    const typesConfig =
+      `\${jsonencode({ for key, val in ${types} : key => { labels = val.labels, ` +
+      `launch_template_id = ${launchTemplate}[key].id, launch_template_version = tostring(${launchTemplate}[key].latest_version), ` +
+      `instance_types = val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture], ` +
+      `subnet_ids = val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids, ` +
+      'instance_target_capacity_type = val.instance_target_capacity_type, instance_allocation_strategy = val.instance_allocation_strategy, ' +
+      'runners_maximum_count = val.runners_maximum_count, enable_on_demand_failover_for_errors = val.enable_on_demand_failover_for_errors } ' +
+      'if length(val.pool_config) > 0 })}';
 
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: `${props.prefix}-pool`,
@@ -182,6 +181,8 @@ export class WarmPool extends Construct {
     new LambdaFunctionEventInvokeConfig(this, 'async', {
       functionName: this.function.function.functionName,
       maximumRetryAttempts: 0,
+      // A tick held back (throttled behind another) is dropped after 5 minutes, not run late outside its window.
+      maximumEventAgeInSeconds: 300,
     });
 
     const invoker = new IamRole(this, 'scheduler-role', {
@@ -192,7 +193,10 @@ export class WarmPool extends Construct {
           actions: ['sts:AssumeRole'],
           resources: [],
           principals: [{ type: 'Service', identifiers: ['scheduler.amazonaws.com'] }],
-          conditions: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] }],
+          conditions: [
+            { test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] },
+            { test: 'ArnLike', variable: 'aws:SourceArn', values: [`arn:${partition}:scheduler:${region}:${accountId}:schedule/default/${props.prefix}-pool-*`] },
+          ],
         },
       ]).json,
       tags,
@@ -223,7 +227,10 @@ export class WarmPool extends Construct {
         roleArn: invoker.arn,
         // The scheduled time names the top-up: a duplicate delivery of the same
         // tick launches nothing twice (it becomes the CreateFleet ClientToken).
-        input: Fn.jsonencode({ runnerType: it.getString('runner_type'), size: it.getNumber('size'), scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        // format(), not jsonencode(): jsonencode escapes < and >, and the
+        // Scheduler substitutes only the literal placeholder. Type names are
+        // [a-z0-9-], so nothing needs escaping.
+        input: Fn.format(Fn.rawString('{"runnerType":"%s","size":%d,"scheduledTime":"<aws.scheduler.scheduled-time>"}'), [it.getString('runner_type'), it.getNumber('size')]),
         retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
       },
     });

@@ -159,6 +159,19 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should hand every warm pool schedule the literal scheduled-time placeholder, which only Scheduler substitutes', () => {
+    const schedules = plan.changes('aws_scheduler_schedule');
+    // examples/multi-runner has a pool; the others have none.
+    expect(schedules.length > 0).toBe(name === 'example-multi-runner');
+    for (const s of schedules) {
+      const input = (s.change.after as { target: Array<{ input: string }> }).target[0].input;
+      expect({ schedule: s.address, input: JSON.parse(input) }).toEqual({
+        schedule: s.address,
+        input: { runnerType: expect.stringMatching(/^[a-z0-9-]+$/), size: expect.any(Number), scheduledTime: '<aws.scheduler.scheduled-time>' },
+      });
+    }
+  });
+
   it('should rotate the KMS key (CKV_AWS_7)', () => {
     const keys = plan.changes('aws_kms_key');
     expect(keys).toHaveLength(1);

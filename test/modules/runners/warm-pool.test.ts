@@ -59,8 +59,10 @@ describe('WarmPool', () => {
   it('should tell the function where pool runners register and how every type launches', () => {
     expect(pool.environment.variables).toMatchObject({ PREFIX: 'gh-ci', POOL_RUNNER_OWNER: 'acme', RUNNER_GROUP_NAME: 'Default', ENABLE_JIT_CONFIG: 'true', DRY_RUN: 'false' });
     const config = pool.environment.variables.RUNNER_TYPES_CONFIG as string;
-    expect(config).toMatch(/^\$\{jsonencode\(\{ for key, val in local\.[^ :]+: key => \{ labels = val\.labels, launch_template_id = aws_launch_template\.[^[]+\[key\]\.id/);
+    expect(config).toMatch(/^\$\{jsonencode\(\{ for key, val in local\.[^ :]+ ?: key => \{ labels = val\.labels, launch_template_id = aws_launch_template\.[^[]+\[key\]\.id/);
     expect(config).toContain('runners_maximum_count = val.runners_maximum_count');
+    // Only pooled types: a Lambda environment holds 4 KB.
+    expect(config).toMatch(/ if length\(val\.pool_config\) > 0 \}\)\}$/);
   });
 
   it('should schedule one top-up per pool window, in its time zone, with the scheduled time in the input', () => {
@@ -76,6 +78,7 @@ describe('WarmPool', () => {
     expect(schedule.for_each).toMatch(/^\$\{local\..*pool_windows/);
     expect(schedule.target.input).toContain('<aws.scheduler.scheduled-time>');
     expect(schedule.target.retry_policy).toEqual({ maximum_retry_attempts: 0, maximum_event_age_in_seconds: 60 });
+    expect(schedule.target.input).not.toContain('jsonencode');
   });
 
   it('should let the scheduler role only invoke the pool function', () => {
