@@ -51,6 +51,9 @@ export class MultiRunnerExampleStack extends TerraformStack {
           volumeSize: 200,
         },
       ]),
+      // Idle pool runners live this long before scale-down removes them; well
+      // above the pool's 10-minute tick, so the pool is not rebuilt every tick.
+      scaleDown: { minimumRunningTimeInMinutes: 30 },
       tags: { project: 'github-runners', environment: 'example' },
     });
     new TerraformOutput(this, 'webhook_endpoint', { value: runners.webhook.endpoint });
