@@ -16,6 +16,7 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { JobQueues } from './job-queues';
+import { launchStatements } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -138,19 +139,12 @@ export class ScaleUp extends Construct {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
-        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
-        { sid: 'CreateFleet', actions: ['ec2:CreateFleet'], resources: ['*'] },
+        ...launchStatements(props),
         {
           sid: 'RunInstancesFromOwnTemplate',
           actions: ['ec2:RunInstances'],
           resources: ['*'],
           conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: [eachRef(launchTemplate, 'arn')] }],
-        },
-        {
-          sid: 'TagOnLaunch',
-          actions: ['ec2:CreateTags'],
-          resources: [instanceArns, `arn:${partition}:ec2:${region}:${accountId}:volume/*`, `arn:${partition}:ec2:${region}:${accountId}:fleet/*`],
-          conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['RunInstances', 'CreateFleet'] }],
         },
         {
           sid: 'TagAndTerminateOwnInstances',
@@ -161,30 +155,6 @@ export class ScaleUp extends Construct {
             { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: [it.key] },
           ],
         },
-        {
-          sid: 'PassRunnerRole',
-          actions: ['iam:PassRole'],
-          resources: [props.instances.role.arn],
-          conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
-        },
-        {
-          // CreateFleet needs these service-linked roles; AWS creates them on first use.
-          sid: 'CreateFleetServiceLinkedRoles',
-          actions: ['iam:CreateServiceLinkedRole'],
-          resources: [`arn:${partition}:iam::${accountId}:role/aws-service-role/*`],
-          conditions: [{ test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] }],
-        },
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
-        {
-          sid: 'WriteRunnerConfigs',
-          actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
-          resources: [props.key.parameterArn(`${props.ssmConfigPath}/*`)],
-        },
-        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
         {
           sid: 'ConsumeOwnQueue',
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],

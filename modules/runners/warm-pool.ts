@@ -28,6 +28,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
+import { launchStatements } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -130,19 +131,12 @@ export class WarmPool extends Construct {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
-        { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
-        { sid: 'CreateFleet', actions: ['ec2:CreateFleet'], resources: ['*'] },
+        ...launchStatements(props),
         {
           sid: 'RunInstancesFromModuleTemplates',
           actions: ['ec2:RunInstances'],
           resources: ['*'],
           conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: allRefs(props.instances.launchTemplate, 'arn') }],
-        },
-        {
-          sid: 'TagOnLaunch',
-          actions: ['ec2:CreateTags'],
-          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`, `arn:${partition}:ec2:${region}:${accountId}:volume/*`, `arn:${partition}:ec2:${region}:${accountId}:fleet/*`],
-          conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['RunInstances', 'CreateFleet'] }],
         },
         {
           // Instances whose registration failed are terminated at once.
@@ -151,29 +145,6 @@ export class WarmPool extends Construct {
           resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
           conditions: [{ test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] }],
         },
-        {
-          sid: 'PassRunnerRole',
-          actions: ['iam:PassRole'],
-          resources: [props.instances.role.arn],
-          conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
-        },
-        {
-          sid: 'CreateFleetServiceLinkedRoles',
-          actions: ['iam:CreateServiceLinkedRole'],
-          resources: [`arn:${partition}:iam::${accountId}:role/aws-service-role/*`],
-          conditions: [{ test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] }],
-        },
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
-        {
-          sid: 'WriteRunnerConfigs',
-          actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
-          resources: [props.key.parameterArn(`${props.ssmConfigPath}/*`)],
-        },
-        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
       ],
       ...props.lambda.functionSettings,
       tags,
