@@ -15,6 +15,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
 import { onceAsync } from '../shared/config';
+import { startContext } from '../shared/handler';
 import { loadGitHubApp } from '../shared/github/app-settings';
 import { Logger } from '../shared/logger';
 import { PoolConfig, loadPoolConfig } from './config';
@@ -30,15 +31,7 @@ export interface PoolContext {
 /** A handler over `init`, which is called on every invocation and should memoise. */
 export function createHandler(init: () => Promise<PoolContext>): (event: unknown) => Promise<PoolResult> {
   return async (event) => {
-    let context: PoolContext;
-    try {
-      context = await init();
-    } catch (error) {
-      // Broken configuration or credentials: every invocation fails the same
-      // way until the function is fixed, which the error alarm shows.
-      new Logger('pool').error('pool could not start', { error });
-      throw error;
-    }
+    const context: PoolContext = await startContext('pool', init);
     const { config, deps } = context;
     let poolEvent;
     try {

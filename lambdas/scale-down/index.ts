@@ -19,6 +19,7 @@ import type { Context } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
 import { WritePacer } from '../shared/github/write-pacer';
+import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
 import { ScaleDownConfig, loadScaleDownConfig } from './config';
@@ -66,12 +67,9 @@ export function createHandler(load: () => Promise<ScaleDownContext>): (event?: u
   return async (_event, invocation) => {
     let context: ScaleDownContext;
     try {
-      loaded ??= load();
-      context = await loaded;
+      context = await startContext('scale-down', () => (loaded ??= load()));
     } catch (error) {
       loaded = undefined;
-      // Broken configuration or credentials: fail loudly so the error alarm fires.
-      new Logger('scale-down').error('scale-down could not start', { error });
       throw error;
     }
     const now = context.deps.now ?? Date.now;

@@ -14,6 +14,7 @@ import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLocks } from '../shared/aws/idempotency';
 import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
 import { onceAsync } from '../shared/config';
+import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
 import { ScaleUpConfig, loadScaleUpConfig } from './config';
@@ -28,16 +29,7 @@ export interface ScaleUpContext {
 /** A handler over `init`, which is called on every invocation and should memoise. */
 export function createHandler(init: () => Promise<ScaleUpContext>): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
-    let context: ScaleUpContext;
-    try {
-      context = await init();
-    } catch (error) {
-      // Without configuration or credentials nothing in the batch can succeed
-      // now; failing the invocation retries every message and shows in the
-      // function's error metrics.
-      new Logger('scale-up').error('scale-up could not start', { error });
-      throw error;
-    }
+    const context: ScaleUpContext = await startContext('scale-up', init);
     const records = event.Records.map((r) => ({ messageId: r.messageId, body: r.body }));
     try {
       const result = await scaleUp(records, context.config, context.deps);

@@ -13,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { onceAsync } from '../shared/config';
+import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { ParameterCache } from '../shared/ssm-parameters';
 import { SyncerConfig, loadSyncerConfig } from './config';
@@ -39,13 +40,7 @@ export interface SyncerResponse {
 /** A handler over `init`, which is called on every invocation and should memoise. */
 export function createHandler(init: () => Promise<SyncerContext>): (event: ScheduledEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SyncerResponse> {
   return async (_event, lambdaContext) => {
-    let context: SyncerContext;
-    try {
-      context = await init();
-    } catch (error) {
-      new Logger('syncer').error('syncer could not start', { error });
-      throw error;
-    }
+    const context: SyncerContext = await startContext('syncer', init);
     const signal = lambdaContext ? AbortSignal.timeout(Math.max(1_000, lambdaContext.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)) : undefined;
     let result: SyncResult;
     try {

@@ -19,6 +19,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { onceAsync } from '../shared/config';
+import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
 import { TerminationWatcherConfig, loadTerminationWatcherConfig } from './config';
@@ -43,16 +44,7 @@ export type TerminationWatcherResult = SQSBatchResponse | InstanceEventResult;
 /** A handler over `init`, which is called on every invocation and should memoise. */
 export function createHandler(init: () => Promise<TerminationWatcherContext>): (event: unknown) => Promise<TerminationWatcherResult> {
   return async (event) => {
-    let context: TerminationWatcherContext;
-    try {
-      context = await init();
-    } catch (error) {
-      // Without configuration or credentials nothing can be done now. Failing
-      // the invocation keeps the work: EventBridge events are retried and then
-      // kept in the DLQ, SQS batches come back.
-      new Logger(SERVICE).error('termination watcher could not start', { error });
-      throw error;
-    }
+    const context: TerminationWatcherContext = await startContext(SERVICE, init);
     const log = context.deps.logger;
     let parsed: WatcherEvent;
     try {

@@ -445,7 +445,7 @@ describe('termination watcher', () => {
       await quietly(async (stdout) => {
         const run = createHandler(onceAsync(() => createDefaultContext(baseEnv())));
         await expect(run(spotWarning('i-0123456789abcdef0'))).rejects.toMatchObject({ name: 'InvalidPrivateKeyError' });
-        expect(stdout.join('')).toContain('termination watcher could not start');
+        expect(stdout.join('')).toContain('termination-watcher could not start');
         expect(stdout.join('')).not.toContain(bogus);
       });
     });
