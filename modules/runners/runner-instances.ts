@@ -181,7 +181,9 @@ export class RunnerInstances extends Construct {
       iamInstanceProfile: { arn: this.instanceProfile.arn },
       instanceInitiatedShutdownBehavior: 'terminate',
       updateDefaultVersion: true,
-      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'enabled' },
+      // Tags stay out of the metadata: the user data never reads them, and with
+      // them in IMDS EC2 restricts every instance tag key (see ec2-runners.ts).
+      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
       blockDeviceMappings: [
         {
           deviceName: '/dev/xvda',

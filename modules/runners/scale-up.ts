@@ -50,7 +50,7 @@ export interface ScaleUpProps {
   readonly dryRun?: boolean | IResolvable;
   /**
    * Messages per invocation, 1 to 25. Each runner launched in a batch carries
-   * one `ghr:job-id/<instance>` tag per sibling, and EC2 allows 50 tags per
+   * one `ghr:job-id:<instance>` tag per sibling, and EC2 allows 50 tags per
    * instance. @default 10
    */
   readonly batchSize?: number;

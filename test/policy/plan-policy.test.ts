@@ -139,7 +139,8 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
   it('should require IMDSv2 with hop limit 1 on every launch template, and terminate on shutdown (CKV_AWS_79)', () => {
     for (const t of plan.changes('aws_launch_template')) {
       const after = t.change.after as { metadata_options: Array<Record<string, unknown>>; instance_initiated_shutdown_behavior: string };
-      expect(after.metadata_options[0]).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1 });
+      // Tags stay out of IMDS: the user data never reads them, and they would restrict tag keys.
+      expect(after.metadata_options[0]).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1, instance_metadata_tags: 'disabled' });
       expect(after.instance_initiated_shutdown_behavior).toBe('terminate');
     }
   });
