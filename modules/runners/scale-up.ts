@@ -16,7 +16,7 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { JobQueues } from './job-queues';
-import { launchStatements } from './launch-permissions';
+import { launchStatements, readAmiParameterStatement } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -140,6 +140,7 @@ export class ScaleUp extends Construct {
       },
       statements: [
         ...launchStatements(props),
+        readAmiParameterStatement([Token.asString(Fn.lookup(props.instances.amiParameterArns.asAnyMap, it.key))]),
         {
           sid: 'RunInstancesFromOwnTemplate',
           actions: ['ec2:RunInstances'],

@@ -28,7 +28,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
-import { launchStatements } from './launch-permissions';
+import { launchStatements, readAmiParameterStatement } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -132,6 +132,7 @@ export class WarmPool extends Construct {
       },
       statements: [
         ...launchStatements(props),
+        readAmiParameterStatement(Token.asList(Fn.values(props.instances.amiParameterArns.asAnyMap))),
         {
           sid: 'RunInstancesFromModuleTemplates',
           actions: ['ec2:RunInstances'],
