@@ -110,6 +110,21 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should let every role that calls CreateFleet read the AMI parameter its launch templates resolve (resolve:ssm:)', () => {
+    type St = Record<string, { constant_value?: unknown; references?: string[] }>;
+    const docs = plan.configured('aws_iam_policy_document', 'data').map((d) => ({ doc: d.address, statements: (d.expressions.statement as unknown as St[]) ?? [] }));
+    const launchers = docs.filter((d) => d.statements.some((s) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateFleet')));
+    expect(launchers.length).toBeGreaterThan(0);
+    for (const d of launchers) {
+      const read = d.statements.find((s) => s.sid?.constant_value === 'ReadAmiParameter');
+      expect({ doc: d.doc, actions: read?.actions?.constant_value, arns: (read?.resources?.references ?? []).some((r) => r.includes('ami_parameter_arns')) }).toEqual({
+        doc: d.doc,
+        actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+        arns: true,
+      });
+    }
+  });
+
   it('should scope every Lambda permission with source_arn (CKV_AWS_364)', () => {
     const permissions = plan.changes('aws_lambda_permission');
     expect(permissions.length).toBeGreaterThan(0);
