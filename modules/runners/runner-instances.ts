@@ -31,6 +31,8 @@ export const TAGS = {
   prefix: 'ghr:prefix',
   runnerType: 'ghr:runner-type',
   instanceArn: 'ghr:instance-arn',
+  /** Prefix of the job-id tags scale-up writes: `ghr:job-id:<instance-id>`. */
+  jobId: 'ghr:job-id',
 } as const;
 
 /** A bucket holding the runner tarballs (the syncer). */

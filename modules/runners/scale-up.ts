@@ -148,8 +148,19 @@ export class ScaleUp extends Construct {
           conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: [eachRef(launchTemplate, 'arn')] }],
         },
         {
-          sid: 'TagAndTerminateOwnInstances',
-          actions: ['ec2:CreateTags', 'ec2:TerminateInstances'],
+          // Only the job-id tags (ghr:job-id:<instance-id>) on this type's own instances.
+          sid: 'TagOwnInstancesWithJobIds',
+          actions: ['ec2:CreateTags'],
+          resources: [instanceArns],
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: [it.key] },
+            { test: 'ForAllValues:StringLike', variable: 'aws:TagKeys', values: [`${TAGS.jobId}:*`] },
+          ],
+        },
+        {
+          sid: 'TerminateOwnInstances',
+          actions: ['ec2:TerminateInstances'],
           resources: [instanceArns],
           conditions: [
             { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },

@@ -125,6 +125,29 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should terminate only instances carrying the prefix and a runner-type tag, and tag existing ones only with named keys', () => {
+    type Cond = { test: { constant_value?: string }; variable: { constant_value?: string } };
+    type St = Record<string, { constant_value?: unknown }> & { condition?: Cond[] };
+    const statements = plan
+      .configured('aws_iam_policy_document', 'data')
+      .flatMap((d) => ((d.expressions.statement as unknown as St[]) ?? []).map((s) => ({ doc: d.address, s })));
+    const variables = (s: St) => (s.condition ?? []).map((c) => c.variable?.constant_value ?? '');
+    const terminate = statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:TerminateInstances'));
+    expect(terminate.length).toBeGreaterThan(0);
+    for (const { doc, s } of terminate) {
+      expect({ doc, sid: s.sid?.constant_value, vars: variables(s) }).toEqual({
+        doc,
+        sid: s.sid?.constant_value,
+        vars: expect.arrayContaining(['ec2:ResourceTag/ghr:prefix', 'ec2:ResourceTag/ghr:runner-type']),
+      });
+    }
+    // CreateTags is either tag-on-create (ec2:CreateAction) or limited to named tag keys (aws:TagKeys).
+    for (const { doc, s } of statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateTags'))) {
+      const vars = variables(s);
+      expect({ doc, sid: s.sid?.constant_value, scoped: vars.includes('ec2:CreateAction') || vars.includes('aws:TagKeys') }).toEqual({ doc, sid: s.sid?.constant_value, scoped: true });
+    }
+  });
+
   it('should scope every Lambda permission with source_arn (CKV_AWS_364)', () => {
     const permissions = plan.changes('aws_lambda_permission');
     expect(permissions.length).toBeGreaterThan(0);
