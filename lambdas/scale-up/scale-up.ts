@@ -102,6 +102,8 @@ class BatchRun {
   private readonly launched: LaunchedRunner[] = [];
   private onDemandFallbacks = 0;
   private jobsDeferredByCap = 0;
+  /** Runners left without their job-id tag (CreateTags failed). */
+  private jobIdTagFailures = 0;
 
   constructor(
     private readonly config: ScaleUpConfig,
@@ -121,6 +123,7 @@ class BatchRun {
         RunnersLaunched: { value: this.launched.length, unit: 'Count' },
         OnDemandFallbacks: { value: this.onDemandFallbacks, unit: 'Count' },
         JobsDeferredByCap: { value: this.jobsDeferredByCap, unit: 'Count' },
+        JobIdTagFailures: { value: this.jobIdTagFailures, unit: 'Count' },
       },
     );
     let retry = [...this.retry];
@@ -328,8 +331,13 @@ class BatchRun {
     try {
       await this.deps.ec2.tagJobIds(registered.map((r) => ({ instanceId: r.instance.instanceId, jobId: r.item.job.jobId })));
     } catch (error) {
-      // The idempotency record below is the authority; the tags are a second guard.
-      glog.warn('could not tag runners with their job ids', { error });
+      // The idempotency record below is the authority; the tags are the second
+      // double-launch guard, which is off for these runners: an error, counted.
+      this.jobIdTagFailures += registered.length;
+      glog.error('could not tag runners with their job ids; the second double-launch guard is off for them', {
+        error,
+        instanceIds: registered.map((r) => r.instance.instanceId),
+      });
     }
     await mapLimited(registered, CONCURRENCY, async ({ item, instance }) => {
       const ilog = item.log.withKeys({ instanceId: instance.instanceId });

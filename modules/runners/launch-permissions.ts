@@ -17,6 +17,17 @@ export interface LaunchPermissionsProps {
   readonly ssmConfigPath: string;
 }
 
+/**
+ * Read the AMI parameters the launch templates resolve (`resolve:ssm:`): EC2
+ * checks `ssm:GetParameter` on them for the principal that calls CreateFleet
+ * or RunInstances (terraform-aws-github-runner PR #5016, issue #4959).
+ * `arns` comes from {@link RunnerInstances.amiParameterArns}: one type's ARN
+ * for scale-up, every type's for the warm pool.
+ */
+export function readAmiParameterStatement(arns: string[]): Statement {
+  return { sid: 'ReadAmiParameter', actions: ['ssm:GetParameter', 'ssm:GetParameters'], resources: arns };
+}
+
 /** Describe, launch a fleet, tag what it creates, pass the runner role, read the App, write runner configs. */
 export function launchStatements(props: LaunchPermissionsProps): Statement[] {
   const { partition, region, accountId } = props.key;

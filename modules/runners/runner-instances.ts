@@ -13,7 +13,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { AssetType, Fn, Op, ref, TerraformAsset, Token } from 'cdktf';
+import { AssetType, Fn, Op, ref, TerraformAsset, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { policyDocument } from '../shared/iam';
@@ -31,6 +31,8 @@ export const TAGS = {
   prefix: 'ghr:prefix',
   runnerType: 'ghr:runner-type',
   instanceArn: 'ghr:instance-arn',
+  /** Prefix of the job-id tags scale-up writes: `ghr:job-id:<instance-id>`. */
+  jobId: 'ghr:job-id',
 } as const;
 
 /** A bucket holding the runner tarballs (the syncer). */
@@ -73,6 +75,14 @@ export class RunnerInstances extends Construct {
   /** The security group ids the runners use. */
   readonly securityGroupIds: string[];
   readonly logGroup: EncryptedLogGroup;
+  /**
+   * Per runner type, the ARN of the SSM parameter its launch template resolves
+   * the AMI from (`resolve:ssm:`): EC2 reads it with the permissions of the
+   * caller that launches, so scale-up and the warm pool must be allowed
+   * `ssm:GetParameter(s)` on it. AWS public parameters (`/aws/service/...`)
+   * have no account in their ARN; a name given as an ARN is used as is.
+   */
+  readonly amiParameterArns: TerraformLocal;
 
   constructor(scope: Construct, id: string, props: RunnerInstancesProps) {
     super(scope, id);
@@ -151,6 +161,16 @@ export class RunnerInstances extends Construct {
     });
     this.securityGroupIds = Token.asList(Fn.concat([Token.asList(ref(`${group.terraformResourceType}.${group.friendlyUniqueId}[*].id`)), given]));
 
+    const { partition, accountId } = props.key;
+    const types = `local.${props.runnerTypes.local.friendlyUniqueId}`;
+    const name = `trimprefix(coalesce(t.ami_id_ssm_parameter_name, lookup(${JSON.stringify(DEFAULT_AMI_SSM_PARAMETERS)}, t.runner_architecture)), "/")`;
+    this.amiParameterArns = new TerraformLocal(
+      this,
+      'ami_parameter_arns',
+      `\${{ for key, t in ${types} : key => (startswith(${name}, "arn:") ? ${name} : startswith(${name}, "aws/service/") ? ` +
+        `"arn:${partition}:ssm:${region}::parameter/\${${name}}" : "arn:${partition}:ssm:${region}:${accountId}:parameter/\${${name}}") }}`,
+    );
+
     const template = new TerraformAsset(this, 'user-data-template', {
       path: join(__dirname, 'templates', 'user-data.sh'),
       type: AssetType.FILE,
@@ -181,7 +201,9 @@ export class RunnerInstances extends Construct {
       iamInstanceProfile: { arn: this.instanceProfile.arn },
       instanceInitiatedShutdownBehavior: 'terminate',
       updateDefaultVersion: true,
-      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'enabled' },
+      // Tags stay out of the metadata: the user data never reads them, and with
+      // them in IMDS EC2 restricts every instance tag key (see ec2-runners.ts).
+      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
       blockDeviceMappings: [
         {
           deviceName: '/dev/xvda',

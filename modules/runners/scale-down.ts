@@ -86,7 +86,11 @@ export class ScaleDown extends Construct {
           sid: 'TerminateOwnInstances',
           actions: ['ec2:TerminateInstances'],
           resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
-          conditions: [{ test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] }],
+          // Only what scale-up or the pool launched: the prefix and a runner-type tag.
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'Null', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: ['false'] },
+          ],
         },
         {
           sid: 'ReadGitHubApp',

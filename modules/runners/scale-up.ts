@@ -16,7 +16,7 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { JobQueues } from './job-queues';
-import { launchStatements } from './launch-permissions';
+import { launchStatements, readAmiParameterStatement } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -50,7 +50,7 @@ export interface ScaleUpProps {
   readonly dryRun?: boolean | IResolvable;
   /**
    * Messages per invocation, 1 to 25. Each runner launched in a batch carries
-   * one `ghr:job-id/<instance>` tag per sibling, and EC2 allows 50 tags per
+   * one `ghr:job-id:<instance>` tag per sibling, and EC2 allows 50 tags per
    * instance. @default 10
    */
   readonly batchSize?: number;
@@ -140,6 +140,7 @@ export class ScaleUp extends Construct {
       },
       statements: [
         ...launchStatements(props),
+        readAmiParameterStatement([Token.asString(Fn.lookup(props.instances.amiParameterArns.asAnyMap, it.key))]),
         {
           sid: 'RunInstancesFromOwnTemplate',
           actions: ['ec2:RunInstances'],
@@ -147,8 +148,19 @@ export class ScaleUp extends Construct {
           conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: [eachRef(launchTemplate, 'arn')] }],
         },
         {
-          sid: 'TagAndTerminateOwnInstances',
-          actions: ['ec2:CreateTags', 'ec2:TerminateInstances'],
+          // Only the job-id tags (ghr:job-id:<instance-id>) on this type's own instances.
+          sid: 'TagOwnInstancesWithJobIds',
+          actions: ['ec2:CreateTags'],
+          resources: [instanceArns],
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: [it.key] },
+            { test: 'ForAllValues:StringLike', variable: 'aws:TagKeys', values: [`${TAGS.jobId}:*`] },
+          ],
+        },
+        {
+          sid: 'TerminateOwnInstances',
+          actions: ['ec2:TerminateInstances'],
           resources: [instanceArns],
           conditions: [
             { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },

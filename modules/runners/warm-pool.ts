@@ -28,7 +28,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
-import { launchStatements } from './launch-permissions';
+import { launchStatements, readAmiParameterStatement } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
@@ -132,6 +132,7 @@ export class WarmPool extends Construct {
       },
       statements: [
         ...launchStatements(props),
+        readAmiParameterStatement(Token.asList(Fn.values(props.instances.amiParameterArns.asAnyMap))),
         {
           sid: 'RunInstancesFromModuleTemplates',
           actions: ['ec2:RunInstances'],
@@ -143,7 +144,11 @@ export class WarmPool extends Construct {
           sid: 'TerminateOwnInstances',
           actions: ['ec2:TerminateInstances'],
           resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
-          conditions: [{ test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] }],
+          // Only what scale-up or the pool launched: the prefix and a runner-type tag.
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'Null', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: ['false'] },
+          ],
         },
       ],
       ...props.lambda.functionSettings,

@@ -14,7 +14,7 @@ const TYPE = 'linux-x64';
 /** Instances EC2 ever started (any state) whose job-id tag names `jobId`. */
 function instancesFor(world: World, jobId: number): string[] {
   return [...world.ec2.instances.values()]
-    .filter((i) => i.Tags?.some((t) => t.Key === `ghr:job-id/${i.InstanceId}` && t.Value === String(jobId)))
+    .filter((i) => i.Tags?.some((t) => t.Key === `ghr:job-id:${i.InstanceId}` && t.Value === String(jobId)))
     .map((i) => i.InstanceId!);
 }
 

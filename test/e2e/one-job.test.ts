@@ -67,7 +67,7 @@ describe.each(['github.com', 'ghes'] as const)('one job start to finish (%s)', (
       'ghr:prefix': PREFIX,
       'ghr:runner-type': TYPE,
       'ghr:owner': job.owner,
-      [`ghr:job-id/${instanceId}`]: String(job.id),
+      [`ghr:job-id:${instanceId}`]: String(job.id),
     });
 
     // AND SSM holds its JIT config, encrypted and tagged for the instance's IAM condition

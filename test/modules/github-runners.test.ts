@@ -113,7 +113,7 @@ describe('GitHubRunners', () => {
 
     it('should serve the given runner types', () => {
       const { stack: typed } = synthRunners({ runnerTypes: RunnerTypes.fromList([{ name: 'arm', labels: ['linux', 'arm64'] }]) });
-      const local = Object.values(typed.locals ?? {})[0] as Record<string, unknown>;
+      const local = Object.entries(typed.locals ?? {}).find(([name]) => name.includes('runner_types'))?.[1] as Record<string, unknown>;
       expect(Object.keys(local)).toEqual(['arm']);
     });
   });

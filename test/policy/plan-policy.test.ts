@@ -110,6 +110,44 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should let every role that calls CreateFleet read the AMI parameter its launch templates resolve (resolve:ssm:)', () => {
+    type St = Record<string, { constant_value?: unknown; references?: string[] }>;
+    const docs = plan.configured('aws_iam_policy_document', 'data').map((d) => ({ doc: d.address, statements: (d.expressions.statement as unknown as St[]) ?? [] }));
+    const launchers = docs.filter((d) => d.statements.some((s) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateFleet')));
+    expect(launchers.length).toBeGreaterThan(0);
+    for (const d of launchers) {
+      const read = d.statements.find((s) => s.sid?.constant_value === 'ReadAmiParameter');
+      expect({ doc: d.doc, actions: read?.actions?.constant_value, arns: (read?.resources?.references ?? []).some((r) => r.includes('ami_parameter_arns')) }).toEqual({
+        doc: d.doc,
+        actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+        arns: true,
+      });
+    }
+  });
+
+  it('should terminate only instances carrying the prefix and a runner-type tag, and tag existing ones only with named keys', () => {
+    type Cond = { test: { constant_value?: string }; variable: { constant_value?: string } };
+    type St = Record<string, { constant_value?: unknown }> & { condition?: Cond[] };
+    const statements = plan
+      .configured('aws_iam_policy_document', 'data')
+      .flatMap((d) => ((d.expressions.statement as unknown as St[]) ?? []).map((s) => ({ doc: d.address, s })));
+    const variables = (s: St) => (s.condition ?? []).map((c) => c.variable?.constant_value ?? '');
+    const terminate = statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:TerminateInstances'));
+    expect(terminate.length).toBeGreaterThan(0);
+    for (const { doc, s } of terminate) {
+      expect({ doc, sid: s.sid?.constant_value, vars: variables(s) }).toEqual({
+        doc,
+        sid: s.sid?.constant_value,
+        vars: expect.arrayContaining(['ec2:ResourceTag/ghr:prefix', 'ec2:ResourceTag/ghr:runner-type']),
+      });
+    }
+    // CreateTags is either tag-on-create (ec2:CreateAction) or limited to named tag keys (aws:TagKeys).
+    for (const { doc, s } of statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateTags'))) {
+      const vars = variables(s);
+      expect({ doc, sid: s.sid?.constant_value, scoped: vars.includes('ec2:CreateAction') || vars.includes('aws:TagKeys') }).toEqual({ doc, sid: s.sid?.constant_value, scoped: true });
+    }
+  });
+
   it('should scope every Lambda permission with source_arn (CKV_AWS_364)', () => {
     const permissions = plan.changes('aws_lambda_permission');
     expect(permissions.length).toBeGreaterThan(0);
@@ -139,7 +177,8 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
   it('should require IMDSv2 with hop limit 1 on every launch template, and terminate on shutdown (CKV_AWS_79)', () => {
     for (const t of plan.changes('aws_launch_template')) {
       const after = t.change.after as { metadata_options: Array<Record<string, unknown>>; instance_initiated_shutdown_behavior: string };
-      expect(after.metadata_options[0]).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1 });
+      // Tags stay out of IMDS: the user data never reads them, and they would restrict tag keys.
+      expect(after.metadata_options[0]).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1, instance_metadata_tags: 'disabled' });
       expect(after.instance_initiated_shutdown_behavior).toBe('terminate');
     }
   });

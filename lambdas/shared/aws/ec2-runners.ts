@@ -15,7 +15,7 @@
  * `ghr:job-id` with a different value per instance would cost one CreateTags
  * call per instance. Instead, after a fleet's runners are registered, one
  * CreateTags call writes the whole mapping onto each of them as
- * `ghr:job-id/<instance-id> = <job id>`. An instance's own job is the tag
+ * `ghr:job-id:<instance-id> = <job id>`. An instance's own job is the tag
  * keyed by its own id; the siblings' entries are harmless (and tell an
  * operator which instances were launched together). `listActiveRunners` also
  * honours a plain `ghr:job-id` tag.
@@ -71,9 +71,15 @@ export function instanceIdOfRunner(prefix: string, runnerName: string): string |
   return isInstanceId(id) ? id : undefined;
 }
 
-/** The tag that names the job of instance `instanceId`. */
+/**
+ * The tag that names the job of instance `instanceId`. No `/` in it: an
+ * instance that exposes its tags in instance metadata accepts only tag keys of
+ * letters, digits and `+ - = . , _ : @`, and EC2 rejects the CreateTags
+ * otherwise (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html).
+ * The module's launch templates turn metadata tags off; the key is valid either way.
+ */
 export function jobIdTagKey(instanceId: string): string {
-  return `${RUNNER_TAGS.jobId}/${instanceId}`;
+  return `${RUNNER_TAGS.jobId}:${instanceId}`;
 }
 
 /** Which runners: those of one runner type of one module. */

@@ -134,7 +134,7 @@ describe('scale-up handler', () => {
 
       // AND each instance carries its own job id, written by one CreateTags
       expect(ec2.callsOf('CreateTags')).toHaveLength(1);
-      const jobOf = (id: string) => ec2.tagsOf(id)[`ghr:job-id/${id}`];
+      const jobOf = (id: string) => ec2.tagsOf(id)[`ghr:job-id:${id}`];
       expect(live.map((i) => jobOf(i.InstanceId!)).sort()).toEqual(['1', '2']);
 
       // AND the idempotency records say launched, with the instance
@@ -497,12 +497,21 @@ describe('scale-up handler', () => {
       expect(second.Tags).toBeUndefined();
     });
 
-    it('should keep the runner when only the job-id tags fail', async () => {
+    it('should keep the runner when only the job-id tags fail, and count and log it as an error', async () => {
       ec2.failNext('CreateTags', ec2Error('RequestLimitExceeded'));
       const response = await handler()(sqsEvent([job(1)]));
       expect(failedIds(response)).toEqual([]);
       expect(ec2.live()).toHaveLength(1);
       expect(status(1)).toMatchObject({ status: 'launched' });
+      expect(lastMetrics(logs)).toMatchObject({ JobIdTagFailures: 1 });
+      expect(parsedLogs(logs).some((l) => l.level === 'error' && String(l.message).startsWith('could not tag runners with their job ids'))).toBe(true);
+    });
+
+    it('should tag every runner with its job under EC2\'s metadata-tag key rule, with no tag failure', async () => {
+      // FakeEc2 enforces the rule by default; the old `ghr:job-id/<id>` keys fail here.
+      await handler()(sqsEvent([job(1), job(2)]));
+      expect(lastMetrics(logs)).toMatchObject({ RunnersLaunched: 2, JobIdTagFailures: 0 });
+      for (const i of ec2.live()) expect(ec2.tagsOf(i.InstanceId!)[`ghr:job-id:${i.InstanceId}`]).toMatch(/^[12]$/);
     });
   });
 
@@ -659,6 +668,6 @@ describe('scale-up handler', () => {
     const tags = ec2.callsOf('CreateTags').map((c) => c.input as CreateTagsCommandInput);
     expect(tags).toHaveLength(1);
     expect(tags[0].Resources).toHaveLength(3);
-    expect(tags[0].Tags?.every((t) => /^ghr:job-id\/i-[0-9a-f]+$/.test(t.Key!))).toBe(true);
+    expect(tags[0].Tags?.every((t) => /^ghr:job-id:i-[0-9a-f]+$/.test(t.Key!))).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
-import { CreateFleetCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateFleetCommand, CreateTagsCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createEc2Runners, createFleetInput, jobIdTagKey } from '../../../lambdas/shared/aws/ec2-runners';
-import { FakeEc2, ec2Error } from './fake-ec2';
+import { FakeEc2, ec2Error, isMetadataTagKey } from './fake-ec2';
 
 const ec2Mock = mockClient(EC2Client);
 
@@ -116,6 +116,25 @@ describe('ec2 runners adapter', () => {
       expect(ec2.tagsOf(ids[0])[jobIdTagKey(ids[0])]).toBe('1');
       expect(ec2.tagsOf(ids[24])[jobIdTagKey(ids[24])]).toBe('25');
       expect(Object.keys(ec2.tagsOf(ids[0]))).toHaveLength(20);
+    });
+
+    it('should use job-id tag keys that EC2 accepts on instances with metadata tags enabled', async () => {
+      // The fake enforces the IMDS tag-key rule by default, as EC2 does.
+      const id = ec2.seed({});
+      await createEc2Runners(new EC2Client({})).tagJobIds([{ instanceId: id, jobId: 7 }]);
+      expect(isMetadataTagKey(jobIdTagKey(id))).toBe(true);
+      expect(ec2.tagsOf(id)[jobIdTagKey(id)]).toBe('7');
+    });
+
+    it('should have a fake that rejects what EC2 rejects under metadata tags (/, spaces, _index)', async () => {
+      const id = ec2.seed({});
+      const client = new EC2Client({});
+      for (const key of [`ghr:job-id/${id}`, 'a key', '_index', '..']) {
+        await expect(client.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: key, Value: '1' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+      }
+      ec2.instanceMetadataTags = 'disabled';
+      await client.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: `ghr:job-id/${id}`, Value: '1' }] }));
+      expect(ec2.tagsOf(id)[`ghr:job-id/${id}`]).toBe('1');
     });
 
     it('should terminate the given instances', async () => {

@@ -51,8 +51,24 @@ export function ec2Error(name: string, message = name): EC2ServiceException {
   return new EC2ServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 }
 
+/**
+ * EC2's rule for instances that expose their tags in instance metadata: tag
+ * keys of letters, digits and `+ - = . , _ : @` only (no spaces, no `/`), and
+ * not `.`, `..` or `_index`. EC2 fails the launch or the CreateTags otherwise.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html
+ */
+export function isMetadataTagKey(key: string): boolean {
+  return /^[A-Za-z0-9+\-=.,_:@]+$/.test(key) && !['.', '..', '_index'].includes(key);
+}
+
 /** The fake. */
 export class FakeEc2 {
+  /**
+   * Whether the instances this fake starts expose tags in instance metadata.
+   * On by default, the strictest case: every tag key must then pass
+   * {@link isMetadataTagKey}, so code that is right either way passes.
+   */
+  instanceMetadataTags: 'enabled' | 'disabled' = 'enabled';
   readonly instances = new Map<string, Instance>();
   readonly calls: Ec2Call[] = [];
   /** Instances CreateFleet can still start, per capacity type. */
@@ -128,6 +144,7 @@ export class FakeEc2 {
     this.capacity[type] -= count;
     const override = input.LaunchTemplateConfigs?.[0]?.Overrides?.[0];
     const tags = input.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags ?? [];
+    this.checkMetadataTagKeys(tags.map((t) => t.Key ?? ''));
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const id = this.newId();
@@ -176,8 +193,17 @@ export class FakeEc2 {
     return { Reservations: matches.length > 0 ? [{ Instances: matches }] : [], ...(next ? { NextToken: next } : {}) };
   }
 
+  private checkMetadataTagKeys(keys: readonly string[]): void {
+    if (this.instanceMetadataTags !== 'enabled') return;
+    const bad = keys.filter((k) => !isMetadataTagKey(k));
+    if (bad.length > 0) {
+      throw ec2Error('InvalidParameterValue', `Tag keys ${bad.join(', ')} are not allowed on instances with instance metadata tags enabled`);
+    }
+  }
+
   private createTags(input: CreateTagsCommandInput) {
     this.fail('CreateTags', input);
+    if ((input.Resources ?? []).some((id) => id.startsWith('i-'))) this.checkMetadataTagKeys((input.Tags ?? []).map((t) => t.Key ?? ''));
     for (const id of input.Resources ?? []) {
       const instance = this.instances.get(id);
       if (!instance) throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);

@@ -190,13 +190,16 @@ describe('ScaleDown', () => {
       for (const s of statements) expect(s.effect).toBe('Allow');
     });
 
-    it("should terminate only instances tagged with the module's prefix", () => {
+    it("should terminate only instances tagged with the module's prefix and a runner type", () => {
       expect(bySid.TerminateOwnInstances).toEqual({
         sid: 'TerminateOwnInstances',
         effect: 'Allow',
         actions: ['ec2:TerminateInstances'],
         resources: [`${arn}:ec2:${region}:${account}:instance/*`],
-        condition: [{ test: 'StringEquals', variable: 'ec2:ResourceTag/ghr:prefix', values: ['gh-ci'] }],
+        condition: [
+          { test: 'StringEquals', variable: 'ec2:ResourceTag/ghr:prefix', values: ['gh-ci'] },
+          { test: 'Null', variable: 'ec2:ResourceTag/ghr:runner-type', values: ['false'] },
+        ],
       });
       const terminating = statements.filter((s) => s.actions.includes('ec2:TerminateInstances'));
       expect(terminating.map((s) => s.sid)).toEqual(['TerminateOwnInstances']);
