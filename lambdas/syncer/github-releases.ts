@@ -142,10 +142,14 @@ export function createGitHubReleases(options: GitHubReleasesOptions): RunnerRele
     }
     const rawLength = response.headers.get('content-length');
     const contentLength = rawLength !== null && /^\d+$/.test(rawLength) ? Number(rawLength) : undefined;
-    const body = response.body;
+    // Lock the body now and keep the Response reachable until the copy ends. undici
+    // cancels the body of a Response that is garbage collected while its stream is
+    // neither locked nor read, and the copy starts only after CreateMultipartUpload
+    // answers: a GC in that window made the download read 0 bytes (issue #10 item 15).
+    const reader = response.body.getReader();
+    const keepAlive: { response?: Response } = { response };
 
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      const reader = body.getReader();
       let received = 0;
       try {
         for (;;) {
@@ -162,10 +166,15 @@ export function createGitHubReleases(options: GitHubReleasesOptions): RunnerRele
       } finally {
         stop();
         reader.releaseLock();
+        keepAlive.response = undefined;
       }
     }
 
-    return { contentLength, chunks: chunks(), cancel: stop };
+    const cancel = () => {
+      stop();
+      reader.cancel().catch(() => undefined);
+    };
+    return { contentLength, chunks: chunks(), cancel };
   }
 
   return { getRelease, download };

@@ -51,3 +51,46 @@ function labelSet(labels: readonly string[]): ReadonlySet<string> {
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** How many labels of an ignored job are logged, and how much of each. */
+const LOGGED_LABELS = 10;
+const LOGGED_LABEL_CHARS = 64;
+
+/**
+ * Why no runner type could match `jobLabels`, judged from their size alone, or
+ * undefined when one might. Exact, not a heuristic: a job with more distinct
+ * labels than any type offers, or with a label longer than any offered label,
+ * is a subset of no type. Logged as the reason a job is ignored; with
+ * {@link distinctLabels} and {@link labelsForLog} it keeps a signed delivery
+ * with 100,000 labels from becoming a 600 KB queue message (SQS takes 256 KiB)
+ * or a log line of the same size.
+ */
+export function unroutableBySize(jobLabels: readonly string[], runnerTypes: RunnerTypesConfig): string | undefined {
+  const offered = Object.values(runnerTypes).map((route) => labelSet(route.labels));
+  const mostLabels = Math.max(0, ...offered.map((set) => set.size));
+  const longest = Math.max(0, ...offered.flatMap((set) => [...set].map((l) => l.length)));
+  const tooLong = jobLabels.find((l) => l.length > longest);
+  if (tooLong !== undefined) return `a label of ${tooLong.length} characters is longer than any runner type's labels (${longest})`;
+  const distinct = labelSet(jobLabels).size;
+  if (distinct > mostLabels) return `${distinct} distinct labels are more than any runner type offers (${mostLabels})`;
+  return undefined;
+}
+
+/** The job's labels, without repeats (first spelling kept), so a message carries each once. */
+export function distinctLabels(jobLabels: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return jobLabels.filter((l) => {
+    const key = l.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A bounded view of a job's labels for a log line: the count and the first few, shortened. */
+export function labelsForLog(jobLabels: readonly string[]): { labelCount: number; labels: string[] } {
+  return {
+    labelCount: jobLabels.length,
+    labels: jobLabels.slice(0, LOGGED_LABELS).map((l) => (l.length > LOGGED_LABEL_CHARS ? `${l.slice(0, LOGGED_LABEL_CHARS)}…` : l)),
+  };
+}

@@ -18,7 +18,7 @@ import { emitCompletion, emitQueueWait } from './metrics';
 import { JobQueue } from './queue';
 import { HeaderMap, WebhookRequest, deliveryIdOf, rawBody } from './request';
 import { RESPONSES, WebhookResponse } from './responses';
-import { routeJob } from './routing';
+import { distinctLabels, labelsForLog, routeJob, unroutableBySize } from './routing';
 import { WebhookSecretVerifier } from './webhook-secret';
 import { parseEnvelope, parseJobProgress, parseQueuedJob, toJobMessage } from './workflow-job';
 
@@ -70,15 +70,18 @@ async function enqueueJob(payload: unknown, headers: HeaderMap, deps: WebhookDep
   const match = routeJob(job.labels, deps.config.runnerTypes);
   if (match === undefined) {
     // Not ours: GitHub-hosted jobs and GHES permanent runners rely on this being a quiet 202.
-    deps.log.logger.info('no runner type matches the job labels; ignored', { labels: job.labels });
+    // The log line is bounded: a signed delivery may carry 100,000 labels.
+    const reason = unroutableBySize(job.labels, deps.config.runnerTypes);
+    deps.log.logger.info('no runner type matches the job labels; ignored', { ...labelsForLog(job.labels), ...(reason && { reason }) });
     return RESPONSES.ignored;
   }
   const log = deps.log.add({ runnerType: match.runnerType });
   if (!isRepositoryAllowed(job.repositoryOwner, job.repositoryName, deps.config.repositoryAllowList)) {
     throw new RepositoryNotAllowedError(`${job.repositoryOwner}/${job.repositoryName}`);
   }
-  await deps.queue.enqueue(match.route.queue_url, toJobMessage(job, match.runnerType, deliveryId));
-  log.info('job queued', { labels: job.labels });
+  const labels = distinctLabels(job.labels);
+  await deps.queue.enqueue(match.route.queue_url, toJobMessage({ ...job, labels }, match.runnerType, deliveryId));
+  log.info('job queued', { labels });
   return RESPONSES.queued;
 }
 
@@ -105,10 +108,14 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-/** X-GitHub-Event; InvalidPayloadError when absent, repeated with different values, or not an event name. */
+/**
+ * X-GitHub-Event; InvalidPayloadError when absent, repeated with different values, or not an event name.
+ * GitHub's event names are lower case letters, digits and underscores (`projects_v2_item`,
+ * https://docs.github.com/en/webhooks/webhook-events-and-payloads), so any such name is well formed.
+ */
 function eventName(headers: HeaderMap): string {
   const event = headers.get('x-github-event')?.trim();
-  if (event === undefined || !/^[a-z_]{1,64}$/.test(event)) {
+  if (event === undefined || !/^[a-z][a-z0-9_]{0,63}$/.test(event)) {
     throw new InvalidPayloadError(['X-GitHub-Event header is missing or malformed']);
   }
   return event;

@@ -115,6 +115,45 @@ describe('webhook handler', () => {
     });
   });
 
+  describe('oversized deliveries', () => {
+    // SQS takes message bodies of at most 256 KiB
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+    const SQS_MAX_BODY = 256 * 1024;
+    const LOG_LINE_LIMIT = 8 * 1024;
+
+    it('should ignore a signed job with 100,000 labels with 202, without a queue message or a huge log line', async () => {
+      const c = testContainer();
+      const payload = queuedLinuxJob();
+      payload.workflow_job.labels = Array.from({ length: 100_000 }, (_, i) => i.toString(36));
+      const res = await c.handler(delivery('workflow_job', payload));
+      expect(res).toMatchObject({ statusCode: 202, body: 'ignored' });
+      expect(c.sqs).not.toHaveReceivedCommand(SendMessageCommand);
+      expect(Math.max(...c.logs.map((l) => l.length))).toBeLessThan(LOG_LINE_LIMIT);
+      expect(parsedLogs(c.logs)).toContainEqual(expect.objectContaining({ message: 'no runner type matches the job labels; ignored', labelCount: 100_000, reason: expect.stringContaining('distinct labels') }));
+    });
+
+    it('should ignore a job with one label longer than any runner type offers', async () => {
+      const c = testContainer();
+      const payload = queuedLinuxJob();
+      payload.workflow_job.labels = ['self-hosted', 'linux', 'x'.repeat(500_000)];
+      const res = await c.handler(delivery('workflow_job', payload));
+      expect(res).toMatchObject({ statusCode: 202, body: 'ignored' });
+      expect(Math.max(...c.logs.map((l) => l.length))).toBeLessThan(LOG_LINE_LIMIT);
+    });
+
+    it('should queue a job whose 100,000 labels repeat a matching label once per label, in a small message', async () => {
+      const c = testContainer();
+      const payload = queuedLinuxJob();
+      payload.workflow_job.labels = Array.from({ length: 100_000 }, (_, i) => ['self-hosted', 'Linux', 'x64'][i % 3]);
+      const res = await c.handler(delivery('workflow_job', payload));
+      expect(res.statusCode).toBe(202);
+      const sent = c.sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody ?? '';
+      expect(Buffer.byteLength(sent)).toBeLessThan(SQS_MAX_BODY);
+      expect((JSON.parse(sent) as { labels: string[] }).labels).toEqual(['self-hosted', 'Linux', 'x64']);
+      expect(Math.max(...c.logs.map((l) => l.length))).toBeLessThan(LOG_LINE_LIMIT);
+    });
+  });
+
   describe('other events and actions', () => {
     it('should answer ping with 200', async () => {
       const c = testContainer();
@@ -126,6 +165,21 @@ describe('webhook handler', () => {
       const res = await c.handler(delivery(event, example(event)));
       expect(res).toMatchObject({ statusCode: 202, body: 'ignored' });
       expect(c.sqs).not.toHaveReceivedCommand(SendMessageCommand);
+    });
+
+    it.each([['projects_v2_item'], ['projects_v2_status_update'], ['sub_issues']])(
+      'should ignore a signed %s event (event names carry digits) with 202, not 400',
+      async (event) => {
+        const c = testContainer();
+        const res = await c.handler(delivery(event, { action: 'edited', projects_v2_item: { id: 1 } }));
+        expect(res).toMatchObject({ statusCode: 202, body: 'ignored' });
+        expect(c.sqs).not.toHaveReceivedCommand(SendMessageCommand);
+      },
+    );
+
+    it.each([['Push'], ['9push'], ['push event'], ['x'.repeat(65)]])('should answer 400 to the malformed event name %j', async (event) => {
+      const c = testContainer();
+      expect((await c.handler(delivery(event, example('ping')))).statusCode).toBe(400);
     });
 
     it('should ignore the waiting action with 202', async () => {
