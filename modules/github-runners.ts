@@ -115,10 +115,12 @@ export interface GitHubRunnersProps {
   readonly repositoryAllowList?: string[];
   /** Seconds a queued job waits before scale-up sees it, 0 to 900. @default 0 */
   readonly delayWebhookEvent?: number;
-  /** Requests per second allowed on the webhook route. @default 50 */
+  /** Requests per second allowed on the webhook route (a 429 above it loses the delivery). @default 1000 */
   readonly webhookThrottlingRateLimit?: number;
-  /** Burst allowed on the webhook route. @default 100 */
+  /** Burst allowed on the webhook route. @default 2000 */
   readonly webhookThrottlingBurstLimit?: number;
+  /** Reserved concurrency of the webhook function, so a delivery flood cannot starve the others; -1: unreserved. @default 100 */
+  readonly webhookReservedConcurrentExecutions?: number;
   /** Lambda log level: debug, info, warn or error. @default "info" */
   readonly logLevel?: string;
   /** Settings shared by every Lambda (architecture, tracing, retention, VPC). @default see SharedFunctionSettings */
@@ -194,6 +196,7 @@ export class GitHubRunners extends Construct {
       repositoryAllowList: props.repositoryAllowList,
       throttlingRateLimit: props.webhookThrottlingRateLimit,
       throttlingBurstLimit: props.webhookThrottlingBurstLimit,
+      reservedConcurrentExecutions: props.webhookReservedConcurrentExecutions,
       lambda,
       tags,
     });

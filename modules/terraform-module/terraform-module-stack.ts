@@ -12,6 +12,7 @@ import { RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } fro
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
+import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from '../webhook/webhook';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -42,6 +43,7 @@ export class TerraformModuleStack extends TerraformStack {
       delayWebhookEvent: v.delayWebhookEvent.numberValue,
       webhookThrottlingRateLimit: v.webhookThrottlingRateLimit.numberValue,
       webhookThrottlingBurstLimit: v.webhookThrottlingBurstLimit.numberValue,
+      webhookReservedConcurrentExecutions: v.webhookReservedConcurrency.numberValue,
       logLevel: v.logLevel.stringValue,
       lambda: {
         architecture: v.lambdaArchitecture.stringValue,
@@ -126,6 +128,7 @@ class ModuleVariables {
   readonly delayWebhookEvent: TerraformVariable;
   readonly webhookThrottlingRateLimit: TerraformVariable;
   readonly webhookThrottlingBurstLimit: TerraformVariable;
+  readonly webhookReservedConcurrency: TerraformVariable;
   readonly logLevel: TerraformVariable;
   readonly loggingRetentionInDays: TerraformVariable;
   readonly lambdaArchitecture: TerraformVariable;
@@ -237,15 +240,28 @@ class ModuleVariables {
     });
     this.webhookThrottlingRateLimit = new TerraformVariable(scope, 'webhook_throttling_rate_limit', {
       type: 'number',
-      default: 50,
-      description: 'Steady-state requests per second accepted on the webhook route.',
+      default: DEFAULT_WEBHOOK_THROTTLING.rateLimit,
+      description:
+        'Steady-state requests per second accepted on the webhook route. GitHub does not redeliver a delivery answered 429, so keep it well above your peak delivery rate.',
       validation: [{ condition: '${var.webhook_throttling_rate_limit > 0}', errorMessage: 'webhook_throttling_rate_limit must be > 0.' }],
     });
     this.webhookThrottlingBurstLimit = new TerraformVariable(scope, 'webhook_throttling_burst_limit', {
       type: 'number',
-      default: 100,
-      description: 'Burst of requests accepted on the webhook route.',
+      default: DEFAULT_WEBHOOK_THROTTLING.burstLimit,
+      description: 'Burst of requests accepted on the webhook route (token bucket size); the default takes a 1,000-job matrix queued at once.',
       validation: [{ condition: '${var.webhook_throttling_burst_limit > 0}', errorMessage: 'webhook_throttling_burst_limit must be > 0.' }],
+    });
+    this.webhookReservedConcurrency = new TerraformVariable(scope, 'webhook_reserved_concurrent_executions', {
+      type: 'number',
+      default: DEFAULT_WEBHOOK_RESERVED_CONCURRENCY,
+      description:
+        'Reserved concurrency of the webhook function: guaranteed to it and its ceiling, so a delivery flood cannot starve scale-up and the other functions. Deliveries beyond it are refused, like a throttle. -1: unreserved (for accounts whose concurrency limit cannot spare it).',
+      validation: [
+        {
+          condition: '${var.webhook_reserved_concurrent_executions == -1 || (var.webhook_reserved_concurrent_executions >= 1 && floor(var.webhook_reserved_concurrent_executions) == var.webhook_reserved_concurrent_executions)}',
+          errorMessage: 'webhook_reserved_concurrent_executions must be -1 or a whole number of at least 1.',
+        },
+      ],
     });
     this.logLevel = new TerraformVariable(scope, 'log_level', {
       type: 'string',

@@ -23,6 +23,25 @@ import { validate, whenKnown } from '../shared/validation';
 
 export const WEBHOOK_ROUTE = 'POST /webhook';
 
+/**
+ * Route throttling defaults. API Gateway throttles with a token bucket: the
+ * burst is the bucket size, the rate its refill per second, and a request
+ * that finds the bucket empty is answered 429
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+ * GitHub does not redeliver a failed delivery by itself, so a 429 is a job
+ * with no runner. A burst of 2,000 takes a 1,000-job matrix queued at once;
+ * both stay under the account-level default (10,000 rps, burst 5,000).
+ */
+export const DEFAULT_WEBHOOK_THROTTLING = { rateLimit: 1000, burstLimit: 2000 } as const;
+
+/**
+ * The webhook's reserved concurrency. Warm, the function answers in tens of
+ * milliseconds, so 100 concurrent executions serve well over 1,000
+ * deliveries a second while leaving the rest of the account's default 1,000
+ * to scale-up and the other functions.
+ */
+export const DEFAULT_WEBHOOK_RESERVED_CONCURRENCY = 100;
+
 export interface WebhookProps {
   readonly prefix: string;
   readonly key: ModuleKey;
@@ -34,10 +53,20 @@ export interface WebhookProps {
   readonly code: LambdaCode;
   /** Accept queued jobs only from these repositories ("owner/repo"); others get 403. @default [] (all) */
   readonly repositoryAllowList?: string[];
-  /** Steady-state requests per second on the route. @default 50 */
+  /**
+   * Steady-state requests per second on the route (API Gateway token bucket
+   * refill rate). High by default: GitHub does not redeliver a delivery that
+   * got a 429, so a throttle that bites loses jobs. @default 1000
+   */
   readonly throttlingRateLimit?: number;
-  /** Burst of requests on the route. @default 100 */
+  /** Burst of requests on the route (token bucket size); a 1,000-job matrix fits. @default 2000 */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Reserved concurrency of the webhook function: a floor it always gets and
+   * a ceiling, so a delivery flood cannot take the account's concurrency from
+   * scale-up and the other functions. -1: unreserved. @default 100
+   */
+  readonly reservedConcurrentExecutions?: number;
   /** Settings shared by the module's Lambdas. */
   readonly lambda: LambdaSettings;
   /** @default {} */
@@ -52,11 +81,13 @@ export class Webhook extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookProps) {
     super(scope, id);
-    const rate = props.throttlingRateLimit ?? 50;
-    const burst = props.throttlingBurstLimit ?? 100;
+    const rate = props.throttlingRateLimit ?? DEFAULT_WEBHOOK_THROTTLING.rateLimit;
+    const burst = props.throttlingBurstLimit ?? DEFAULT_WEBHOOK_THROTTLING.burstLimit;
+    const reserved = props.reservedConcurrentExecutions ?? DEFAULT_WEBHOOK_RESERVED_CONCURRENCY;
     validate('Webhook', [
       whenKnown(rate, () => rate > 0, `throttlingRateLimit must be > 0, got ${rate}`),
       whenKnown(burst, () => burst > 0, `throttlingBurstLimit must be > 0, got ${burst}`),
+      whenKnown(reserved, () => reserved === -1 || reserved >= 1, `reservedConcurrentExecutions must be -1 or at least 1, got ${reserved}`),
     ]);
     const tags = props.tags;
     const queue = props.queues.queues.queue;
@@ -79,6 +110,7 @@ export class Webhook extends Construct {
       key: props.key,
       timeoutSeconds: 10,
       memorySizeMb: 256,
+      reservedConcurrentExecutions: reserved,
       environment: {
         PREFIX: props.prefix,
         WEBHOOK_SECRET_SSM_PARAMETER_NAME: props.webhookSecretParameterName,

@@ -98,18 +98,18 @@ describe('Webhook', () => {
       });
     });
 
-    it('should throttle the route (50 rps, burst 100 by default)', () => {
+    it('should throttle the route loosely by default (1,000 rps, burst 2,000: a 429 loses the delivery)', () => {
       expect(json).toHaveResourceWithProperties(Apigatewayv2Stage, {
         name: '$default',
         auto_deploy: true,
         route_settings: [
           {
             route_key: `\${aws_apigatewayv2_route.${routeId}.route_key}`,
-            throttling_rate_limit: 50,
-            throttling_burst_limit: 100,
+            throttling_rate_limit: 1000,
+            throttling_burst_limit: 2000,
           },
         ],
-        default_route_settings: { throttling_rate_limit: 50, throttling_burst_limit: 100 },
+        default_route_settings: { throttling_rate_limit: 1000, throttling_burst_limit: 2000 },
       });
     });
 
@@ -118,6 +118,13 @@ describe('Webhook', () => {
       expect(custom).toHaveResourceWithProperties(Apigatewayv2Stage, {
         route_settings: [expect.objectContaining({ throttling_rate_limit: 5, throttling_burst_limit: 10 })],
       });
+    });
+
+    it('should reserve concurrency for the webhook function (100 by default, -1 for none)', () => {
+      expect(json).toHaveResourceWithProperties(LambdaFunction, { function_name: expect.stringContaining('webhook'), reserved_concurrent_executions: 100 });
+      const { json: unreserved } = synthWebhook({ reservedConcurrentExecutions: -1 });
+      expect(unreserved).toHaveResourceWithProperties(LambdaFunction, { function_name: expect.stringContaining('webhook'), reserved_concurrent_executions: -1 });
+      expect(() => synthWebhook({ reservedConcurrentExecutions: 0 })).toThrow(/reservedConcurrentExecutions must be -1 or at least 1/);
     });
 
     it('should write access logs, metadata only, to an encrypted log group', () => {
