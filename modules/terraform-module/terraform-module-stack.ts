@@ -8,7 +8,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GitHubRunners } from '../github-runners';
-import { RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
+import { FLEET_FAILOVER_ERROR_CODES, RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes, scheduleExpressionCondition } from '../runners/runner-types';
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
@@ -217,7 +217,9 @@ class ModuleVariables {
       type: RUNNER_TYPES_VARIABLE_TYPE,
       default: { default: { labels: ['self-hosted', 'linux', 'x64'] } },
       description:
-        'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match.',
+        'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match. ' +
+        `Names: 1 to 32 lower-case letters, digits or hyphens, not ending in "-dlq". enable_on_demand_failover_for_errors takes EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}. ` +
+        'pool_config: size at most runners_maximum_count; schedule_expression rate(…) or six-field cron(…); schedule_expression_timezone an IANA name (UTC, Area/Location).',
       validation: RUNNER_TYPES_VALIDATIONS,
     });
     this.repositoryAllowList = new TerraformVariable(scope, 'repository_allow_list', {
@@ -315,30 +317,25 @@ class ModuleVariables {
       description:
         'Versioned S3 bucket holding the Lambda zips (see scripts/publish-lambdas). Null: use the zips shipped inside this module.',
     });
+    // Both ways: a key or version without the bucket would be silently ignored (the local zip deploys).
+    const s3Rule = (variableName: string) => ({
+      condition: `\${(var.lambda_s3_bucket == null) == (var.${variableName} == null)}`,
+      errorMessage: `\${var.lambda_s3_bucket == null ? "${variableName} is set but lambda_s3_bucket is null: set lambda_s3_bucket too, or unset ${variableName}." : "${variableName} is required when lambda_s3_bucket is set."}`,
+    });
     const s3Pair = (name: string) => {
       const key = new TerraformVariable(scope, `${name}_lambda_s3_key`, {
         type: 'string',
         default: Token.nullValue(),
         nullable: true,
         description: `S3 key of the ${name} Lambda zip in lambda_s3_bucket.`,
-        validation: [
-          {
-            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_key != null}`,
-            errorMessage: `${name}_lambda_s3_key is required when lambda_s3_bucket is set.`,
-          },
-        ],
+        validation: [s3Rule(`${name}_lambda_s3_key`)],
       });
       const version = new TerraformVariable(scope, `${name}_lambda_s3_object_version`, {
         type: 'string',
         default: Token.nullValue(),
         nullable: true,
         description: `S3 object version of the ${name} Lambda zip. A new version redeploys the function.`,
-        validation: [
-          {
-            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_object_version != null}`,
-            errorMessage: `${name}_lambda_s3_object_version is required when lambda_s3_bucket is set.`,
-          },
-        ],
+        validation: [s3Rule(`${name}_lambda_s3_object_version`)],
       });
       return { key, version };
     };
@@ -389,8 +386,8 @@ class ModuleVariables {
       errorMessage: 'pool_runner_owner must be an organisation login or owner/repo, and is required when a runner type has a pool_config.',
     });
     const scheduleRule = (name: string) => ({
-      condition: `\${can(regex("^(rate|cron)[(].+[)]$", var.${name}))}`,
-      errorMessage: `${name} must be an EventBridge rate(…) or cron(…) expression.`,
+      condition: `\${${scheduleExpressionCondition(`var.${name}`)}}`,
+      errorMessage: `${name} must be an EventBridge rate(1 minute), rate(N minutes|hours|days) or six-field cron(…) expression with "?" in day-of-month or day-of-week.`,
     });
     this.scaleDownSchedule = variable('scale_down_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When scale-down runs (EventBridge rate or cron expression).', scheduleRule('scale_down_schedule_expression'));
     this.minimumRunningTime = variable('minimum_running_time_in_minutes', 'number', 5, 'An idle registered runner younger than this is kept, 0 to 1440 minutes.', {
