@@ -7,6 +7,7 @@
  */
 import { MapTerraformIterator, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { isScheduleExpression, scheduleExpressionCondition, TIME_ZONE_PATTERN } from '../shared/schedule';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
 
 /** The labels of the default runner type. */
@@ -136,29 +137,6 @@ export const FLEET_FAILOVER_ERROR_CODES = [
   'InstanceLimitExceeded',
   'VcpuLimitExceeded',
 ];
-
-/**
- * EventBridge (rules and Scheduler) recurring expressions: `rate(1 minute)`,
- * `rate(N minutes)` (N ≥ 2; hours and days alike), or `cron(…)` with exactly
- * six fields, of which day-of-month or day-of-week (not both) is `?`.
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
- */
-export const RATE_PATTERN = '^rate[(](1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))[)]$';
-export const CRON_PATTERN = '^cron[(]([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)[)]$';
-/** IANA time zone names: UTC, or Area/Location (e.g. Europe/Amsterdam, America/Argentina/Salta, Etc/GMT+1). */
-export const TIME_ZONE_PATTERN = '^(UTC|[A-Z][A-Za-z]+(/[A-Za-z0-9_+-]+)+)$';
-
-/** True when `expression` is an EventBridge rate(…) or six-field cron(…) expression (see RATE_PATTERN). */
-export function isScheduleExpression(expression: string): boolean {
-  if (new RegExp(RATE_PATTERN).test(expression)) return true;
-  const cron = new RegExp(CRON_PATTERN).exec(expression);
-  return cron !== null && (cron[3] === '?') !== (cron[5] === '?');
-}
-
-/** The same test as {@link isScheduleExpression}, as a Terraform expression over `x`. */
-export function scheduleExpressionCondition(x: string): string {
-  return `(can(regex("${RATE_PATTERN}", ${x})) || try((regex("${CRON_PATTERN}", ${x})[2] == "?") != (regex("${CRON_PATTERN}", ${x})[4] == "?"), false))`;
-}
 
 /** A rule over every entry `t` (named `n`) of var.runner_types whose message names the types that break it. */
 function perType(predicate: string, message: string): { condition: string; errorMessage: string } {
