@@ -129,7 +129,9 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
   },
   {
     condition: '${alltrue([for t in values(var.runner_types) : length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])])}',
-    errorMessage: 'every runner type needs at least one non-empty label.',
+    // error_message may refer to the variable (Terraform >= 1.9 for this module), so it names the types.
+    errorMessage:
+      'runner_types: every label must have a non-blank value, and every type at least one label; not so for: ${join(", ", [for name, t in var.runner_types : name if !(length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""]))])}.',
   },
   {
     condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)])}`,
@@ -145,7 +147,8 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
   },
   {
     condition: '${alltrue([for t in values(var.runner_types) : t.runners_maximum_count == -1 || t.runners_maximum_count >= 1])}',
-    errorMessage: 'runners_maximum_count must be -1 (no limit) or at least 1.',
+    errorMessage:
+      'runner_types: runners_maximum_count must be -1 (no limit) or at least 1; not so for: ${join(", ", [for name, t in var.runner_types : name if !(t.runners_maximum_count == -1 || t.runners_maximum_count >= 1)])}.',
   },
   {
     condition: '${alltrue([for t in values(var.runner_types) : t.volume_size >= 8 && t.volume_size <= 16384])}',
