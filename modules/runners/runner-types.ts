@@ -167,6 +167,12 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
     errorMessage: 'pool_config size must be a whole number, 1 or more.',
   },
   {
+    // A pool larger than the cap could never be filled: the pool tops up within the cap.
+    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : t.runners_maximum_count == -1 || p.size <= t.runners_maximum_count]]))}',
+    errorMessage:
+      'runner_types: a pool_config size may not exceed the type\'s runners_maximum_count; not so for: ${join(", ", [for name, t in var.runner_types : name if !alltrue([for p in t.pool_config : t.runners_maximum_count == -1 || p.size <= t.runners_maximum_count])])}.',
+  },
+  {
     condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : can(regex("^(cron|rate)[(].+[)]$", p.schedule_expression)) && trimspace(p.schedule_expression_timezone) != ""]]))}',
     errorMessage: 'pool_config schedule_expression must be an EventBridge Scheduler cron(…) or rate(…) expression, with a time zone.',
   },

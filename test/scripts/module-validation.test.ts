@@ -17,6 +17,7 @@ describe('module validation at terraform validate', () => {
       const text = (error?.message ?? '').replace(/\s+/g, ' ');
       expect(text).toContain('runner_types: every label must have a non-blank value, and every type at least one label; not so for: blank.');
       expect(text).toContain('runner_types: runners_maximum_count must be -1 (no limit) or at least 1; not so for: zero-cap.');
+      expect(text).toContain("runner_types: a pool_config size may not exceed the type's runners_maximum_count; not so for: big-pool.");
     } finally {
       rmSync(plans, { recursive: true, force: true });
     }
