@@ -39,7 +39,7 @@
  * by the next scheduled run. The handler turns a run that could see nothing
  * (`instancesListed` false, or every owner failed) into an error.
  */
-import { type Ec2Runners, type RunnerInstance, instanceIdOfRunner } from '../shared/aws/ec2-runners';
+import { type Ec2Runners, type RunnerInstance, RUNNER_TAGS, instanceIdOfRunner } from '../shared/aws/ec2-runners';
 import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } from '../shared/github/runners';
 import { Logger } from '../shared/logger';
@@ -68,7 +68,7 @@ export function emptyMemory(): ScaleDownMemory {
 
 /** The adapters scale-down drives. */
 export interface ScaleDownDependencies {
-  readonly ec2: Pick<Ec2Runners, 'listInstancesByPrefix' | 'terminateRunners'>;
+  readonly ec2: Pick<Ec2Runners, 'listInstancesByPrefix' | 'terminateRunners' | 'markOrphanSightings'>;
   readonly github: GitHubAppApi;
   readonly configs: RunnerConfigHousekeeping;
   readonly logger: Logger;
@@ -168,12 +168,16 @@ class Run {
     }
     if (listed) {
       runnersByOwner = await this.listRunnersByOwner(instances);
-      plan = decide(instances, runnersByOwner, this.now(), this.limits(), { ghosts: this.memory.ghostSightings, orphans: this.memory.orphanSightings });
+      const remembered = orphanSightingsFromTags(instances, this.memory.orphanSightings);
+      plan = decide(instances, runnersByOwner, this.now(), this.limits(), { ghosts: this.memory.ghostSightings, orphans: remembered });
       this.memory.ghostSightings = plan.ghostSightings;
       this.memory.orphanSightings = plan.orphanSightings;
       this.memory.ownersWithRunners = this.ownersToRemember(runnersByOwner);
       this.report(plan);
-      if (!this.config.dryRun) await this.act(plan);
+      if (!this.config.dryRun) {
+        await this.recordOrphanSightings(plan, instances);
+        await this.act(plan);
+      }
     }
     const stale = plan && configs ? staleRunnerConfigs(configs, instances, this.now(), this.config.runnerBootTimeMinutes * 60_000) : [];
     if (stale.length > 0) {
@@ -185,6 +189,27 @@ class Run {
       this.log.warn('deadline near: actions left for the next run', { removeIdle, deregisterGhosts, deleteConfigs, remainingMs: this.remainingMs() });
     }
     return this.summarise(listed, instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore);
+  }
+
+  /**
+   * Tags each orphan seen for the first time with the time it was seen, so the
+   * next run confirms it even in a fresh container. A failure is logged and
+   * counted: the sighting stays in this container's memory.
+   */
+  private async recordOrphanSightings(plan: ScaleDownPlan, instances: readonly RunnerInstance[]): Promise<void> {
+    const live = instances.filter((i) => isLive(i));
+    const tagged = new Set(live.filter((i) => (i.tags[RUNNER_TAGS.orphanSeenAt] ?? '') !== '').map((i) => i.instanceId));
+    const confirmed = new Set(plan.terminateOrphans.map((o) => o.instanceId));
+    const fresh = new Map<string, number | undefined>([...plan.orphanSightings].filter(([id]) => !tagged.has(id) && !confirmed.has(id)));
+    // A tagged instance that is no orphan any more (its runner showed up): clear the
+    // sighting, or a later listing that skips its runner would count as a second one.
+    for (const id of tagged) if (!plan.orphanSightings.has(id)) fresh.set(id, undefined);
+    if (fresh.size === 0) return;
+    try {
+      await this.deps.ec2.markOrphanSightings(fresh);
+    } catch (error) {
+      this.fail('could not tag first orphan sightings; a cold start will see them again as new', { error, instanceIds: [...fresh.keys()] });
+    }
   }
 
   /** Milliseconds before the deadline; undefined without one. */
@@ -439,4 +464,20 @@ async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) =
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * The orphan sightings to judge by: this container's memory, plus the
+ * `ghr:orphan-seen-at` tags earlier runs (in any container) put on the
+ * instances; the earlier of the two wins. An unparsable tag is ignored.
+ */
+export function orphanSightingsFromTags(instances: readonly RunnerInstance[], memory: ReadonlyMap<string, number>): Map<string, number> {
+  const sightings = new Map(memory);
+  for (const instance of instances) {
+    const at = Date.parse(instance.tags[RUNNER_TAGS.orphanSeenAt] ?? '');
+    if (Number.isNaN(at)) continue;
+    const known = sightings.get(instance.instanceId);
+    sightings.set(instance.instanceId, known === undefined ? at : Math.min(known, at));
+  }
+  return sightings;
 }

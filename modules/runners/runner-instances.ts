@@ -33,6 +33,8 @@ export const TAGS = {
   instanceArn: 'ghr:instance-arn',
   /** Prefix of the job-id tags scale-up writes: `ghr:job-id:<instance-id>`. */
   jobId: 'ghr:job-id',
+  /** First orphan sighting by scale-down (see lambdas/shared/aws/ec2-runners.ts). */
+  orphanSeenAt: 'ghr:orphan-seen-at',
 } as const;
 
 /** A bucket holding the runner tarballs (the syncer). */

@@ -93,6 +93,16 @@ export class ScaleDown extends Construct {
           ],
         },
         {
+          // The first sighting of an orphan, kept on the instance so a cold start confirms it.
+          sid: 'TagOrphanSightings',
+          actions: ['ec2:CreateTags'],
+          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
+          conditions: [
+            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
+            { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: [TAGS.orphanSeenAt] },
+          ],
+        },
+        {
           sid: 'ReadGitHubApp',
           actions: ['ssm:GetParameters'],
           resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],

@@ -190,6 +190,7 @@ export class ScaleUp extends Construct {
       batchSize,
       maximumBatchingWindowInSeconds: window,
       functionResponseTypes: ['ReportBatchItemFailures'],
+      tags,
     });
   }
 }

@@ -112,6 +112,7 @@ export class TerminationWatcher extends Construct {
       functionName: this.function.function.arn,
       batchSize: 10,
       functionResponseTypes: ['ReportBatchItemFailures'],
+      tags: props.tags,
     });
 
     // Two rules: the spot warning has no state to match on.

@@ -18,6 +18,15 @@ import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
 
+/**
+ * The hashicorp/aws versions the module accepts. Tested with 5.100.0 (the
+ * version the @cdktf/provider-aws 20.1.0 bindings target); 6.x is allowed
+ * because validate and plan print no deprecation warning (scripts/lib/terraform.ts
+ * fails on any), so nothing the module uses was removed in 6.0. An exact pin
+ * made every ops repo on another 5.x or on 6.x fail at init.
+ */
+export const AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 7.0.0';
+
 export class TerraformModuleStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -27,6 +36,7 @@ export class TerraformModuleStack extends TerraformStack {
     this.addOverride('provider', undefined);
     this.addOverride('terraform.backend', undefined);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+    this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
 
     const v = new ModuleVariables(this);
     const runners = new GitHubRunners(this, 'runners', {

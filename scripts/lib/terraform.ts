@@ -110,8 +110,12 @@ export async function planOffline(target: PlanTarget, plansDir: string, pluginDi
   try {
     const initArgs = ['init', '-input=false', '-no-color', '-lockfile=readonly'];
     await tf('init', pluginDir ? ['init', '-input=false', '-no-color', `-plugin-dir=${pluginDir}`] : initArgs.filter((a) => a !== '-lockfile=readonly'));
-    await tf('validate', ['validate', '-no-color']);
-    await tf('plan', ['plan', '-input=false', '-lock=false', '-refresh=false', '-no-color', `-var-file=${varFile}`, `-out=${planFile}`]);
+    failOnWarnings(target.name, 'validate', await tf('validate', ['validate', '-no-color']));
+    failOnWarnings(
+      target.name,
+      'plan',
+      await tf('plan', ['plan', '-input=false', '-lock=false', '-refresh=false', '-no-color', `-var-file=${varFile}`, `-out=${planFile}`]),
+    );
     const json = await tf('show', ['show', '-json', '-no-color', planFile]);
     const planJsonPath = join(plansDir, `${target.name}.json`);
     writeFileSync(planJsonPath, json);
@@ -122,6 +126,17 @@ export async function planOffline(target: PlanTarget, plansDir: string, pluginDi
     if (readdirSync(target.dir).includes('.terraform.lock.hcl')) rmSync(join(target.dir, '.terraform.lock.hcl'), { force: true });
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Throws when validate or plan printed a warning (a deprecated argument, say):
+ * the configuration must stay free of them so the provider's next major
+ * version is a cheap upgrade (issue #10 item 7). The CLI-configuration warning
+ * goes to stderr and is not the configuration's.
+ */
+export function failOnWarnings(name: string, step: string, stdout: string): void {
+  const warnings = [...stdout.matchAll(/^.*Warning: (.+)$/gm)].map((m) => m[1].trim());
+  if (warnings.length > 0) throw new TerraformCommandError(name, step, `terraform ${step} printed warnings:\n${stdout}`);
 }
 
 /** Runs `worker` over `items`, at most `limit` at a time, in order of results. */

@@ -9,7 +9,7 @@
  * on them as in production; their waits pass on the world's WarpClock.
  */
 import { ec2Error } from '../lambdas/shared/fake-ec2';
-import { bundleAvailable, prepareBundles } from './lib/bundles';
+import { prepareBundles } from './lib/bundles';
 import { ssmError } from './lib/fake-ssm';
 import { SimJob } from './lib/github-world';
 import { PREFIX, World } from './lib/world';
@@ -153,7 +153,7 @@ describe('faults during scale-up', () => {
   });
 
   const scaleDownStep = 'should leave no orphan instance, ghost registration or runner config after one scale-down run';
-  if (bundleAvailable('scale-down')) {
+  {
     it(scaleDownStep, async () => {
       // GIVEN the leftovers are older than the boot and minimum running times (5 minutes)
       world.clock.advance(6 * 60_000);
@@ -165,7 +165,5 @@ describe('faults during scale-up', () => {
       expect(summary).toMatchObject({ errors: 0 });
       expect(world.leftovers()).toEqual({ instances: [], parameters: [], registrations: [], messages: 0, deadLetters: 0 });
     });
-  } else {
-    it.todo(`${scaleDownStep} (dist/lambdas/scale-down.zip is not built yet: lambdas/scale-down/ is in progress)`);
   }
 });

@@ -49,7 +49,7 @@ describe('TerraformModuleStack', () => {
     });
 
     it('should still require the aws provider', () => {
-      expect(stack.terraform?.required_providers?.aws).toMatchObject({ source: expect.stringMatching(/(^|\/)aws$/) });
+      expect(stack.terraform?.required_providers?.aws).toMatchObject({ source: expect.stringMatching(/(^|\/)aws$/), version: '>= 5.100.0, < 7.0.0' });
     });
 
     it('should require Terraform 1.9 or later', () => {

@@ -60,6 +60,11 @@ export class Plan {
     return this.json.resource_changes.filter((r) => r.mode === 'managed' && r.type === type);
   }
 
+  /** Every planned managed resource, of any type, in any module. */
+  managed(): ResourceChange[] {
+    return this.json.resource_changes.filter((r) => r.mode === 'managed');
+  }
+
   /** The types of every data source the configuration reads, in any module. */
   dataSourceTypes(): string[] {
     return [...new Set(this.all().filter((r) => r.mode === 'data').map((r) => r.type))].sort();

@@ -44,6 +44,12 @@ export const RUNNER_TAGS = {
   owner: 'ghr:owner',
   createdBy: 'ghr:created-by',
   jobId: 'ghr:job-id',
+  /**
+   * When scale-down first saw the instance with no registered runner (ISO 8601).
+   * On the instance, not in memory, so a cold start every run still confirms an
+   * orphan on its second sighting. A key valid in instance metadata too.
+   */
+  orphanSeenAt: 'ghr:orphan-seen-at',
 } as const;
 
 /** The GitHub runner name of an instance: scale-up registers it, scale-down and the watcher look it up. */
@@ -178,6 +184,12 @@ export interface Ec2Runners {
   /** Terminate instances (one call per 1000). */
   terminateRunners(instanceIds: readonly string[]): Promise<void>;
   /**
+   * Tag instances with the time scale-down first saw them unregistered
+   * ({@link RUNNER_TAGS}.orphanSeenAt); `undefined` clears the sighting (an empty
+   * value, so the same narrow CreateTags grant serves both).
+   */
+  markOrphanSightings(sightings: ReadonlyMap<string, number | undefined>): Promise<void>;
+  /**
    * Every instance tagged `ghr:prefix = prefix`, in the given states (all
    * states by default: terminated instances stay visible for about an hour,
    * which tells scale-down which runners just died): one paginated
@@ -254,6 +266,20 @@ export function createEc2Runners(ec2: EC2Client): Ec2Runners {
             Tags: chunk.map((a) => ({ Key: jobIdTagKey(a.instanceId), Value: String(a.jobId) })),
           }),
         );
+      }
+    },
+
+    async markOrphanSightings(sightings) {
+      // One CreateTags per value: the sighting time differs per instance.
+      const byValue = new Map<string, string[]>();
+      for (const [instanceId, at] of sightings) {
+        const value = at === undefined ? '' : new Date(at).toISOString();
+        byValue.set(value, [...(byValue.get(value) ?? []), instanceId]);
+      }
+      for (const [value, ids] of byValue) {
+        for (let i = 0; i < ids.length; i += JOB_TAG_CHUNK) {
+          await ec2.send(new CreateTagsCommand({ Resources: ids.slice(i, i + JOB_TAG_CHUNK), Tags: [{ Key: RUNNER_TAGS.orphanSeenAt, Value: value }] }));
+        }
       }
     },
 

@@ -81,17 +81,6 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Whether bundle `name` is available, decided without building (for test
- * collection, e.g. `it` or `it.todo`): in the bundles directory when it is
- * built, else whether prepareBundles' own build will produce it.
- */
-export function bundleAvailable(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const dir = defaultBundlesDir(env);
-  if (existsSync(join(dir, 'webhook.zip')) || env.E2E_BUNDLES_DIR) return hasBundle(dir, name);
-  return existsSync(join(REPO_ROOT, 'lambdas', name, 'index.ts'));
-}
-
-/**
  * Whether `<name>.zip` exists in `bundlesDir` and is its own bundle: a zip
  * byte-identical to another bundle of the directory is a stand-in that some
  * tooling copied there (e.g. so that synth finds every file), not a build.

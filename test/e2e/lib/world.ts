@@ -502,7 +502,7 @@ export class World {
 
   // --- scale-down -----------------------------------------------------------------
 
-  /** One scheduled scale-down run (the bundle must exist: see bundleAvailable). */
+  /** One scheduled scale-down run. */
   async scaleDown(): Promise<unknown> {
     this.scaleDownContainer ??= this.container('scale-down', `${PREFIX}-scale-down`, this.scaleDownEnv());
     const event = {

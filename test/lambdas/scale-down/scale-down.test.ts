@@ -7,7 +7,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { GitHubAppApi, RunnerTarget } from '../../../lambdas/shared/github/runners';
 import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
-import { DEADLINE_MARGIN_MS, scaleDown } from '../../../lambdas/scale-down/scale-down';
+import { DEADLINE_MARGIN_MS, emptyMemory, scaleDown } from '../../../lambdas/scale-down/scale-down';
 import { nextCallSequence } from '../shared/call-sequence';
 import { ec2Error } from '../shared/fake-ec2';
 import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
@@ -542,5 +542,60 @@ describe('scaleDown', () => {
     expect(all).not.toContain('SECRET-JIT-CONFIG');
     expect(all).not.toContain('PRIVATE KEY');
     expect(all).not.toMatch(/authorization/i);
+  });
+});
+
+describe('orphan sightings across cold starts (issue #10 item 4)', () => {
+  // Each run gets a fresh memory, as a container cold-started for every schedule tick does.
+  const coldRun = (bed: Bed) => scaleDown(bed.config, { ...bed.deps, memory: emptyMemory() });
+
+  it('should tag an orphan on its first sighting and terminate it on the second, in another container', async () => {
+    // GIVEN an instance past its boot time with no registered runner
+    const bed = bedFor(['octo']);
+    const orphan = seedInstance(bed, { ageMinutes: 20 });
+
+    // WHEN a first cold run sees it
+    const first = await coldRun(bed);
+
+    // THEN it is kept unconfirmed and carries the time it was seen, in a key valid in instance metadata
+    expect(first).toMatchObject({ orphansTerminated: 0, errors: 0 });
+    expect(terminated(bed)).toEqual([]);
+    expect(Date.parse(bed.ec2.tagsOf(orphan)['ghr:orphan-seen-at'])).toBe(bed.now);
+
+    // WHEN a second cold run comes a tick later
+    bed.now += 5 * MINUTE;
+    const second = await coldRun(bed);
+
+    // THEN it is confirmed and terminated
+    expect(second).toMatchObject({ orphansTerminated: 1, errors: 0 });
+    expect(terminated(bed)).toEqual([orphan]);
+  });
+
+  it('should not terminate a tagged instance whose runner registered in between', async () => {
+    const bed = bedFor(['octo']);
+    const late = seedInstance(bed, { ageMinutes: 20 });
+    await coldRun(bed);
+    expect(bed.ec2.tagsOf(late)['ghr:orphan-seen-at']).toBeDefined();
+
+    register(bed, 'octo', late, { busy: true });
+    bed.now += 5 * MINUTE;
+    const second = await coldRun(bed);
+
+    expect(second).toMatchObject({ orphansTerminated: 0, errors: 0 });
+    expect(terminated(bed)).toEqual([]);
+    // AND the sighting is cleared, so a later listing that skips the runner is a first sighting again
+    expect(bed.ec2.tagsOf(late)['ghr:orphan-seen-at']).toBe('');
+  });
+
+  it('should keep working from memory when the sighting cannot be tagged, and count the error', async () => {
+    const bed = bedFor(['octo']);
+    const orphan = seedInstance(bed, { ageMinutes: 20 });
+    bed.ec2.failNext('CreateTags', ec2Error('UnauthorizedOperation'));
+    const first = await scaleDown(bed.config, bed.deps);
+    expect(first).toMatchObject({ orphansTerminated: 0, errors: 1 });
+    bed.now += 5 * MINUTE;
+    const second = await scaleDown(bed.config, bed.deps); // the same (warm) container
+    expect(second).toMatchObject({ orphansTerminated: 1 });
+    expect(terminated(bed)).toEqual([orphan]);
   });
 });

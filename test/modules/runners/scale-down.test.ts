@@ -183,6 +183,7 @@ describe('ScaleDown', () => {
         'DecryptOwnEnvironment',
         'DescribeInstances',
         'TerminateOwnInstances',
+        'TagOrphanSightings',
         'ReadGitHubApp',
         'DecryptSecrets',
         'CleanUpRunnerConfigs',
@@ -226,11 +227,23 @@ describe('ScaleDown', () => {
       for (const s of kms) expect(s).toMatchObject({ actions: ['kms:Decrypt'], resources: [keyArn] });
     });
 
+    it('should tag only the prefix\'s instances, and only with the orphan-sighting key', () => {
+      const tag = statements.find((s) => s.sid === 'TagOrphanSightings');
+      expect(tag?.actions).toEqual(['ec2:CreateTags']);
+      expect(tag?.condition).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ test: 'StringEquals', variable: 'ec2:ResourceTag/ghr:prefix' }),
+          { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: ['ghr:orphan-seen-at'] },
+        ]),
+      );
+    });
+
     it('should never launch instances', () => {
       const actions = allStatements(stack).flatMap((s) => s.actions);
       expect(actions).not.toContain('ec2:RunInstances');
       expect(actions).not.toContain('ec2:CreateFleet');
       expect(statements.flatMap((s) => s.actions).filter((a) => a.startsWith('ec2:')).sort()).toEqual([
+        'ec2:CreateTags',
         'ec2:DescribeInstances',
         'ec2:TerminateInstances',
       ]);

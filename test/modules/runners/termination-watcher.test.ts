@@ -133,6 +133,7 @@ describe('TerminationWatcher', () => {
         function_name: fnArn,
         batch_size: 10,
         function_response_types: ['ReportBatchItemFailures'],
+        tags: { team: 'ci' },
       });
       expect(json).toHaveResourceWithProperties(LambdaEventSourceMapping, { batch_size: 10 });
     });
