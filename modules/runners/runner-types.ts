@@ -7,6 +7,7 @@
  */
 import { MapTerraformIterator, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { isScheduleExpression, scheduleExpressionCondition, TIME_ZONE_PATTERN } from '../shared/schedule';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
 
 /** The labels of the default runner type. */
@@ -19,14 +20,14 @@ export const DEFAULT_PRIORITY = 999;
 export interface PoolConfig {
   /** Idle runners to keep, 1 or more; never more than the type's runnersMaximumCount allows. */
   readonly size: number;
-  /** When the pool is topped up: an EventBridge Scheduler `cron(…)` or `rate(…)`, e.g. "cron(*\/5 8-18 ? * MON-FRI *)". */
+  /** When the pool is topped up: an EventBridge Scheduler `rate(…)` or six-field `cron(…)` (see isScheduleExpression), e.g. "cron(*\/5 8-18 ? * MON-FRI *)". */
   readonly scheduleExpression: string;
   /** IANA time zone of the expression. @default "UTC" */
   readonly scheduleExpressionTimezone?: string;
 }
 
 export interface RunnerTypeProps {
-  /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters. */
+  /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters, not ending in "-dlq". */
   readonly name: string;
   /** Labels the runners of this type offer. `self-hosted` is implied. Non-empty. */
   readonly labels: string[];
@@ -44,7 +45,7 @@ export interface RunnerTypeProps {
   readonly instanceTargetCapacityType?: string;
   /** Spot allocation strategy for CreateFleet. @default "price-capacity-optimized" */
   readonly instanceAllocationStrategy?: string;
-  /** Spot errors after which the shortfall is launched on-demand, e.g. ["InsufficientInstanceCapacity"]. @default [] */
+  /** Spot errors after which the shortfall is launched on-demand, from FLEET_FAILOVER_ERROR_CODES, e.g. ["InsufficientInstanceCapacity"]. @default [] */
   readonly enableOnDemandFailoverForErrors?: string[];
   /** A fixed AMI id. @default none: the AMI comes from `amiIdSsmParameterName` */
   readonly amiId?: string;
@@ -120,66 +121,58 @@ export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     })), [])
   }))`;
 
+/**
+ * EC2 error codes a spot CreateFleet can report when it comes up short, the
+ * values `enable_on_demand_failover_for_errors` may list (the fleet launcher in
+ * lambdas/shared/runners/launch-fleet.ts matches them against
+ * CreateFleet's `Errors[].ErrorCode`). Source:
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+ */
+export const FLEET_FAILOVER_ERROR_CODES = [
+  'InsufficientInstanceCapacity',
+  'InsufficientCapacity',
+  'MaxSpotInstanceCountExceeded',
+  'SpotMaxPriceTooLow',
+  'UnfulfillableCapacity',
+  'InstanceLimitExceeded',
+  'VcpuLimitExceeded',
+];
+
+/** A rule over every entry `t` (named `n`) of var.runner_types whose message names the types that break it. */
+function perType(predicate: string, message: string): { condition: string; errorMessage: string } {
+  return {
+    condition: `\${alltrue([for n, t in var.runner_types : ${predicate}])}`,
+    errorMessage: `runner_types: ${message} (runner types: \${join(", ", [for n, t in var.runner_types : n if !(${predicate})])}).`,
+  };
+}
+
+const POOL_OK = (p: string) => `alltrue([for p in t.pool_config : ${p}])`;
+
 /** Terraform validations of the runner_types variable, mirroring the list form's rules. */
 export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string }[] = [
   { condition: '${length(var.runner_types) > 0}', errorMessage: 'runner_types must declare at least one runner type.' },
-  {
-    condition: '${alltrue([for name, t in var.runner_types : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])}',
-    errorMessage: 'runner_types names must be 1 to 32 lower-case letters, digits or hyphens.',
-  },
-  {
-    condition: '${alltrue([for t in values(var.runner_types) : length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])])}',
-    // error_message may refer to the variable (Terraform >= 1.9 for this module), so it names the types.
-    errorMessage:
-      'runner_types: every label must have a non-blank value, and every type at least one label; not so for: ${join(", ", [for name, t in var.runner_types : name if !(length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""]))])}.',
-  },
-  {
-    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)])}`,
-    errorMessage: `runner_architecture must be one of ${ARCHITECTURES.join(', ')}.`,
-  },
-  {
-    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(CAPACITY_TYPES)}, t.instance_target_capacity_type)])}`,
-    errorMessage: `instance_target_capacity_type must be one of ${CAPACITY_TYPES.join(', ')}.`,
-  },
-  {
-    condition: `\${alltrue([for t in values(var.runner_types) : contains(${JSON.stringify(ALLOCATION_STRATEGIES)}, t.instance_allocation_strategy)])}`,
-    errorMessage: `instance_allocation_strategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}.`,
-  },
-  {
-    condition: '${alltrue([for t in values(var.runner_types) : t.runners_maximum_count == -1 || t.runners_maximum_count >= 1])}',
-    errorMessage:
-      'runner_types: runners_maximum_count must be -1 (no limit) or at least 1; not so for: ${join(", ", [for name, t in var.runner_types : name if !(t.runners_maximum_count == -1 || t.runners_maximum_count >= 1)])}.',
-  },
-  {
-    condition: '${alltrue([for t in values(var.runner_types) : t.volume_size >= 8 && t.volume_size <= 16384])}',
-    errorMessage: 'volume_size must be 8 to 16384 GiB.',
-  },
-  {
-    condition: '${alltrue([for t in values(var.runner_types) : t.instance_types == null || length(coalesce(t.instance_types, [])) > 0])}',
-    errorMessage: 'instance_types, when set, must not be empty.',
-  },
-  {
-    condition: '${alltrue([for t in values(var.runner_types) : t.ami_id == null || t.ami_id_ssm_parameter_name == null])}',
-    errorMessage: 'set at most one of ami_id and ami_id_ssm_parameter_name.',
-  },
-  {
-    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : p.size >= 1 && floor(p.size) == p.size]]))}',
-    errorMessage: 'pool_config size must be a whole number, 1 or more.',
-  },
-  {
-    // A pool larger than the cap could never be filled: the pool tops up within the cap.
-    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : t.runners_maximum_count == -1 || p.size <= t.runners_maximum_count]]))}',
-    errorMessage:
-      'runner_types: a pool_config size may not exceed the type\'s runners_maximum_count; not so for: ${join(", ", [for name, t in var.runner_types : name if !alltrue([for p in t.pool_config : t.runners_maximum_count == -1 || p.size <= t.runners_maximum_count])])}.',
-  },
-  {
-    condition: '${alltrue(flatten([for t in values(var.runner_types) : [for p in t.pool_config : can(regex("^(cron|rate)[(].+[)]$", p.schedule_expression)) && trimspace(p.schedule_expression_timezone) != ""]]))}',
-    errorMessage: 'pool_config schedule_expression must be an EventBridge Scheduler cron(…) or rate(…) expression, with a time zone.',
-  },
+  perType('can(regex("^[a-z0-9][a-z0-9-]{0,31}$", n))', 'names must be 1 to 32 lower-case letters, digits or hyphens'),
+  perType('!endswith(n, "-dlq")', 'names must not end in "-dlq": the queues of type "x" and its dead-letter queue "x-dlq" would collide with a type named "x-dlq"'),
+  perType('length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])', 'labels needs at least one label, and no label may be empty or only whitespace'),
+  perType(`contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)`, `runner_architecture must be one of ${ARCHITECTURES.join(', ')}`),
+  perType(`contains(${JSON.stringify(CAPACITY_TYPES)}, t.instance_target_capacity_type)`, `instance_target_capacity_type must be one of ${CAPACITY_TYPES.join(', ')}`),
+  perType(`contains(${JSON.stringify(ALLOCATION_STRATEGIES)}, t.instance_allocation_strategy)`, `instance_allocation_strategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}`),
+  perType(
+    `alltrue([for e in t.enable_on_demand_failover_for_errors : contains(${JSON.stringify(FLEET_FAILOVER_ERROR_CODES)}, e)])`,
+    `enable_on_demand_failover_for_errors may only list EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}`,
+  ),
+  perType('t.runners_maximum_count == -1 || t.runners_maximum_count >= 1', 'runners_maximum_count must be -1 (no limit) or at least 1'),
+  perType('t.volume_size >= 8 && t.volume_size <= 16384', 'volume_size must be 8 to 16384 GiB'),
+  perType('t.instance_types == null || length(coalesce(t.instance_types, [])) > 0', 'instance_types, when set, must not be empty'),
+  perType('t.ami_id == null || t.ami_id_ssm_parameter_name == null', 'set at most one of ami_id and ami_id_ssm_parameter_name'),
+  perType(POOL_OK('p.size >= 1 && floor(p.size) == p.size'), 'pool_config size must be a whole number, 1 or more'),
+  perType(`t.runners_maximum_count == -1 || ${POOL_OK('p.size <= t.runners_maximum_count')}`, 'pool_config size must not exceed the type\'s runners_maximum_count'),
+  perType(
+    POOL_OK(scheduleExpressionCondition('p.schedule_expression')),
+    'pool_config schedule_expression must be an EventBridge rate(1 minute), rate(N minutes|hours|days) or six-field cron(…) expression with "?" in day-of-month or day-of-week',
+  ),
+  perType(POOL_OK(`can(regex("${TIME_ZONE_PATTERN}", p.schedule_expression_timezone))`), 'pool_config schedule_expression_timezone must be an IANA time zone name: UTC or Area/Location, e.g. Europe/Amsterdam'),
 ];
-
-/** Scheduler expressions a pool accepts. */
-const POOL_SCHEDULE_PATTERN = /^(cron|rate)\(.+\)$/;
 
 export abstract class RunnerTypes {
   /** Runner types from a typed list: validated now, in declared order (priority = index unless given). */
@@ -230,8 +223,9 @@ class ListRunnerTypes extends RunnerTypes {
       { ok: duplicates.length === 0, message: `runner type names must be unique, got duplicates: ${duplicates.join(', ')}` },
       ...types.flatMap((t) => [
         whenKnown(t.name, () => NAME_PATTERN.test(t.name), `runner type name must match ${NAME_PATTERN}, got "${t.name}"`),
+        whenKnown(t.name, () => !t.name.endsWith('-dlq'), `runner type name must not end in "-dlq" (its queues would collide with those of type "${t.name.replace(/-dlq$/, '')}"), got "${t.name}"`),
         whenKnown(t.labels, () => t.labels.length > 0, `runner type "${t.name}" needs at least one label, got none`),
-        whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty label`),
+        whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty or whitespace-only label`),
         ...instanceRules(t),
       ]),
     ]);
@@ -274,12 +268,26 @@ function instanceRules(t: RunnerTypeProps) {
     whenKnown(strategy, () => strategy === undefined || ALLOCATION_STRATEGIES.includes(strategy), `${name}: instanceAllocationStrategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}, got "${strategy}"`),
     whenKnown(max, () => max === undefined || max === -1 || max >= 1, `${name}: runnersMaximumCount must be -1 (no limit) or ≥ 1, got ${max}`),
     whenKnown(size, () => size === undefined || (size >= 8 && size <= 16384), `${name}: volumeSize must be 8 to 16384 GiB, got ${size}`),
+    whenKnown(
+      t.enableOnDemandFailoverForErrors,
+      () => (t.enableOnDemandFailoverForErrors ?? []).every((e) => FLEET_FAILOVER_ERROR_CODES.includes(e)),
+      `${name}: enableOnDemandFailoverForErrors may only list ${FLEET_FAILOVER_ERROR_CODES.join(', ')}, got ${JSON.stringify(t.enableOnDemandFailoverForErrors)}`,
+    ),
     whenKnown(t.instanceTypes, () => t.instanceTypes === undefined || t.instanceTypes.length > 0, `${name}: instanceTypes must not be empty when given`),
     { ok: t.amiId === undefined || t.amiIdSsmParameterName === undefined, message: `${name}: give amiId or amiIdSsmParameterName, not both` },
     ...(t.poolConfig ?? []).flatMap((p, i) => [
       whenKnown(p.size, () => Number.isInteger(p.size) && p.size >= 1, `${name}: poolConfig[${i}].size must be a whole number, 1 or more, got ${p.size}`),
-      whenKnown(p.scheduleExpression, () => POOL_SCHEDULE_PATTERN.test(p.scheduleExpression), `${name}: poolConfig[${i}].scheduleExpression must be cron(…) or rate(…), got "${p.scheduleExpression}"`),
-      whenKnown(p.scheduleExpressionTimezone, () => p.scheduleExpressionTimezone === undefined || p.scheduleExpressionTimezone.trim() !== '', `${name}: poolConfig[${i}].scheduleExpressionTimezone must not be empty`),
+      whenKnown([p.size, max], () => (max ?? 3) === -1 || p.size <= (max ?? 3), `${name}: poolConfig[${i}].size must not exceed runnersMaximumCount (${max ?? 3}), got ${p.size}`),
+      whenKnown(
+        p.scheduleExpression,
+        () => isScheduleExpression(p.scheduleExpression),
+        `${name}: poolConfig[${i}].scheduleExpression must be rate(1 minute), rate(N minutes|hours|days) or a six-field cron(…) with "?" in day-of-month or day-of-week, got "${p.scheduleExpression}"`,
+      ),
+      whenKnown(
+        p.scheduleExpressionTimezone,
+        () => p.scheduleExpressionTimezone === undefined || new RegExp(TIME_ZONE_PATTERN).test(p.scheduleExpressionTimezone),
+        `${name}: poolConfig[${i}].scheduleExpressionTimezone must be an IANA time zone name (UTC or Area/Location), got "${p.scheduleExpressionTimezone}"`,
+      ),
     ]),
   ];
 }

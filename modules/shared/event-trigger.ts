@@ -7,6 +7,7 @@ import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { Construct } from 'constructs';
 import { ModuleFunction } from './lambda-function';
+import { isScheduleExpression } from './schedule';
 import { validate, whenKnown } from './validation';
 
 export interface EventTriggerProps {
@@ -30,7 +31,11 @@ export class EventTrigger extends Construct {
     const schedule = props.scheduleExpression;
     validate('EventTrigger', [
       { ok: (schedule === undefined) !== (props.eventPattern === undefined), message: `${props.name}: give exactly one of scheduleExpression and eventPattern` },
-      whenKnown(schedule, () => schedule === undefined || /^(rate|cron)\(.+\)$/.test(schedule), `${props.name}: scheduleExpression must be rate(…) or cron(…), got "${schedule}"`),
+      whenKnown(
+        schedule,
+        () => schedule === undefined || isScheduleExpression(schedule),
+        `${props.name}: scheduleExpression must be rate(1 minute), rate(N minutes|hours|days) or a six-field cron(…) with "?" in day-of-month or day-of-week, got "${schedule}"`,
+      ),
     ]);
     this.rule = new CloudwatchEventRule(this, 'rule', {
       name: props.name,

@@ -45,8 +45,8 @@ export abstract class LambdaCode {
   }
 
   /**
-   * For module inputs that choose at plan time: S3 when `location.bucket` is
-   * not null, otherwise the local bundle. Both branches are synthesized.
+   * For module inputs that choose at plan time: S3 when `location.bucket`,
+   * `key` and `objectVersion` are all not null, otherwise the local bundle. Both branches are synthesized.
    */
   static fromBundleOrS3(name: string, location: LambdaS3Location, bundleDir: string = DEFAULT_BUNDLE_DIR): LambdaCode {
     return new SwitchedCode(new BundleCode(name, bundleDir), location);
@@ -112,12 +112,16 @@ class SwitchedCode extends LambdaCode {
 
   bind(scope: Construct): LambdaCodeConfig {
     const local = this.local.bind(scope);
-    const useLocal = Op.eq(this.location.bucket, Token.nullValue());
+    // S3 only when the whole location is given. A partial one keeps the
+    // function valid for the provider, so the module's own precondition (that
+    // names the missing inputs) is the error plan shows.
+    const isNull = (value: string) => Op.eq(value, Token.nullValue());
+    const useLocal = Op.or(isNull(this.location.bucket), Op.or(isNull(this.location.key), isNull(this.location.objectVersion)));
     const pick = (whenLocal: unknown, whenS3: unknown) => Token.asString(Fn.conditional(useLocal, whenLocal, whenS3));
     return {
       filename: pick(local.filename, Token.nullValue()),
       sourceCodeHash: pick(local.sourceCodeHash, Token.nullValue()),
-      s3Bucket: this.location.bucket,
+      s3Bucket: pick(Token.nullValue(), this.location.bucket),
       s3Key: pick(Token.nullValue(), this.location.key),
       s3ObjectVersion: pick(Token.nullValue(), this.location.objectVersion),
     };

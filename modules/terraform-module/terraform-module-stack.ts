@@ -5,10 +5,11 @@
  * configures both.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { DataResource, Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GitHubRunners } from '../github-runners';
-import { RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
+import { FLEET_FAILOVER_ERROR_CODES, RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
+import { scheduleExpressionCondition } from '../shared/schedule';
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
@@ -26,6 +27,13 @@ export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
  */
 export const AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 7.0.0';
 
+/** The Lambdas whose zips may come from lambda_s3_bucket, as the prefixes of their *_lambda_s3_* variables. */
+const S3_LAMBDAS = ['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool'];
+/** Every *_lambda_s3_key and *_lambda_s3_object_version, as a Terraform object of name = var.name. */
+const S3_INPUTS = `{ ${S3_LAMBDAS.flatMap((n) => [`${n}_lambda_s3_key`, `${n}_lambda_s3_object_version`])
+  .map((v) => `${v} = var.${v}`)
+  .join(', ')} }`;
+
 export class TerraformModuleStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -38,6 +46,19 @@ export class TerraformModuleStack extends TerraformStack {
     this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
 
     const v = new ModuleVariables(this);
+    // Checks across variables that Terraform cannot hold as variable
+    // validations (they would form a cycle): preconditions on a resource that
+    // does nothing, so plan fails with the message and this resource's name.
+    new DataResource(this, 'input_checks', {
+      lifecycle: {
+        precondition: [
+          {
+            condition: `\${var.lambda_s3_bucket == null || alltrue([for v in values(${S3_INPUTS}) : v != null])}`,
+            errorMessage: `lambda_s3_bucket is set, so every Lambda needs its key and object version; missing: \${join(", ", [for n, v in ${S3_INPUTS} : n if v == null])}.`,
+          },
+        ],
+      },
+    });
     const runners = new GitHubRunners(this, 'runners', {
       prefix: v.prefix.stringValue,
       vpcId: v.vpcId.stringValue,
@@ -227,8 +248,18 @@ class ModuleVariables {
       type: RUNNER_TYPES_VARIABLE_TYPE,
       default: { default: { labels: ['self-hosted', 'linux', 'x64'] } },
       description:
-        'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match.',
-      validation: RUNNER_TYPES_VALIDATIONS,
+        'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match. ' +
+        `Names: 1 to 32 lower-case letters, digits or hyphens, not ending in "-dlq". enable_on_demand_failover_for_errors takes EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}. ` +
+        'pool_config: size at most runners_maximum_count; schedule_expression rate(…) or six-field cron(…); schedule_expression_timezone an IANA name (UTC, Area/Location).',
+      validation: [
+        ...RUNNER_TYPES_VALIDATIONS,
+        {
+          // On runner_types, which the caller sets when adding a pool, so plan points at that line.
+          condition: '${var.pool_runner_owner != null || alltrue([for n, t in var.runner_types : length(t.pool_config) == 0])}',
+          errorMessage:
+            'runner_types: a pool_config needs pool_runner_owner (where pool runners register); set pool_runner_owner, or remove the pools (runner types: ${join(", ", [for n, t in var.runner_types : n if length(t.pool_config) > 0])}).',
+        },
+      ],
     });
     this.repositoryAllowList = new TerraformVariable(scope, 'repository_allow_list', {
       type: 'list(string)',
@@ -323,7 +354,13 @@ class ModuleVariables {
       default: Token.nullValue(),
       nullable: true,
       description:
-        'Versioned S3 bucket holding the Lambda zips (see scripts/publish-lambdas). Null: use the zips shipped inside this module.',
+        'Versioned S3 bucket holding the Lambda zips (see scripts/publish-lambdas). Null: use the zips shipped inside this module. Set: every *_lambda_s3_key and *_lambda_s3_object_version is required.',
+    });
+    // A key or version without the bucket would be silently ignored (the zip inside the module deploys).
+    // Each rule sits on the variable the caller set, so plan points at the caller's line, not "line 0".
+    const s3Rule = (variableName: string) => ({
+      condition: `\${var.lambda_s3_bucket != null || var.${variableName} == null}`,
+      errorMessage: `${variableName} is set but lambda_s3_bucket is null: set lambda_s3_bucket too, or unset ${variableName}.`,
     });
     const s3Pair = (name: string) => {
       const key = new TerraformVariable(scope, `${name}_lambda_s3_key`, {
@@ -331,24 +368,14 @@ class ModuleVariables {
         default: Token.nullValue(),
         nullable: true,
         description: `S3 key of the ${name} Lambda zip in lambda_s3_bucket.`,
-        validation: [
-          {
-            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_key != null}`,
-            errorMessage: `${name}_lambda_s3_key is required when lambda_s3_bucket is set.`,
-          },
-        ],
+        validation: [s3Rule(`${name}_lambda_s3_key`)],
       });
       const version = new TerraformVariable(scope, `${name}_lambda_s3_object_version`, {
         type: 'string',
         default: Token.nullValue(),
         nullable: true,
         description: `S3 object version of the ${name} Lambda zip. A new version redeploys the function.`,
-        validation: [
-          {
-            condition: `\${var.lambda_s3_bucket == null || var.${name}_lambda_s3_object_version != null}`,
-            errorMessage: `${name}_lambda_s3_object_version is required when lambda_s3_bucket is set.`,
-          },
-        ],
+        validation: [s3Rule(`${name}_lambda_s3_object_version`)],
       });
       return { key, version };
     };
@@ -394,13 +421,12 @@ class ModuleVariables {
     this.enableCloudwatchAgent = variable('enable_cloudwatch_agent', 'bool', false, 'Ship the user-data and runner logs to CloudWatch with the CloudWatch agent (adds boot time).');
     this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool') };
     this.poolRunnerOwner = variable('pool_runner_owner', 'string', null, 'Where warm pool runners register: an organisation login, or owner/repo. Required when a runner type has a pool_config.', {
-      condition:
-        '${var.pool_runner_owner == null ? length(flatten([for t in values(var.runner_types) : t.pool_config])) == 0 : can(regex("^[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?$", var.pool_runner_owner))}',
-      errorMessage: 'pool_runner_owner must be an organisation login or owner/repo, and is required when a runner type has a pool_config.',
+      condition: '${var.pool_runner_owner == null || can(regex("^[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?$", var.pool_runner_owner))}',
+      errorMessage: 'pool_runner_owner must be an organisation login or owner/repo.',
     });
     const scheduleRule = (name: string) => ({
-      condition: `\${can(regex("^(rate|cron)[(].+[)]$", var.${name}))}`,
-      errorMessage: `${name} must be an EventBridge rate(…) or cron(…) expression.`,
+      condition: `\${${scheduleExpressionCondition(`var.${name}`)}}`,
+      errorMessage: `${name} must be an EventBridge rate(1 minute), rate(N minutes|hours|days) or six-field cron(…) expression with "?" in day-of-month or day-of-week.`,
     });
     this.scaleDownSchedule = variable('scale_down_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When scale-down runs (EventBridge rate or cron expression).', scheduleRule('scale_down_schedule_expression'));
     this.minimumRunningTime = variable('minimum_running_time_in_minutes', 'number', 5, 'An idle registered runner younger than this is kept, 0 to 1440 minutes.', {

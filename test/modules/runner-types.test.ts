@@ -53,8 +53,49 @@ describe('RunnerTypes', () => {
     });
 
     it('should reject a blank label', () => {
-      expect(fromList([{ name: 'blank', labels: ['linux', '  '] }]).problems).toEqual(['runner type "blank" has an empty label']);
+      expect(fromList([{ name: 'blank', labels: ['linux', '  '] }]).problems).toEqual(['runner type "blank" has an empty or whitespace-only label']);
     });
+
+    it('should reject a name ending in "-dlq", whose queues would collide with another type\'s dead-letter queue', () => {
+      expect(fromList([{ name: 'x-dlq', labels: ['linux'] }]).problems).toEqual(['runner type name must not end in "-dlq" (its queues would collide with those of type "x"), got "x-dlq"']);
+    });
+
+    it('should reject failover error codes EC2 fleets do not report, naming the type', () => {
+      expect(fromList([{ name: 'f', labels: ['linux'], enableOnDemandFailoverForErrors: ['InsufficientInstanceCapacity', 'NoSuchError'] }]).problems).toEqual([
+        expect.stringMatching(/^runner type "f": enableOnDemandFailoverForErrors may only list InsufficientInstanceCapacity, .*, got \["InsufficientInstanceCapacity","NoSuchError"\]$/),
+      ]);
+    });
+
+    it('should reject a pool larger than runnersMaximumCount, and accept any size without a limit', () => {
+      const window = { scheduleExpression: 'cron(0/5 8-18 ? * MON-FRI *)' };
+      expect(fromList([{ name: 'p', labels: ['linux'], runnersMaximumCount: 2, poolConfig: [{ ...window, size: 3 }] }]).problems).toEqual([
+        'runner type "p": poolConfig[0].size must not exceed runnersMaximumCount (2), got 3',
+      ]);
+      expect(fromList([{ name: 'p', labels: ['linux'], poolConfig: [{ ...window, size: 4 }] }]).problems).toEqual(['runner type "p": poolConfig[0].size must not exceed runnersMaximumCount (3), got 4']);
+      expect(() => RunnerTypes.fromList([{ name: 'p', labels: ['linux'], runnersMaximumCount: -1, poolConfig: [{ ...window, size: 50 }] }])).not.toThrow();
+    });
+
+    it.each(['rate(1 minutes)', 'rate(5 minute)', 'rate(0 minutes)', 'cron(0/5 8-18 * MON-FRI *)', 'cron(0 8 * * MON-FRI *)', 'cron(0 8 ? * ? *)', 'cron(0 8 ? * MON *', 'at(2026-01-01T00:00:00)'])(
+      'should reject the pool schedule %j, naming the type',
+      (scheduleExpression) => {
+        expect(fromList([{ name: 's', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression }] }]).problems).toEqual([
+          expect.stringMatching(/^runner type "s": poolConfig\[0\]\.scheduleExpression must be rate\(1 minute\)/),
+        ]);
+      },
+    );
+
+    it.each(['rate(1 minute)', 'rate(10 minutes)', 'rate(2 hours)', 'cron(*/5 * * * ? *)', 'cron(0 8 1 * ? *)'])('should accept the pool schedule %j', (scheduleExpression) => {
+      expect(() => RunnerTypes.fromList([{ name: 's', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression }] }])).not.toThrow();
+    });
+
+    it.each([['', false], ['CET!', false], ['utc', false], ['Europe/', false], ['UTC', true], ['Europe/Amsterdam', true], ['America/Argentina/Salta', true], ['Etc/GMT+1', true]] as const)(
+      'should judge the pool time zone %j (valid: %s)',
+      (scheduleExpressionTimezone, valid) => {
+        const build = () => RunnerTypes.fromList([{ name: 'z', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression: 'rate(5 minutes)', scheduleExpressionTimezone }] }]);
+        if (valid) expect(build).not.toThrow();
+        else expect(fromList([{ name: 'z', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression: 'rate(5 minutes)', scheduleExpressionTimezone }] }]).problems).toEqual([expect.stringContaining('runner type "z": poolConfig[0].scheduleExpressionTimezone must be an IANA time zone name')]);
+      },
+    );
 
     it.each(['Upper', 'under_score', '-leading', '', 'a'.repeat(33), 'spa ce'])('should reject the name %j', (name) => {
       expect(fromList([{ name, labels: ['linux'] }]).problems).toEqual([

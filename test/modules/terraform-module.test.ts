@@ -2,7 +2,9 @@
  * The plain Terraform module for HCL users: a provider-less, backend-less
  * stack whose inputs are all variables.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { LambdaCode, LambdaS3Location } from '../../modules/shared/lambda-code';
@@ -92,7 +94,7 @@ describe('TerraformModuleStack', () => {
   describe('warm pool', () => {
     it('should take pool_runner_owner, null by default, required by Terraform when a type has a pool_config', () => {
       expect(stack.variable?.pool_runner_owner).toMatchObject({ type: 'string', default: null, nullable: true });
-      expect(stack.variable?.pool_runner_owner.validation[0].condition).toContain('t.pool_config');
+      expect(stack.variable?.runner_types.validation.map((v: { condition: string }) => v.condition).join('\n')).toContain('var.pool_runner_owner != null');
       expect(stack.variable?.runner_types.type).toContain('pool_config');
     });
 
@@ -145,9 +147,99 @@ describe('TerraformModuleStack', () => {
 
     it('should pick the webhook code from S3 when var.lambda_s3_bucket is set, else the shipped zip', () => {
       const webhook = Object.values(stack.resource!.aws_lambda_function).find((f: any) => f.function_name === '${var.prefix}-webhook');
-      expect(webhook.s3_bucket).toBe('${var.lambda_s3_bucket}');
-      expect(webhook.s3_object_version).toBe('${(var.lambda_s3_bucket == null) ? null : var.webhook_lambda_s3_object_version}');
-      expect(webhook.filename).toMatch(/^\$\{\(var\.lambda_s3_bucket == null\) \? format\("%s\/%s", path\.module, "assets\/lambda-bundle-webhook\/.*\/webhook\.zip"\) : null\}$/);
+      const partial = '((var.lambda_s3_bucket == null) || ((var.webhook_lambda_s3_key == null) || (var.webhook_lambda_s3_object_version == null)))';
+      expect(webhook.s3_bucket).toBe(`\${${partial} ? null : var.lambda_s3_bucket}`);
+      expect(webhook.s3_object_version).toBe(`\${${partial} ? null : var.webhook_lambda_s3_object_version}`);
+      expect(webhook.filename.startsWith(`\${${partial} ? format("%s/%s", path.module, "assets/lambda-bundle-webhook/`)).toBe(true);
+      expect(webhook.filename).toMatch(/\/webhook\.zip"\) : null\}$/);
+    });
+  });
+
+  describe('variable validation by terraform plan', () => {
+    const REQUIRED_VALUES = {
+      prefix: 'gh-ci',
+      vpc_id: 'vpc-0123',
+      subnet_ids: ['subnet-0123'],
+      github_app_ssm_parameters: { app_id: '/gh/app-id', private_key: '/gh/key', webhook_secret: '/gh/secret' },
+    };
+
+    /**
+     * Runs `terraform plan` on the module's variable blocks alone (no resources,
+     * so no providers or init), with `values` as the tfvars: Terraform evaluates
+     * every validation and reports each failure. Returns the exit code and the
+     * error messages, whitespace collapsed.
+     */
+    function planVariables(values: Record<string, unknown>): { status: number | null; errors: string } {
+      const dir = mkdtempSync(join(tmpdir(), 'module-vars-'));
+      writeFileSync(join(dir, 'variables.tf.json'), JSON.stringify({ terraform: { required_version: stack.terraform?.required_version }, variable: stack.variable }));
+      writeFileSync(join(dir, 'bad.tfvars.json'), JSON.stringify({ ...REQUIRED_VALUES, ...values }));
+      const result = spawnSync('terraform', ['plan', '-input=false', '-no-color', '-lock=false', '-var-file=bad.tfvars.json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' },
+      });
+      if (result.error) throw new Error(`terraform is required to check the variable validations: ${result.error.message}`);
+      return { status: result.status, errors: result.stderr.replace(/^.*?does not exist\.\s*/s, '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ') };
+    }
+
+    const pool = (overrides: Record<string, unknown>) => [{ size: 1, schedule_expression: 'cron(0/5 8-18 ? * MON-FRI *)', ...overrides }];
+
+    it('should accept good values, including every schedule form and an IANA time zone', () => {
+      const result = planVariables({
+        pool_runner_owner: 'my-org',
+        lambda_s3_bucket: 'lambdas',
+        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
+        scale_down_schedule_expression: 'rate(1 minute)',
+        runner_binaries_syncer_schedule_expression: 'rate(15 minutes)',
+        runner_types: {
+          a: { labels: ['linux'], enable_on_demand_failover_for_errors: ['InsufficientInstanceCapacity'], runners_maximum_count: 2, pool_config: pool({ size: 2, schedule_expression_timezone: 'Europe/Amsterdam' }) },
+          b: { labels: ['arm'], runners_maximum_count: -1, pool_config: pool({ size: 10, schedule_expression: 'cron(0 8 1 * ? *)', schedule_expression_timezone: 'America/Argentina/Salta' }) },
+        },
+      });
+      expect(result).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    it('should reject bad runner types at plan time, naming the variable and each offending type', () => {
+      const { status, errors } = planVariables({
+        pool_runner_owner: 'my-org',
+        runner_types: {
+          blank: { labels: ['linux', ' \t'] },
+          'x-dlq': { labels: ['dlq'] },
+          failover: { labels: ['f'], enable_on_demand_failover_for_errors: ['InsufficientInstanceCapacity', 'NoSuchError'] },
+          bigpool: { labels: ['p'], runners_maximum_count: 2, pool_config: pool({ size: 3 }) },
+          ratetypo: { labels: ['r'], pool_config: pool({ schedule_expression: 'rate(1 minutes)' }) },
+          cron5: { labels: ['c'], pool_config: pool({ schedule_expression: 'cron(0/5 8-18 * MON-FRI *)' }) },
+          noqm: { labels: ['q'], pool_config: pool({ schedule_expression: 'cron(0 8 * * MON-FRI *)' }) },
+          tz: { labels: ['t'], pool_config: pool({ schedule_expression_timezone: 'CET!' }) },
+        },
+      });
+      expect(status).not.toBe(0);
+      expect(errors).toContain('runner_types: labels needs at least one label, and no label may be empty or only whitespace (runner types: blank).');
+      expect(errors).toContain('runner_types: names must not end in "-dlq"');
+      expect(errors).toMatch(/must not end in "-dlq".*\(runner types: x-dlq\)/);
+      expect(errors).toMatch(/enable_on_demand_failover_for_errors may only list EC2 fleet error codes: InsufficientInstanceCapacity, .*\(runner types: failover\)/);
+      expect(errors).toContain("pool_config size must not exceed the type's runners_maximum_count (runner types: bigpool).");
+      expect(errors).toMatch(/pool_config schedule_expression must be an EventBridge .* \(runner types: cron5, noqm, ratetypo\)/);
+      expect(errors).toContain('pool_config schedule_expression_timezone must be an IANA time zone name: UTC or Area/Location, e.g. Europe/Amsterdam (runner types: tz).');
+    });
+
+    it('should reject S3 keys or versions without the bucket, the bucket without keys, and bad schedules of scale-down and the syncer', () => {
+      const withoutBucket = planVariables({ scale_down_lambda_s3_key: 'scale-down.zip', pool_lambda_s3_object_version: 'v1', scale_down_schedule_expression: 'rate(5 minute)', runner_binaries_syncer_schedule_expression: 'cron(27 * * * * *)' });
+      expect(withoutBucket.status).not.toBe(0);
+      expect(withoutBucket.errors).toContain('scale_down_lambda_s3_key is set but lambda_s3_bucket is null: set lambda_s3_bucket too, or unset scale_down_lambda_s3_key.');
+      expect(withoutBucket.errors).toContain('pool_lambda_s3_object_version is set but lambda_s3_bucket is null');
+      expect(withoutBucket.errors).toContain('scale_down_schedule_expression must be an EventBridge rate(1 minute)');
+      expect(withoutBucket.errors).toContain('runner_binaries_syncer_schedule_expression must be an EventBridge rate(1 minute)');
+      expect(withoutBucket.errors).not.toContain('webhook_lambda_s3_key');
+      // The bucket without keys is a precondition on terraform_data.input_checks (a validation
+      // would form a cycle with the keys'): test/scripts/module-validation.test.ts plans it.
+    });
+
+    it('should name runner_types and the pooled types when pool_runner_owner is missing', () => {
+      const { status, errors } = planVariables({ runner_types: { a: { labels: ['linux'] }, warm: { labels: ['w'], pool_config: pool({ size: 1 }) } } });
+      expect(status).not.toBe(0);
+      expect(errors.replace(/\s+/g, ' ')).toContain('runner_types: a pool_config needs pool_runner_owner (where pool runners register); set pool_runner_owner, or remove the pools (runner types: warm).');
     });
   });
 });

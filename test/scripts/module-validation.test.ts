@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPluginDir, planOffline } from '../../scripts/lib/terraform';
 
-/** Issue #10 item 8: bad runner_types fail at validate, naming the variable and each offending type. */
+/** Issue #10 item 8: bad inputs fail at validate, naming the variable and each offending type. */
 describe('module validation at terraform validate', () => {
   it('should name runner_types and each offending type', async () => {
     const plans = mkdtempSync(join(tmpdir(), 'ghr-bad-types-'));
@@ -14,10 +14,44 @@ describe('module validation at terraform validate', () => {
         (e: Error) => e,
       );
       expect(error?.message).toMatch(/terraform validate failed/);
-      const text = (error?.message ?? '').replace(/\s+/g, ' ');
-      expect(text).toContain('runner_types: every label must have a non-blank value, and every type at least one label; not so for: blank.');
-      expect(text).toContain('runner_types: runners_maximum_count must be -1 (no limit) or at least 1; not so for: zero-cap.');
-      expect(text).toContain("runner_types: a pool_config size may not exceed the type's runners_maximum_count; not so for: big-pool.");
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      const types = (rule: string, names: string) => `runner_types: ${rule} (runner types: ${names}).`;
+      expect(text).toContain(types('labels needs at least one label, and no label may be empty or only whitespace', 'blank'));
+      expect(text).toContain(types('runners_maximum_count must be -1 (no limit) or at least 1', 'zero-cap'));
+      expect(text).toContain(types("pool_config size must not exceed the type's runners_maximum_count", 'big-pool'));
+      expect(text).toContain(types('names must not end in "-dlq"', 'x-dlq').replace(' (runner types: x-dlq).', ''));
+      expect(text).toMatch(/enable_on_demand_failover_for_errors may only list EC2 fleet error codes: [A-Za-z, ]+ \(runner types: failover\)/);
+      expect(text).toMatch(/pool_config schedule_expression must be an EventBridge .* \(runner types: (bad-rate, five-cron|five-cron, bad-rate)\)/);
+      expect(text).toMatch(/pool_config schedule_expression_timezone must be an IANA time zone name.* \(runner types: bad-zone\)/);
+      expect(text).toContain('scale_down_schedule_expression must be an EventBridge rate(1 minute)');
+      // Every message points at the variable in the caller's source, not "line 0".
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('should name the Lambda S3 input that lacks its bucket, or its key, at plan', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-bad-s3-'));
+    try {
+      const target = { name: 'bad-lambda-s3', dir: join(__dirname, 'fixtures', 'bad-lambda-s3'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      // Validations that read a second variable run at plan (Terraform >= 1.9).
+      expect(error?.message).toMatch(/terraform plan failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      expect(text).toContain('scale_up_lambda_s3_key is set but lambda_s3_bucket is null: set lambda_s3_bucket too, or unset scale_up_lambda_s3_key.');
+      expect(text).toMatch(/in module "key_without_bucket": \d+: scale_up_lambda_s3_key = /);
+      // The bucket without keys is a precondition (a variable validation would form a cycle with the keys').
+      expect(text).toContain('Resource precondition failed');
+      expect(text).toContain('in resource.terraform_data.input_checks');
+      const missing = /every Lambda needs its key and object version; missing: ([a-z0-9_, ]+)\./.exec(text)?.[1].split(', ');
+      expect(missing).toContain('webhook_lambda_s3_key');
+      expect(missing).toContain('pool_lambda_s3_object_version');
+      expect(missing).toHaveLength(12);
+      expect(text).not.toContain('source code not available');
     } finally {
       rmSync(plans, { recursive: true, force: true });
     }

@@ -70,10 +70,10 @@ describe('ScaleDown', () => {
       expect(custom).toHaveResourceWithProperties(CloudwatchEventRule, { name: 'gh-ci-scale-down', schedule_expression: 'rate(15 minutes)' });
     });
 
-    it('should reject a schedule expression that is neither rate(…) nor cron(…)', () => {
-      const error = validationError(() => synthScaleDown(() => ({ scheduleExpression: 'every 5 minutes' })));
+    it.each(['every 5 minutes', 'rate(5 minute)', 'cron(*/5 * * * *)', 'cron(*/5 * * * * *)'])('should reject the schedule expression %j (EventBridge: rate unit plural from 2, six cron fields, one "?")', (scheduleExpression) => {
+      const error = validationError(() => synthScaleDown(() => ({ scheduleExpression })));
       expect(error.construct).toBe('EventTrigger');
-      expect(error.problems).toEqual(['gh-ci-scale-down: scheduleExpression must be rate(…) or cron(…), got "every 5 minutes"']);
+      expect(error.problems).toEqual([`gh-ci-scale-down: scheduleExpression must be rate(1 minute), rate(N minutes|hours|days) or a six-field cron(…) with "?" in day-of-month or day-of-week, got "${scheduleExpression}"`]);
     });
 
     it('should not retry a failed run, which the next scheduled run would overlap', () => {

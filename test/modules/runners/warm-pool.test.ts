@@ -117,8 +117,8 @@ describe('WarmPool', () => {
     );
     expect(error.problems).toEqual([
       'runner type "x64": poolConfig[0].size must be a whole number, 1 or more, got 0',
-      'runner type "x64": poolConfig[0].scheduleExpression must be cron(…) or rate(…), got "every day"',
-      'runner type "x64": poolConfig[0].scheduleExpressionTimezone must not be empty',
+      'runner type "x64": poolConfig[0].scheduleExpression must be rate(1 minute), rate(N minutes|hours|days) or a six-field cron(…) with "?" in day-of-month or day-of-week, got "every day"',
+      'runner type "x64": poolConfig[0].scheduleExpressionTimezone must be an IANA time zone name (UTC or Area/Location), got " "',
     ]);
   });
 

@@ -104,18 +104,20 @@ describe('LambdaCode', () => {
     });
     const hash = Buffer.from(bundle.sha256.webhook, 'hex').toString('base64');
 
-    it('should use the local bundle when the bucket is null', () => {
+    it('should use the local bundle when the bucket, key or version is null', () => {
+      const partial = String.raw`\(\(var\.bucket == null\) \|\| \(\(var\.s3_key == null\) \|\| \(var\.version == null\)\)\)`;
       expect(json).toHaveResourceWithProperties(LambdaFunction, {
-        filename: expect.stringMatching(new RegExp(String.raw`^\$\{\(var\.bucket == null\) \? format\("%s/%s", path\.module, ${ASSET_PATH}\) : null\}$`)),
-        source_code_hash: `\${(var.bucket == null) ? "${hash}" : null}`,
+        filename: expect.stringMatching(new RegExp(String.raw`^\$\{${partial} \? format\("%s/%s", path\.module, ${ASSET_PATH}\) : null\}$`)),
+        source_code_hash: `\${((var.bucket == null) || ((var.s3_key == null) || (var.version == null))) ? "${hash}" : null}`,
       });
     });
 
-    it('should use the S3 object when the bucket is set', () => {
+    it('should use the S3 object when the bucket, key and version are all set', () => {
+      const whole = '((var.bucket == null) || ((var.s3_key == null) || (var.version == null)))';
       expect(json).toHaveResourceWithProperties(LambdaFunction, {
-        s3_bucket: '${var.bucket}',
-        s3_key: '${(var.bucket == null) ? null : var.s3_key}',
-        s3_object_version: '${(var.bucket == null) ? null : var.version}',
+        s3_bucket: `\${${whole} ? null : var.bucket}`,
+        s3_key: `\${${whole} ? null : var.s3_key}`,
+        s3_object_version: `\${${whole} ? null : var.version}`,
       });
     });
 

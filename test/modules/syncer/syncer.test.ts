@@ -148,7 +148,7 @@ describe('RunnerBinariesSyncer', () => {
     it('should reject a schedule expression that is neither rate(…) nor cron(…)', () => {
       const error = validationError(() => synthSyncer({ scheduleExpression: '0 * * * *' }));
       expect(error.construct).toBe('EventTrigger');
-      expect(error.problems).toEqual(['gh-ci-syncer: scheduleExpression must be rate(…) or cron(…), got "0 * * * *"']);
+      expect(error.problems).toEqual(['gh-ci-syncer: scheduleExpression must be rate(1 minute), rate(N minutes|hours|days) or a six-field cron(…) with "?" in day-of-month or day-of-week, got "0 * * * *"']);
     });
 
     it('should target the syncer function, which only this rule may invoke (CKV_AWS_364)', () => {
