@@ -9,11 +9,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { budgetedClientConfig } from '../shared/aws/budgeted-client';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLocks } from '../shared/aws/idempotency';
 import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
 import { onceAsync } from '../shared/config';
+import { InvocationBudget } from '../shared/deadline';
 import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';
@@ -26,9 +28,17 @@ export interface ScaleUpContext {
   readonly deps: ScaleUpDependencies;
 }
 
-/** A handler over `init`, which is called on every invocation and should memoise. */
-export function createHandler(init: () => Promise<ScaleUpContext>): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  return async (event) => {
+/**
+ * A handler over `init`, which is called on every invocation and should
+ * memoise. `budget`, the one `init` gives the clients and `deps.budget`, is
+ * started with the invocation's remaining time before anything else runs.
+ */
+export function createHandler(
+  init: () => Promise<ScaleUpContext>,
+  budget?: InvocationBudget,
+): (event: SQSEvent, invocation?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> {
+  return async (event, invocation) => {
+    budget?.start(invocation?.getRemainingTimeInMillis());
     const context: ScaleUpContext = await startContext('scale-up', init);
     const records = event.Records.map((r) => ({ messageId: r.messageId, body: r.body }));
     try {
@@ -42,22 +52,30 @@ export function createHandler(init: () => Promise<ScaleUpContext>): (event: SQSE
 }
 
 /** Build the production context from the environment. */
-export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env): Promise<ScaleUpContext> {
+export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env, budget: InvocationBudget = new InvocationBudget()): Promise<ScaleUpContext> {
   const config = loadScaleUpConfig(env);
   const logger = new Logger('scale-up', { prefix: config.prefix }, undefined, config.logLevel);
-  const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
-  const github = await loadGitHubApp(config, ssm, logger);
+  // The clients below keep to the budget the handler starts per invocation.
+  const ssm = new SSMClient(budgetedClientConfig(budget, { maxAttempts: 5 }));
+  const github = await loadGitHubApp(config, ssm, logger, { budget });
   return {
     config,
     deps: {
-      ec2: createEc2Runners(new EC2Client({ retryMode: 'adaptive', maxAttempts: 4 })),
+      budget,
+      ec2: createEc2Runners(new EC2Client(budgetedClientConfig(budget, { maxAttempts: 4 }))),
       github,
       configStore: createRunnerConfigStore(ssm, { ssmConfigPath: config.ssmConfigPath, kmsKeyId: config.kmsKeyId, instanceArnPrefix: config.instanceArnPrefix }),
-      locks: createJobLocks(new DynamoDBClient({}), { tableName: config.idempotencyTableName }),
+      locks: createJobLocks(new DynamoDBClient(budgetedClientConfig(budget)), { tableName: config.idempotencyTableName }),
       logger,
     },
   };
 }
 
+/** One per container, like the clients. */
+const containerBudget = new InvocationBudget();
+
 /** The Lambda entry point. */
-export const handler = createHandler(onceAsync(() => createDefaultContext()));
+export const handler = createHandler(
+  onceAsync(() => createDefaultContext(process.env, containerBudget)),
+  containerBudget,
+);

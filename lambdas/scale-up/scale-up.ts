@@ -20,11 +20,21 @@
  * Every job that does not end with a registered runner, an acknowledged
  * duplicate, or a job GitHub says is no longer queued goes back to the queue
  * with its lock released.
+ *
+ * Deadline (issue #10 item 12). With `deps.budget`, every AWS and GitHub call
+ * and retry wait is bounded by the cutoff in force (see shared/deadline.ts):
+ * - no lock is taken and no fleet is requested with less than
+ *   {@link LAUNCH_MIN_MS} left; those jobs go back to the queue untouched or
+ *   with their locks released;
+ * - registration stops {@link TERMINATE_RESERVE_MS} before the end, so every
+ *   launched instance is either registered or terminated, and its job either
+ *   acknowledged or returned, before the invocation returns.
  */
 import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
 import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';
+import type { InvocationBudget } from '../shared/deadline';
 import { parseJobMessage } from '../shared/job-message';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
@@ -46,6 +56,8 @@ export interface ScaleUpDependencies {
   readonly configStore: RunnerConfigStore;
   readonly locks: JobLocks;
   readonly logger: Logger;
+  /** The invocation's time budget, started by the handler. @default none: no deadline */
+  readonly budget?: InvocationBudget;
 }
 
 /** A runner that was launched and registered. */
@@ -64,6 +76,8 @@ export interface ScaleUpResult {
   readonly onDemandFallbacks: number;
   /** Jobs returned to the queue because of runners_maximum_count. */
   readonly jobsDeferredByCap: number;
+  /** Jobs returned to the queue because the invocation's time ran short. */
+  readonly jobsDeferredByDeadline: number;
 }
 
 /** A message whose runner type is not this function's. */
@@ -90,6 +104,15 @@ const DRY_RUN_LOCKS: JobLocks = {
 /** In-flight calls per fan-out (DynamoDB, GitHub, SSM). GitHub writes are paced separately. */
 const CONCURRENCY = 10;
 
+/**
+ * No lock is taken and no fleet requested with less than this left: time for
+ * CreateFleet (about 1-3 s), the registrations (a JIT config and a
+ * PutParameter each, about 1 s) and {@link TERMINATE_RESERVE_MS}.
+ */
+export const LAUNCH_MIN_MS = 8_000;
+/** Registrations stop this long before the end: time to terminate what did not register, tag, record and release. */
+export const TERMINATE_RESERVE_MS = 3_000;
+
 /** Process one batch. Never throws for a single job's failure; the job is retried instead. */
 export async function scaleUp(records: readonly ScaleUpRecord[], config: ScaleUpConfig, deps: ScaleUpDependencies): Promise<ScaleUpResult> {
   return new BatchRun(config, deps).run(records);
@@ -102,6 +125,7 @@ class BatchRun {
   private readonly launched: LaunchedRunner[] = [];
   private onDemandFallbacks = 0;
   private jobsDeferredByCap = 0;
+  private jobsDeferredByDeadline = 0;
   /** Runners left without their job-id tag (CreateTags failed). */
   private jobIdTagFailures = 0;
 
@@ -124,6 +148,7 @@ class BatchRun {
         OnDemandFallbacks: { value: this.onDemandFallbacks, unit: 'Count' },
         JobsDeferredByCap: { value: this.jobsDeferredByCap, unit: 'Count' },
         JobIdTagFailures: { value: this.jobIdTagFailures, unit: 'Count' },
+        JobsDeferredByDeadline: { value: this.jobsDeferredByDeadline, unit: 'Count' },
       },
     );
     let retry = [...this.retry];
@@ -132,7 +157,13 @@ class BatchRun {
       this.log.info('dry run: acknowledging messages a real run would return to the queue', { messages: retry.length });
       retry = [];
     }
-    return { retry, launched: this.launched, onDemandFallbacks: this.onDemandFallbacks, jobsDeferredByCap: this.jobsDeferredByCap };
+    return {
+      retry,
+      launched: this.launched,
+      onDemandFallbacks: this.onDemandFallbacks,
+      jobsDeferredByCap: this.jobsDeferredByCap,
+      jobsDeferredByDeadline: this.jobsDeferredByDeadline,
+    };
   }
 
   /** Step 0: parse, drop poison, collapse repeats. */
@@ -172,7 +203,8 @@ class BatchRun {
     const plan = planScaleUp({ jobs, activeRunners, maximumCount: settings.maximumCount });
     for (const j of plan.alreadyServed) this.jobLog(j).info('job already has a live runner; acknowledged');
 
-    const { selected, deferred } = await this.select(plan.candidates, plan.capacity);
+    const { selected, deferred, outOfTime } = await this.within(LAUNCH_MIN_MS, () => this.select(plan.candidates, plan.capacity));
+    if (outOfTime.length > 0) this.deferForDeadline(outOfTime, 'before taking their locks');
     if (deferred.length > 0) {
       this.jobsDeferredByCap = deferred.length;
       for (const j of deferred) this.retry.add(j.messageId);
@@ -192,16 +224,21 @@ class BatchRun {
    * out to be launched already, locked elsewhere, or no longer queued frees
    * its slot for the next one.
    */
-  private async select(candidates: QueuedJob[], capacity: number): Promise<{ selected: LockedJob[]; deferred: QueuedJob[] }> {
+  private async select(candidates: QueuedJob[], capacity: number): Promise<{ selected: LockedJob[]; deferred: QueuedJob[]; outOfTime: QueuedJob[] }> {
     const selected: LockedJob[] = [];
     let rest = candidates;
     while (selected.length < capacity && rest.length > 0) {
+      if (!this.hasTime(LAUNCH_MIN_MS)) {
+        // Not enough time to launch for more jobs: the rest wait in the queue, their locks untaken.
+        const outOfTime = rest.slice(0, capacity - selected.length);
+        return { selected, deferred: rest.slice(outOfTime.length), outOfTime };
+      }
       const round = rest.slice(0, capacity - selected.length);
       rest = rest.slice(round.length);
       const locked = await mapLimited(round, CONCURRENCY, (j) => this.lockAndCheck(j));
       for (const l of locked) if (l) selected.push(l);
     }
-    return { selected, deferred: rest };
+    return { selected, deferred: rest, outOfTime: [] };
   }
 
   private async lockAndCheck(item: QueuedJob): Promise<LockedJob | undefined> {
@@ -259,9 +296,15 @@ class BatchRun {
       }
     }
 
+    if (!this.hasTime(LAUNCH_MIN_MS)) {
+      this.deferForDeadline(items, 'before launching');
+      await this.giveBack(items);
+      return;
+    }
     let launch: LaunchFleetResult;
     try {
-      launch = await launchFleet(
+      // Ends in time to register what it launched and terminate what does not register.
+      launch = await this.within(TERMINATE_RESERVE_MS + 2_000, () => launchFleet(
         this.deps.ec2,
         {
           prefix: this.config.prefix,
@@ -279,7 +322,7 @@ class BatchRun {
           dryRun: this.config.dryRun,
         },
         glog,
-      );
+      ));
     } catch (error) {
       // Throttling (RequestLimitExceeded) arrives here after the SDK's own retries.
       glog.error('CreateFleet failed; returning the jobs to the queue', { error, requested: items.length });
@@ -317,7 +360,7 @@ class BatchRun {
     await mapLimited(assigned, CONCURRENCY, async ({ item, instance }) => {
       const ilog = item.log.withKeys({ instanceId: instance.instanceId });
       try {
-        await registrar.register(instance.instanceId, ilog);
+        await this.within(TERMINATE_RESERVE_MS, () => registrar.register(instance.instanceId, ilog));
         registered.push({ item, instance });
       } catch (error) {
         ilog.error('registration failed; terminating the instance and retrying the job', { error });
@@ -350,6 +393,26 @@ class BatchRun {
         // redelivery is still caught by the instance's job-id tag.
         ilog.warn('could not record the launch in the idempotency table', { error });
       }
+    });
+  }
+
+  /** Run `fn` leaving `reserveMs` of the invocation for what follows (no budget: just run it). */
+  private within<T>(reserveMs: number, fn: () => Promise<T>): Promise<T> {
+    return this.deps.budget ? this.deps.budget.within(reserveMs, fn) : fn();
+  }
+
+  /** Whether at least `ms` of the invocation is left (always, without a budget). */
+  private hasTime(ms: number): boolean {
+    return this.deps.budget === undefined || this.deps.budget.untilEnd() >= ms;
+  }
+
+  private deferForDeadline(items: readonly QueuedJob[], when: string): void {
+    this.jobsDeferredByDeadline += items.length;
+    for (const i of items) this.retry.add(i.messageId);
+    this.log.warn(`deadline near: jobs returned to the queue ${when}`, {
+      jobs: items.length,
+      remainingMs: this.deps.budget?.untilEnd(),
+      jobIds: items.map((i) => i.job.jobId),
     });
   }
 

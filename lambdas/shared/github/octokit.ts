@@ -11,12 +11,15 @@
  *   `maxRateLimitRetries` and `maxRetryAfterSeconds`), and its write limiter is
  *   replaced by a {@link WritePacer}.
  * - @octokit/plugin-retry retries 5xx and network errors only.
+ * - Every request has a timeout, and with an {@link InvocationBudget} neither
+ *   a request nor a rate-limit wait runs past the invocation's cutoff.
  */
 import { createAppAuth } from '@octokit/auth-app';
 import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
 import { Octokit } from '@octokit/rest';
+import { DeadlineExceededError, InvocationBudget } from '../deadline';
 import { Logger } from '../logger';
 import { InstallationToken, InstallationTokenCache } from './token-cache';
 import { WritePacer } from './write-pacer';
@@ -44,6 +47,14 @@ export interface ClientSettings {
   readonly serverErrorRetries?: number;
   /** Groups this App's requests in the throttling plugin's shared limiters. @default "ghr" */
   readonly throttleId?: string;
+  /**
+   * The invocation's time budget: no request starts past its cutoff, one in
+   * flight is aborted at it, and no rate-limit wait runs past it.
+   * @default none: only the limits above
+   */
+  readonly budget?: InvocationBudget;
+  /** Time for one request. @default 10000 */
+  readonly requestTimeoutMs?: number;
 }
 
 /** The App's credentials. */
@@ -88,8 +99,9 @@ function commonOptions(settings: ClientSettings) {
   const onLimit =
     (kind: string) =>
     (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
-      const retrying = retryCount < maxRetries && retryAfter <= maxWait;
-      log.warn(`GitHub ${kind} rate limit`, { method: options.method, url: options.url, retryAfter, retryCount, retrying });
+      const withinBudget = settings.budget === undefined || retryAfter * baseMs + MIN_REQUEST_MS <= settings.budget.remainingMs();
+      const retrying = retryCount < maxRetries && retryAfter <= maxWait && withinBudget;
+      log.warn(`GitHub ${kind} rate limit`, { method: options.method, url: options.url, retryAfter, retryCount, retrying, withinBudget });
       return retrying;
     };
   const pacer = settings.writePacer;
@@ -112,6 +124,7 @@ function commonOptions(settings: ClientSettings) {
   return {
     baseUrl: settings.baseUrl,
     userAgent: 'cdktf-github-runners',
+    request: { fetch: timedFetch(settings.requestTimeoutMs ?? 10_000, settings.budget) },
     throttle,
     retry: {
       retries: settings.serverErrorRetries ?? 2,
@@ -126,6 +139,37 @@ function commonOptions(settings: ClientSettings) {
       error: (message: string) => log.error(`octokit: ${message}`),
     },
   };
+}
+
+/** A rate-limit retry is not worth waiting for with less than this left after the wait. */
+const MIN_REQUEST_MS = 1_000;
+
+/**
+ * `fetch` with a timeout per request and, with a budget, no request started
+ * past the cutoff and none running past it. A budget abort is named
+ * AbortError: @octokit/request passes those through unwrapped, so neither
+ * the retry nor the throttling plugin retries it.
+ */
+function timedFetch(timeoutMs: number, budget: InvocationBudget | undefined): typeof fetch {
+  return async (input, init) => {
+    const remaining = budget?.remainingMs() ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) throw budgetAbort('GitHub request');
+    const atCutoff = Number.isFinite(remaining) ? AbortSignal.timeout(Math.ceil(remaining)) : undefined;
+    const signals = [init?.signal, AbortSignal.timeout(timeoutMs), atCutoff].filter((x): x is AbortSignal => x != null);
+    try {
+      // Looked up per call: the Lambda runtime's fetch (tests bind their own).
+      return await fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    } catch (error) {
+      if (atCutoff?.aborted) throw budgetAbort('GitHub request in flight');
+      throw error;
+    }
+  };
+}
+
+function budgetAbort(what: string): Error {
+  const error = new DeadlineExceededError(what);
+  error.name = 'AbortError';
+  return error;
 }
 
 type RequestFn = ((options: Record<string, unknown>) => Promise<unknown>) & {

@@ -130,6 +130,8 @@ export interface GitHubAppOptions extends AppCredentials {
   readonly writePacing?: WritePacerOptions;
   /** Rate-limit and retry tuning; see ClientSettings. */
   readonly retries?: Pick<ClientSettings, 'maxRateLimitRetries' | 'maxRetryAfterSeconds' | 'retryAfterBaseMs' | 'serverErrorRetries'>;
+  /** Bounds every request and rate-limit wait; see ClientSettings. @default none */
+  readonly budget?: ClientSettings['budget'];
   /** After a lookup misses, {@link GitHubAppApi.installationIdFor} lists installations again only this long after the last list. @default 60000 */
   readonly installationRefreshMs?: number;
   /** Clock for the installation cache, for tests. @default Date.now */
@@ -180,6 +182,7 @@ export function createGitHubApp(options: GitHubAppOptions): GitHubAppApi {
     writePacer: new WritePacer(options.writePacing),
     logger: options.logger,
     throttleId: `ghr-${options.appId}`,
+    budget: options.budget,
     ...options.retries,
   };
   const tokenCache = options.tokenCache ?? sharedInstallationTokenCache;
