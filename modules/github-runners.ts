@@ -74,7 +74,7 @@ export interface ScaleUpSettings {
   readonly batchSize?: number;
   /** Seconds to gather a batch. @default 0 */
   readonly maximumBatchingWindowInSeconds?: number;
-  /** Scale-up timeout in seconds, 5 to 60. @default 30 */
+  /** Scale-up timeout in seconds, 10 to 60. @default 30 */
   readonly timeoutSeconds?: number;
   /** Reserved concurrency of each type's scale-up function. @default 1 */
   readonly reservedConcurrentExecutions?: number;

@@ -56,13 +56,25 @@ export interface ScaleUpProps {
   readonly batchSize?: number;
   /** Seconds to gather a batch, 0 to 300. @default 0 */
   readonly maximumBatchingWindowInSeconds?: number;
-  /** Function timeout in seconds; below the queue's visibility timeout. @default 30 */
+  /**
+   * Function timeout in seconds, {@link SCALE_UP_MIN_TIMEOUT_SECONDS} to 60 (below the queue's visibility timeout).
+   * Scale-up launches for no job with less than 8 s left, so a shorter timeout would launch nothing.
+   * @default 30
+   */
   readonly timeoutSeconds?: number;
   /** Reserved concurrency per type; 1 serialises the cap check. @default 1 */
   readonly reservedConcurrentExecutions?: number;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
+
+/**
+ * The shortest scale-up timeout that can launch: the function takes no lock
+ * and requests no fleet with less than 8 s left (LAUNCH_MIN_MS in
+ * lambdas/scale-up/scale-up.ts, tied to this by a test), and needs a second
+ * or two before that to load its config and list the runners.
+ */
+export const SCALE_UP_MIN_TIMEOUT_SECONDS = 10;
 
 export class ScaleUp extends Construct {
   readonly function: ModuleFunction;
@@ -76,7 +88,11 @@ export class ScaleUp extends Construct {
     validate('ScaleUp', [
       whenKnown(batchSize, () => batchSize >= 1 && batchSize <= 25, `batchSize must be 1 to 25, got ${batchSize}`),
       whenKnown(window, () => window >= 0 && window <= 300, `maximumBatchingWindowInSeconds must be 0 to 300, got ${window}`),
-      whenKnown(timeout, () => timeout >= 5 && timeout <= 60, `timeoutSeconds must be 5 to 60 (below the queue visibility timeout), got ${timeout}`),
+      whenKnown(
+        timeout,
+        () => timeout >= SCALE_UP_MIN_TIMEOUT_SECONDS && timeout <= 60,
+        `timeoutSeconds must be ${SCALE_UP_MIN_TIMEOUT_SECONDS} to 60 (time to launch and register; below the queue visibility timeout), got ${timeout}`,
+      ),
     ]);
     const { partition, region, accountId } = props.key;
     const tags = props.tags;

@@ -14,6 +14,7 @@ import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
 import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from '../webhook/webhook';
+import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -405,9 +406,9 @@ class ModuleVariables {
       condition: '${var.lambda_event_source_mapping_maximum_batching_window_in_seconds >= 0 && var.lambda_event_source_mapping_maximum_batching_window_in_seconds <= 300}',
       errorMessage: 'lambda_event_source_mapping_maximum_batching_window_in_seconds must be 0 to 300.',
     });
-    this.scaleUpTimeout = variable('runners_scale_up_lambda_timeout', 'number', 30, 'Scale-up Lambda timeout in seconds, 5 to 60 (the job queue visibility timeout is 60 s).', {
-      condition: '${var.runners_scale_up_lambda_timeout >= 5 && var.runners_scale_up_lambda_timeout <= 60}',
-      errorMessage: 'runners_scale_up_lambda_timeout must be 5 to 60.',
+    this.scaleUpTimeout = variable('runners_scale_up_lambda_timeout', 'number', 30, `Scale-up Lambda timeout in seconds, ${SCALE_UP_MIN_TIMEOUT_SECONDS} to 60 (it launches for no job with less than 8 s left; the job queue visibility timeout is 60 s).`, {
+      condition: `\${var.runners_scale_up_lambda_timeout >= ${SCALE_UP_MIN_TIMEOUT_SECONDS} && var.runners_scale_up_lambda_timeout <= 60}`,
+      errorMessage: `runners_scale_up_lambda_timeout must be ${SCALE_UP_MIN_TIMEOUT_SECONDS} to 60 seconds.`,
     });
     this.scaleUpReservedConcurrency = variable('scale_up_reserved_concurrent_executions', 'number', 1, 'Reserved concurrency of each runner type\'s scale-up function; 1 serialises the cap check per type. -1: unreserved.', {
       condition: '${var.scale_up_reserved_concurrent_executions == -1 || var.scale_up_reserved_concurrent_executions >= 1}',

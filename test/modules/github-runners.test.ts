@@ -67,6 +67,13 @@ describe('GitHubRunners', () => {
       expect(() => synthRunners({ prefix: 'a'.repeat(20) })).not.toThrow();
     });
 
+    it('should reject a scale-up timeout too short to launch (it launches for no job with less than 8 s left)', () => {
+      expect(validationError(() => synthRunners({ scaleUp: { timeoutSeconds: 9 } })).problems).toEqual([
+        expect.stringMatching(/^timeoutSeconds must be 10 to 60 .*got 9$/),
+      ]);
+      expect(() => synthRunners({ scaleUp: { timeoutSeconds: 10 } })).not.toThrow();
+    });
+
     it('should reject an ARN as the webhook secret parameter', () => {
       const arn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/gh-ci/webhook-secret';
       expect(validationError(() => synthRunners({ githubApp: { ...VALID.githubApp, webhookSecret: arn } })).problems).toEqual([

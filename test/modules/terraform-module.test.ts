@@ -236,6 +236,13 @@ describe('TerraformModuleStack', () => {
       // would form a cycle with the keys'): test/scripts/module-validation.test.ts plans it.
     });
 
+    it('should reject a scale-up timeout too short to launch, and take the shortest that can', () => {
+      const short = planVariables({ runners_scale_up_lambda_timeout: 9 });
+      expect(short.status).not.toBe(0);
+      expect(short.errors).toContain('runners_scale_up_lambda_timeout must be 10 to 60 seconds.');
+      expect(planVariables({ runners_scale_up_lambda_timeout: 10 })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
     it('should name runner_types and the pooled types when pool_runner_owner is missing', () => {
       const { status, errors } = planVariables({ runner_types: { a: { labels: ['linux'] }, warm: { labels: ['w'], pool_config: pool({ size: 1 }) } } });
       expect(status).not.toBe(0);

@@ -43,6 +43,9 @@ export function budgetedClientConfig(budget: InvocationBudget, options: Budgeted
   const handler = new NodeHttpHandler({
     connectionTimeout: options.connectionTimeoutMs ?? 2_000,
     requestTimeout: options.requestTimeoutMs ?? 5_000,
+    // Without this the handler only logs a warning when requestTimeout passes
+    // and the attempt goes on waiting (@smithy/types HttpHandlerInitialization).
+    throwOnRequestTimeout: true,
   });
   return {
     retryStrategy: new BudgetedRetryStrategy(budget, options),
