@@ -4,6 +4,7 @@
  * The list is data: add a tool in one entry.
  */
 import { spawnSync } from 'node:child_process';
+import { motoServerCommand } from './lib/moto';
 import { findPluginDir } from './lib/terraform';
 
 interface Prerequisite {
@@ -43,6 +44,16 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     name: 'shellcheck',
     problem: () => (version('shellcheck', ['--version']) === undefined ? 'not on PATH' : undefined),
     install: 'apt-get install shellcheck (or brew install shellcheck)',
+  },
+  {
+    name: 'moto_server',
+    problem: () => {
+      const command = motoServerCommand();
+      if (command === undefined) return 'not on PATH (nor $MOTO_SERVER)';
+      // moto_server has no --version; --help shows it runs.
+      return version(command, ['--help']) === undefined ? `${command} does not run` : undefined;
+    },
+    install: 'pip install "moto[server]==5.2.1" (or set MOTO_SERVER to its path)',
   },
 ];
 

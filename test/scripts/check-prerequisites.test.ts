@@ -15,11 +15,12 @@ describe('check-prerequisites', () => {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 60_000,
-        env: { ...process.env, PATH: bin },
+        env: { ...process.env, PATH: bin, MOTO_SERVER: '' },
       });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/npm test needs tools that are missing:\n- Terraform >= 1\.9: not on PATH\. Install: .*terraform\/install/);
       expect(r.stderr).toMatch(/- shellcheck: not on PATH\. Install: apt-get install shellcheck/);
+      expect(r.stderr).toMatch(/- moto_server: not on PATH \(nor \$MOTO_SERVER\)\. Install: pip install "moto\[server\]==5\.2\.1"/);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
