@@ -52,7 +52,7 @@ export async function startMoto(readyWithinMs = 20_000): Promise<Moto> {
   for (let attempt = 0; Date.now() < giveUpAt; attempt++) {
     if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
     try {
-      const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(1_000) });
+      const res = await fetch(`${url}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
       await res.arrayBuffer();
       if (res.ok) return { url, stop };
     } catch {

@@ -16,7 +16,7 @@ import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../../e2e/lib/bundles';
 import { Moto, startMoto } from '../../cloud/moto';
-import { startThrottlingProxy, ThrottlingProxy } from '../../cloud/throttling-proxy';
+import { EmulatorProxy, startEmulatorProxy } from '../../cloud/emulator-proxy';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
 import { APP_ID, baseEnv, job, runnerTypeConfig, sqsEvent } from './harness';
 
@@ -29,7 +29,7 @@ const CONFIG_PATH = '/gh-ci/runners/config';
 jest.setTimeout(90_000);
 
 let moto: Moto;
-let proxy: ThrottlingProxy;
+let proxy: EmulatorProxy;
 let gh: FakeGitHub;
 let bundlesDir: string;
 let env: Record<string, string>;
@@ -39,7 +39,7 @@ const direct = <T>(Client: new (c: object) => T): T => new Client({ region: REGI
 
 beforeAll(async () => {
   [moto, bundlesDir] = await Promise.all([startMoto(), prepareBundles()]);
-  proxy = await startThrottlingProxy(moto.url);
+  proxy = await startEmulatorProxy(moto.url);
   gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
 
   const ec2 = direct(EC2Client);
