@@ -15,8 +15,15 @@ import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Clien
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DeleteParameterCommand, DeleteParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../e2e/lib/bundles';
+import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
+import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/fake-github';
 import { EmulatorProxy, motoShims, startEmulatorProxy } from './emulator-proxy';
 import { Moto, startMoto } from './moto';
 import { EmulatorRoot, PlannedChange } from './terraform-emulator';
@@ -139,6 +146,10 @@ describe('the module applied to moto_server', () => {
     });
   });
 
+  it('should carry a queued job from the webhook to a registered runner, every function configured as applied', async () => {
+    await runJobOverTheWire();
+  });
+
   it('should destroy everything it created', async () => {
     const states = await Promise.all(
       Object.entries(roots).map(async ([name, root]) => {
@@ -157,6 +168,7 @@ describe('the module applied to moto_server', () => {
     const templates = await client(EC2Client).send(new DescribeLaunchTemplatesCommand({}));
     const groups = await client(EC2Client).send(new DescribeSecurityGroupsCommand({}));
     const buckets = await client(S3Client).send(new ListBucketsCommand({}));
+    const instances = await client(EC2Client).send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }));
     const parameters = await client(SSMClient).send(new DescribeParametersCommand({}));
     const functions = await rawJson(moto!.url, 'lambda', 'GET', '/2015-03-31/functions/');
     const roles = await rawQuery(moto!.url, 'iam', 'Action=ListRoles&Version=2010-05-08');
@@ -167,9 +179,10 @@ describe('the module applied to moto_server', () => {
       securityGroups: (groups.SecurityGroups ?? []).filter((g) => g.GroupName !== 'default'),
       buckets: buckets.Buckets ?? [],
       parameters: parameters.Parameters ?? [],
+      instances: (instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId),
       functions: (functions as { Functions?: unknown[] }).Functions ?? [],
       roles: [...roles.matchAll(/<RoleName>([^<]+)<\/RoleName>/g)].map((m) => m[1]).filter((r) => /^(gh-ci|multi)-/.test(r)),
-    }).toEqual({ queues: [], tables: [], launchTemplates: [], securityGroups: [], buckets: [], parameters: [], functions: [], roles: [] });
+    }).toEqual({ queues: [], tables: [], launchTemplates: [], securityGroups: [], buckets: [], parameters: [], instances: [], functions: [], roles: [] });
   });
 });
 
@@ -178,12 +191,147 @@ function authorization(service: string): string {
   return `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/20260101/${REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
 }
 
-async function rawJson(url: string, service: string, method: string, path: string): Promise<unknown> {
-  const res = await fetch(`${url}${path}`, { method, headers: { authorization: authorization(service) } });
+async function rawJson(url: string, service: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: authorization(service), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return res.json();
 }
 
 async function rawQuery(url: string, service: string, body: string): Promise<string> {
   const res = await fetch(url, { method: 'POST', headers: { authorization: authorization(service), 'content-type': 'application/x-www-form-urlencoded' }, body });
   return res.text();
+}
+
+// --- the shipped bundles against the applied resources (issue #12 item 2) ---
+
+const APP_ID = 4242;
+const INSTALLATION_ID = 77;
+const WEBHOOK_SECRET = 'emulator-webhook-secret';
+
+/** The environment Terraform gave an applied function, as Lambda would set it. */
+async function appliedEnvironment(functionName: string): Promise<Record<string, string>> {
+  const answer = (await rawJson(moto!.url, 'lambda', 'GET', `/2015-03-31/functions/${functionName}`)) as { Configuration?: { Environment?: { Variables?: Record<string, string> } } };
+  const variables = answer.Configuration?.Environment?.Variables;
+  if (!variables) throw new Error(`${functionName} has no environment in the emulator: ${JSON.stringify(answer).slice(0, 300)}`);
+  return {
+    ...variables,
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  };
+}
+
+/** `fetch` inside a bundle: api.github.com is the fake; nothing else leaves 127.0.0.1. */
+function githubFetch(gh: FakeGitHub): typeof fetch {
+  const fake = new URL(gh.url);
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if (url.hostname === 'api.github.com') {
+      url.protocol = fake.protocol;
+      url.host = fake.host;
+    } else if (url.hostname !== '127.0.0.1') {
+      throw new TypeError(`fetch failed: no network here (${url.hostname})`);
+    }
+    return fetch(url, init);
+  }) as typeof fetch;
+}
+
+async function runJobOverTheWire(): Promise<void> {
+  const key = generateAppKey();
+  const gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
+  gh.installations.push({ id: INSTALLATION_ID, account: 'octo-org' });
+  // The SDK inside a bundle is the host's (as the Lambda runtime's is), so it
+  // reads the host's environment for the endpoint: the proxy, which records.
+  const saved = { AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, AWS_REGION: process.env.AWS_REGION, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
+  Object.assign(process.env, { AWS_ENDPOINT_URL: proxy!.url, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey });
+  try {
+    const client = <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials });
+    const ssm = client(SSMClient);
+    // What the user keeps in SSM (the example's github_app_ssm_parameters).
+    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/app-id', Type: 'String', Value: String(APP_ID), Overwrite: true }));
+    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/private-key', Type: 'SecureString', Value: key.privateKeyPem, Overwrite: true }));
+    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/webhook-secret', Type: 'SecureString', Value: WEBHOOK_SECRET, Overwrite: true }));
+    // moto runs an enabled event source mapping's function in Docker, which is
+    // not here: turn the mappings off and be the trigger instead.
+    const mappings = (await rawJson(moto!.url, 'lambda', 'GET', '/2015-03-31/event-source-mappings/')) as { EventSourceMappings?: { UUID: string }[] };
+    for (const m of mappings.EventSourceMappings ?? []) await rawJson(moto!.url, 'lambda', 'PUT', `/2015-03-31/event-source-mappings/${m.UUID}`, { Enabled: false });
+
+    const bundlesDir = await prepareBundles();
+    const container = async (bundle: string, functionName: string) => {
+      const env = await appliedEnvironment(functionName);
+      const exports = loadBundle(extractBundle(bundlesDir, bundle), { env, fetch: githubFetch(gh) });
+      return exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
+    };
+
+    // 1. GitHub delivers workflow_job queued to the webhook.
+    const jobId = 987_654;
+    const job = { id: jobId, runId: 55, labels: ['self-hosted', 'linux', 'x64'], owner: 'octo-org', repo: 'app', ownerType: 'Organization' as const, installationId: INSTALLATION_ID, createdAt: new Date().toISOString(), status: 'queued' as const, takenBy: [] };
+    const webhook = await container('webhook', 'gh-ci-webhook');
+    const answer = (await webhook(signedDelivery('workflow_job', workflowJobPayload(job as never, 'queued'), WEBHOOK_SECRET), lambdaContext('gh-ci-webhook', 10_000))) as { statusCode: number; body: string };
+    expect({ status: answer.statusCode, body: answer.body }).toEqual({ status: 202, body: expect.any(String) });
+
+    // 2. The job waits in the applied queue of its runner type.
+    const sqs = client(SQSClient);
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs-default' }));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    expect(received.Messages ?? []).toHaveLength(1);
+    const event: SQSEvent = {
+      Records: (received.Messages ?? []).map((m) => ({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'webhook', ApproximateFirstReceiveTimestamp: '0' },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:gh-ci-jobs-default`,
+        awsRegion: REGION,
+      })),
+    };
+
+    // 3. Scale-up launches from the applied launch template and registers a JIT runner.
+    const scaleUp = await container('scale-up', 'gh-ci-scale-up-default');
+    const result = (await scaleUp(event, lambdaContext('gh-ci-scale-up-default', 30_000))) as SQSBatchResponse;
+    expect(result.batchItemFailures).toEqual([]);
+    const reservations = await client(EC2Client).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['gh-ci'] }] }));
+    const instances = (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    expect(instances).toHaveLength(1);
+    const instanceId = instances[0].InstanceId!;
+    expect(Object.fromEntries((instances[0].Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual(expect.objectContaining({ 'ghr:prefix': 'gh-ci', 'ghr:runner-type': 'default' }));
+    expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(1);
+
+    // 4. The runner's config is in SSM where the instance looks for it, encrypted, and holds the JIT config GitHub issued.
+    const scaleUpEnv = await appliedEnvironment('gh-ci-scale-up-default');
+    const params = await ssm.send(new GetParametersByPathCommand({ Path: scaleUpEnv.SSM_CONFIG_PATH, Recursive: true, WithDecryption: true }));
+    const mine = (params.Parameters ?? []).filter((p) => p.Name!.endsWith(instanceId));
+    expect(mine.map((p) => p.Type)).toEqual(['SecureString']);
+    expect(gh.issuedJitConfigs.some((c) => mine[0].Value!.includes(c))).toBe(true);
+    // The runner reads its config once and deletes it (modules/runners/templates/user-data.sh).
+    const read = await ssm.send(new GetParameterCommand({ Name: mine[0].Name!, WithDecryption: true }));
+    expect(read.Parameter?.Value).toBe(mine[0].Value);
+    await ssm.send(new DeleteParameterCommand({ Name: mine[0].Name! }));
+
+    // 5. Scale-down, configured as applied, runs over the same account and keeps the fresh runner.
+    const scaleDown = await container('scale-down', 'gh-ci-scale-down');
+    await scaleDown({}, lambdaContext('gh-ci-scale-down', 60_000));
+    const after = await client(EC2Client).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    expect(after.Reservations?.[0].Instances?.[0].State?.Name).toMatch(/^(pending|running)$/);
+    // The job is done and the runner's instance shuts down.
+    await client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+  } finally {
+    // The App's parameters are the user's, not the module's: remove them so that destroy can be checked for leftovers.
+    await new SSMClient({ region: REGION, endpoint: moto!.url, credentials })
+      .send(new DeleteParametersCommand({ Names: ['/ops/github/runner/dev/app-id', '/ops/github/runner/dev/private-key', '/ops/github/runner/dev/webhook-secret'] }))
+      .catch(() => undefined);
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await gh.close();
+  }
 }
