@@ -19,9 +19,11 @@ export interface PoolConfig extends GitHubAppSettings {
   /**
    * POOL_RUNNER_OWNER: where pool runners register, an organization login
    * (org-level runners) or `owner/repo` (repository runners). Also their
-   * `ghr:owner` tag.
+   * `ghr:owner` tag. Undefined only when no runner type has a pool (the HCL
+   * module creates the function regardless): then every event names a type
+   * that is not configured, and nothing is launched.
    */
-  readonly target: OwnedTarget;
+  readonly target: OwnedTarget | undefined;
   /** RUNNER_TYPES_CONFIG: runner type name → the settings scale-up reads from RUNNER_TYPE_CONFIG. */
   readonly runnerTypes: Readonly<Record<string, RunnerTypeSettings>>;
   /** RUNNER_GROUP_NAME: group of org-level runners. @default "Default" */
@@ -49,8 +51,9 @@ export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
   const reader = new EnvReader(env);
   const prefix = reader.string('PREFIX');
   const app = readGitHubAppSettings(reader);
-  const target = readOwner(reader, env.POOL_RUNNER_OWNER);
   const raw = reader.json<Record<string, RunnerTypeConfigJson>>('RUNNER_TYPES_CONFIG', validateRunnerTypesConfig);
+  const pooled = raw !== undefined && Object.keys(raw).length > 0;
+  const target = pooled || (env.POOL_RUNNER_OWNER ?? '').trim() !== '' ? readOwner(reader, env.POOL_RUNNER_OWNER) : undefined;
   const runnerGroupName = reader.string('RUNNER_GROUP_NAME', 'Default');
   const jitConfig = reader.bool('ENABLE_JIT_CONFIG', true);
   const runnerBootTimeMinutes = reader.int('RUNNER_BOOT_TIME_IN_MINUTES', 5, 1, 24 * 60);
@@ -68,8 +71,8 @@ export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
   return {
     prefix,
     ...app,
-    target: target!,
-    runnerTypes: Object.fromEntries(Object.entries(raw).map(([name, json]) => [name, runnerTypeSettingsOf(json)])),
+    target,
+    runnerTypes: Object.fromEntries(Object.entries(raw ?? {}).map(([name, json]) => [name, runnerTypeSettingsOf(json)])),
     runnerGroupName,
     jitConfig,
     runnerBootTimeMinutes,

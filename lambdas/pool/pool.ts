@@ -75,6 +75,8 @@ export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: Pool
   const { runnerType, size, scheduledTime } = event;
   const settings = config.runnerTypes[runnerType];
   const { target } = config;
+  // loadPoolConfig requires the owner whenever a type has a pool, and events name pooled types only.
+  if (!target) throw new Error(`runner type "${runnerType}" has a pool but POOL_RUNNER_OWNER is not set`);
   const log = deps.logger.withKeys({ runnerType, scheduledTime, owner: target.ownerTag });
   const now = (deps.now ?? Date.now)();
 

@@ -24,6 +24,12 @@ import { join } from 'node:path';
 import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../e2e/lib/bundles';
 import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/fake-github';
+import { loadPoolConfig } from '../../lambdas/pool/config';
+import { loadScaleDownConfig } from '../../lambdas/scale-down/config';
+import { loadScaleUpConfig } from '../../lambdas/scale-up/config';
+import { loadSyncerConfig } from '../../lambdas/syncer/config';
+import { loadTerminationWatcherConfig } from '../../lambdas/termination-watcher/config';
+import { loadWebhookConfig } from '../../lambdas/webhook/config';
 import { EmulatorProxy, motoShims, startEmulatorProxy } from './emulator-proxy';
 import { Moto, startMoto } from './moto';
 import { EmulatorRoot, PlannedChange } from './terraform-emulator';
@@ -144,6 +150,34 @@ describe('the module applied to moto_server', () => {
       'sqs-redrive-policy-json': expect.any(Number),
       'ec2-launch-template-data-tag-specifications': expect.any(Number),
     });
+  });
+
+  it('should give every applied function an environment its own config loader accepts', async () => {
+    const listed = (await rawJson(moto!.url, 'lambda', 'GET', '/2015-03-31/functions/')) as { Functions?: { FunctionName: string }[] };
+    const names = (listed.Functions ?? []).map((f) => f.FunctionName).sort();
+    const loaderOf = (name: string): ((env: NodeJS.ProcessEnv) => unknown) => {
+      const role = name.replace(/^(gh-ci|multi)-/, '');
+      if (role === 'webhook') return loadWebhookConfig;
+      if (role.startsWith('scale-up-')) return loadScaleUpConfig;
+      if (role === 'scale-down') return loadScaleDownConfig;
+      if (role === 'termination-watcher') return loadTerminationWatcherConfig;
+      if (role === 'syncer') return loadSyncerConfig;
+      if (role === 'pool') return loadPoolConfig;
+      throw new Error(`no config loader known for the applied function ${name}`);
+    };
+    const problems: Record<string, string> = {};
+    for (const name of names) {
+      try {
+        loaderOf(name)(await appliedEnvironment(name));
+      } catch (error) {
+        problems[name] = (error as Error).message;
+      }
+    }
+    expect(problems).toEqual({});
+    // Both roots, every function: one scale-up per runner type.
+    expect(names).toEqual(
+      expect.arrayContaining(['gh-ci-webhook', 'gh-ci-scale-up-default', 'gh-ci-scale-down', 'gh-ci-termination-watcher', 'gh-ci-syncer', 'multi-scale-up-linux-x64', 'multi-scale-up-linux-arm64', 'multi-pool']),
+    );
   });
 
   it('should carry a queued job from the webhook to a registered runner, every function configured as applied', async () => {

@@ -72,6 +72,16 @@ describe('loadPoolConfig', () => {
     expect(() => loadPoolConfig(env)).toThrow(/POOL_RUNNER_OWNER is empty: pool_runner_owner must be set/);
   });
 
+  it('should load without an owner when no runner type has a pool (the HCL module creates the function regardless)', () => {
+    const env = poolEnv({ RUNNER_TYPES_CONFIG: '{}' });
+    delete env.POOL_RUNNER_OWNER;
+    const config = loadPoolConfig(env);
+    expect(config.target).toBeUndefined();
+    expect(config.runnerTypes).toEqual({});
+    // An owner that is set must still be well formed.
+    expect(() => loadPoolConfig(poolEnv({ RUNNER_TYPES_CONFIG: '{}', POOL_RUNNER_OWNER: 'a/b/c' }))).toThrow(/POOL_RUNNER_OWNER must be an organization login/);
+  });
+
   it('should list every problem in one error', () => {
     // GIVEN many bad values at once
     const env = poolEnv({
