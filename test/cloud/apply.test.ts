@@ -184,6 +184,10 @@ describe('the module applied to moto_server', () => {
     await runJobOverTheWire();
   });
 
+  it('should top up the applied warm pool from its schedule, and deregister a pool runner on a spot interruption', async () => {
+    await runPoolOverTheWire();
+  });
+
   it('should destroy everything it created', async () => {
     const states = await Promise.all(
       Object.entries(roots).map(async ([name, root]) => {
@@ -275,97 +279,165 @@ function githubFetch(gh: FakeGitHub): typeof fetch {
   }) as typeof fetch;
 }
 
-async function runJobOverTheWire(): Promise<void> {
+
+/** What a scenario over the applied resources gets. */
+interface Sandbox {
+  readonly gh: FakeGitHub;
+  readonly privateKeyPem: string;
+  client<T>(C: new (c: object) => T): T;
+  /** A fresh container of `bundle`, with the environment Terraform gave `functionName`. */
+  container(bundle: string, functionName: string): Promise<(event: unknown, context: unknown) => Promise<unknown>>;
+}
+
+/**
+ * Run `scenario` with a fake GitHub, and with the host's SDK pointed at the
+ * proxy: the SDK inside a bundle is the host's (as the Lambda runtime's is),
+ * so it reads the host's environment for its endpoint, region and credentials.
+ */
+async function inSandbox(scenario: (sandbox: Sandbox) => Promise<void>): Promise<void> {
   const key = generateAppKey();
   const gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
   gh.installations.push({ id: INSTALLATION_ID, account: 'octo-org' });
-  // The SDK inside a bundle is the host's (as the Lambda runtime's is), so it
-  // reads the host's environment for the endpoint: the proxy, which records.
-  const saved = { AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, AWS_REGION: process.env.AWS_REGION, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
+  const names = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
   Object.assign(process.env, { AWS_ENDPOINT_URL: proxy!.url, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey });
+  const bundlesDir = await prepareBundles();
   try {
-    const client = <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials });
-    const ssm = client(SSMClient);
-    // What the user keeps in SSM (the example's github_app_ssm_parameters).
-    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/app-id', Type: 'String', Value: String(APP_ID), Overwrite: true }));
-    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/private-key', Type: 'SecureString', Value: key.privateKeyPem, Overwrite: true }));
-    await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/webhook-secret', Type: 'SecureString', Value: WEBHOOK_SECRET, Overwrite: true }));
-    // moto runs an enabled event source mapping's function in Docker, which is
-    // not here: turn the mappings off and be the trigger instead.
-    const mappings = (await rawJson(moto!.url, 'lambda', 'GET', '/2015-03-31/event-source-mappings/')) as { EventSourceMappings?: { UUID: string }[] };
-    for (const m of mappings.EventSourceMappings ?? []) await rawJson(moto!.url, 'lambda', 'PUT', `/2015-03-31/event-source-mappings/${m.UUID}`, { Enabled: false });
-
-    const bundlesDir = await prepareBundles();
-    const container = async (bundle: string, functionName: string) => {
-      const env = await appliedEnvironment(functionName);
-      const exports = loadBundle(extractBundle(bundlesDir, bundle), { env, fetch: githubFetch(gh) });
-      return exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
-    };
-
-    // 1. GitHub delivers workflow_job queued to the webhook.
-    const jobId = 987_654;
-    const job = { id: jobId, runId: 55, labels: ['self-hosted', 'linux', 'x64'], owner: 'octo-org', repo: 'app', ownerType: 'Organization' as const, installationId: INSTALLATION_ID, createdAt: new Date().toISOString(), status: 'queued' as const, takenBy: [] };
-    const webhook = await container('webhook', 'gh-ci-webhook');
-    const answer = (await webhook(signedDelivery('workflow_job', workflowJobPayload(job as never, 'queued'), WEBHOOK_SECRET), lambdaContext('gh-ci-webhook', 10_000))) as { statusCode: number; body: string };
-    expect({ status: answer.statusCode, body: answer.body }).toEqual({ status: 202, body: expect.any(String) });
-
-    // 2. The job waits in the applied queue of its runner type.
-    const sqs = client(SQSClient);
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs-default' }));
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    expect(received.Messages ?? []).toHaveLength(1);
-    const event: SQSEvent = {
-      Records: (received.Messages ?? []).map((m) => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body!,
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'webhook', ApproximateFirstReceiveTimestamp: '0' },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:gh-ci-jobs-default`,
-        awsRegion: REGION,
-      })),
-    };
-
-    // 3. Scale-up launches from the applied launch template and registers a JIT runner.
-    const scaleUp = await container('scale-up', 'gh-ci-scale-up-default');
-    const result = (await scaleUp(event, lambdaContext('gh-ci-scale-up-default', 30_000))) as SQSBatchResponse;
-    expect(result.batchItemFailures).toEqual([]);
-    const reservations = await client(EC2Client).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['gh-ci'] }] }));
-    const instances = (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-    expect(instances).toHaveLength(1);
-    const instanceId = instances[0].InstanceId!;
-    expect(Object.fromEntries((instances[0].Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual(expect.objectContaining({ 'ghr:prefix': 'gh-ci', 'ghr:runner-type': 'default' }));
-    expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(1);
-
-    // 4. The runner's config is in SSM where the instance looks for it, encrypted, and holds the JIT config GitHub issued.
-    const scaleUpEnv = await appliedEnvironment('gh-ci-scale-up-default');
-    const params = await ssm.send(new GetParametersByPathCommand({ Path: scaleUpEnv.SSM_CONFIG_PATH, Recursive: true, WithDecryption: true }));
-    const mine = (params.Parameters ?? []).filter((p) => p.Name!.endsWith(instanceId));
-    expect(mine.map((p) => p.Type)).toEqual(['SecureString']);
-    expect(gh.issuedJitConfigs.some((c) => mine[0].Value!.includes(c))).toBe(true);
-    // The runner reads its config once and deletes it (modules/runners/templates/user-data.sh).
-    const read = await ssm.send(new GetParameterCommand({ Name: mine[0].Name!, WithDecryption: true }));
-    expect(read.Parameter?.Value).toBe(mine[0].Value);
-    await ssm.send(new DeleteParameterCommand({ Name: mine[0].Name! }));
-
-    // 5. Scale-down, configured as applied, runs over the same account and keeps the fresh runner.
-    const scaleDown = await container('scale-down', 'gh-ci-scale-down');
-    await scaleDown({}, lambdaContext('gh-ci-scale-down', 60_000));
-    const after = await client(EC2Client).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    expect(after.Reservations?.[0].Instances?.[0].State?.Name).toMatch(/^(pending|running)$/);
-    // The job is done and the runner's instance shuts down.
-    await client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+    await scenario({
+      gh,
+      privateKeyPem: key.privateKeyPem,
+      client: <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials }),
+      container: async (bundle, functionName) => {
+        const exports = loadBundle(extractBundle(bundlesDir, bundle), { env: await appliedEnvironment(functionName), fetch: githubFetch(gh) });
+        return exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
+      },
+    });
   } finally {
-    // The App's parameters are the user's, not the module's: remove them so that destroy can be checked for leftovers.
-    await new SSMClient({ region: REGION, endpoint: moto!.url, credentials })
-      .send(new DeleteParametersCommand({ Names: ['/ops/github/runner/dev/app-id', '/ops/github/runner/dev/private-key', '/ops/github/runner/dev/webhook-secret'] }))
-      .catch(() => undefined);
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
     await gh.close();
   }
+}
+
+async function runJobOverTheWire(): Promise<void> {
+  await inSandbox(async ({ gh, privateKeyPem, client, container }) => {
+    try {
+      const ssm = client(SSMClient);
+      // What the user keeps in SSM (the example's github_app_ssm_parameters).
+      await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/app-id', Type: 'String', Value: String(APP_ID), Overwrite: true }));
+      await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/private-key', Type: 'SecureString', Value: privateKeyPem, Overwrite: true }));
+      await ssm.send(new PutParameterCommand({ Name: '/ops/github/runner/dev/webhook-secret', Type: 'SecureString', Value: WEBHOOK_SECRET, Overwrite: true }));
+      // moto runs an enabled event source mapping's function in Docker, which is
+      // not here: turn the mappings off and be the trigger instead.
+      const mappings = (await rawJson(moto!.url, 'lambda', 'GET', '/2015-03-31/event-source-mappings/')) as { EventSourceMappings?: { UUID: string }[] };
+      for (const m of mappings.EventSourceMappings ?? []) await rawJson(moto!.url, 'lambda', 'PUT', `/2015-03-31/event-source-mappings/${m.UUID}`, { Enabled: false });
+
+      // 1. GitHub delivers workflow_job queued to the webhook.
+      const jobId = 987_654;
+      const job = { id: jobId, runId: 55, labels: ['self-hosted', 'linux', 'x64'], owner: 'octo-org', repo: 'app', ownerType: 'Organization' as const, installationId: INSTALLATION_ID, createdAt: new Date().toISOString(), status: 'queued' as const, takenBy: [] };
+      const webhook = await container('webhook', 'gh-ci-webhook');
+      const answer = (await webhook(signedDelivery('workflow_job', workflowJobPayload(job as never, 'queued'), WEBHOOK_SECRET), lambdaContext('gh-ci-webhook', 10_000))) as { statusCode: number; body: string };
+      expect({ status: answer.statusCode, body: answer.body }).toEqual({ status: 202, body: expect.any(String) });
+
+      // 2. The job waits in the applied queue of its runner type.
+      const sqs = client(SQSClient);
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs-default' }));
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect(received.Messages ?? []).toHaveLength(1);
+      const event: SQSEvent = {
+        Records: (received.Messages ?? []).map((m) => ({
+          messageId: m.MessageId!,
+          receiptHandle: m.ReceiptHandle!,
+          body: m.Body!,
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'webhook', ApproximateFirstReceiveTimestamp: '0' },
+          messageAttributes: {},
+          md5OfBody: m.MD5OfBody ?? '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:gh-ci-jobs-default`,
+          awsRegion: REGION,
+        })),
+      };
+
+      // 3. Scale-up launches from the applied launch template and registers a JIT runner.
+      const scaleUp = await container('scale-up', 'gh-ci-scale-up-default');
+      const result = (await scaleUp(event, lambdaContext('gh-ci-scale-up-default', 30_000))) as SQSBatchResponse;
+      expect(result.batchItemFailures).toEqual([]);
+      const reservations = await client(EC2Client).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['gh-ci'] }] }));
+      const instances = (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+      expect(instances).toHaveLength(1);
+      const instanceId = instances[0].InstanceId!;
+      expect(Object.fromEntries((instances[0].Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual(expect.objectContaining({ 'ghr:prefix': 'gh-ci', 'ghr:runner-type': 'default' }));
+      expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(1);
+
+      // 4. The runner's config is in SSM where the instance looks for it, encrypted, and holds the JIT config GitHub issued.
+      const scaleUpEnv = await appliedEnvironment('gh-ci-scale-up-default');
+      const params = await ssm.send(new GetParametersByPathCommand({ Path: scaleUpEnv.SSM_CONFIG_PATH, Recursive: true, WithDecryption: true }));
+      const mine = (params.Parameters ?? []).filter((p) => p.Name!.endsWith(instanceId));
+      expect(mine.map((p) => p.Type)).toEqual(['SecureString']);
+      expect(gh.issuedJitConfigs.some((c) => mine[0].Value!.includes(c))).toBe(true);
+      // The runner reads its config once and deletes it (modules/runners/templates/user-data.sh).
+      const read = await ssm.send(new GetParameterCommand({ Name: mine[0].Name!, WithDecryption: true }));
+      expect(read.Parameter?.Value).toBe(mine[0].Value);
+      await ssm.send(new DeleteParameterCommand({ Name: mine[0].Name! }));
+
+      // 5. Scale-down, configured as applied, runs over the same account and keeps the fresh runner.
+      const scaleDown = await container('scale-down', 'gh-ci-scale-down');
+      await scaleDown({}, lambdaContext('gh-ci-scale-down', 60_000));
+      const after = await client(EC2Client).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      expect(after.Reservations?.[0].Instances?.[0].State?.Name).toMatch(/^(pending|running)$/);
+      // The job is done and the runner's instance shuts down.
+      await client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+    } finally {
+      // The App's parameters are the user's, not the module's: remove them so that destroy can be checked for leftovers.
+      await new SSMClient({ region: REGION, endpoint: moto!.url, credentials })
+        .send(new DeleteParametersCommand({ Names: ['/ops/github/runner/dev/app-id', '/ops/github/runner/dev/private-key', '/ops/github/runner/dev/webhook-secret'] }))
+        .catch(() => undefined);
+    }
+  });
+}
+
+async function runPoolOverTheWire(): Promise<void> {
+  await inSandbox(async ({ gh, privateKeyPem, client, container }) => {
+    const appParameters = ['/multi/github/app-id', '/multi/github/private-key', '/multi/github/webhook-secret'];
+    const launched: string[] = [];
+    try {
+      const ssm = client(SSMClient);
+      await ssm.send(new PutParameterCommand({ Name: appParameters[0], Type: 'String', Value: String(APP_ID), Overwrite: true }));
+      await ssm.send(new PutParameterCommand({ Name: appParameters[1], Type: 'SecureString', Value: privateKeyPem, Overwrite: true }));
+
+      // 1. The applied schedule's input, as EventBridge Scheduler sends it (its placeholder filled in).
+      const schedule = (await rawJson(moto!.url, 'scheduler', 'GET', '/schedules/multi-pool-linux-arm64-0')) as { Target?: { Input?: string; Arn?: string } };
+      expect(schedule.Target?.Arn).toMatch(/:function:multi-pool$/);
+      const input = JSON.parse(schedule.Target!.Input!.replace('<aws.scheduler.scheduled-time>', new Date().toISOString())) as unknown;
+      expect(input).toEqual({ runnerType: 'linux-arm64', size: 2, scheduledTime: expect.any(String) });
+
+      // 2. The pool launches its two idle runners and registers them with the pool owner.
+      const pool = await container('pool', 'multi-pool');
+      await pool(input, lambdaContext('multi-pool', 60_000));
+      const reservations = await client(EC2Client).send(
+        new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['multi'] }, { Name: 'tag:ghr:runner-type', Values: ['linux-arm64'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }),
+      );
+      launched.push(...(reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!));
+      expect(launched).toHaveLength(2);
+      expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(2);
+
+      // 3. EC2 warns that one of them is reclaimed: the watcher, as applied, removes its runner from GitHub.
+      const watcher = await container('termination-watcher', 'multi-termination-watcher');
+      const runnersBefore = gh.runners.get('octo-org')?.length ?? 0;
+      await watcher(
+        { version: '0', id: 'e1', 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', account: '123456789012', time: new Date().toISOString(), region: REGION, resources: [`arn:aws:ec2:${REGION}:123456789012:instance/${launched[0]}`], detail: { 'instance-id': launched[0], 'instance-action': 'terminate' } },
+        lambdaContext('multi-termination-watcher', 30_000),
+      );
+      expect(gh.count('DELETE', /\/orgs\/octo-org\/actions\/runners\/\d+$/)).toBe(1);
+      expect(gh.runners.get('octo-org')?.length ?? 0).toBe(runnersBefore - 1);
+    } finally {
+      if (launched.length > 0) await client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: launched })).catch(() => undefined);
+      // Runner configs the instances never read, and the user's App parameters: not the module's to destroy.
+      const configs = await client(SSMClient).send(new GetParametersByPathCommand({ Path: '/multi/', Recursive: true })).catch(() => ({ Parameters: [] }));
+      const names = [...appParameters, ...(configs.Parameters ?? []).map((p) => p.Name!)];
+      for (let i = 0; i < names.length; i += 10) await client(SSMClient).send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) })).catch(() => undefined);
+    }
+  });
 }
