@@ -1,7 +1,10 @@
 /**
  * The packaged module applied to an AWS emulator (issue #12 item 1): the HCL
- * consumer example as a user writes it, and a root with several runner types
- * and a warm pool, are applied to moto_server, re-planned, and destroyed.
+ * consumer example as a user writes it, with a second instance of the module
+ * beside it (several runner types, a warm pool, tags), is applied to
+ * moto_server, re-planned, and destroyed. The emulator refuses a second
+ * queue, role, table, function or parameter of the same name, so the apply
+ * also shows the two instances do not collide (issue #10, "Done when").
  *
  * - The re-plan after apply must be empty. Where moto departs from AWS's
  *   documented answers, test/cloud/emulator-proxy.ts shims that one answer
@@ -41,7 +44,7 @@ const credentials = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator' }
 
 jest.setTimeout(360_000);
 
-/** moto rejects a security group in a VPC it does not hold, so each root gets a network of its own. */
+/** moto rejects a security group in a VPC it does not hold, so the root gets a network of its own. */
 const NETWORK = `
 resource "aws_vpc" "emulator" {
   cidr_block = "10.0.0.0/16"
@@ -60,25 +63,13 @@ module "runners" {
 }
 `;
 
-/** Several runner types, one with a warm pool and an architecture of its own. */
-const MULTI_TYPE_ROOT = `
-terraform {
-  required_version = ">= 1.9.0"
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.100.0, < 7.0.0"
-    }
-  }
-}
-provider "aws" {
-  region = "eu-west-1"
-}
-module "runners" {
+/** A second instance of the module in the same root: several runner types, one with a warm pool and an architecture of its own. */
+const SECOND_INSTANCE = `
+module "multi" {
   source            = "${MODULE}"
   prefix            = "multi"
-  vpc_id            = "replaced by the override"
-  subnet_ids        = ["replaced by the override"]
+  vpc_id            = aws_vpc.emulator.id
+  subnet_ids        = [aws_subnet.emulator.id]
   pool_runner_owner = "octo-org"
   github_app_ssm_parameters = {
     app_id         = "/multi/github/app-id"
@@ -101,49 +92,40 @@ module "runners" {
 
 let moto: Moto | undefined;
 let proxy: EmulatorProxy | undefined;
-const roots: Record<string, EmulatorRoot> = {};
-const applied = new Set<string>();
+let root: EmulatorRoot | undefined;
+let applied = false;
 
 beforeAll(async () => {
   if (!existsSync(join(MODULE, 'cdk.tf.json'))) throw new Error(`${MODULE} is missing: run \`npm run synth\` first (npm test does)`);
   moto = await startMoto();
   proxy = await startEmulatorProxy(moto.url, motoShims());
-  roots['hcl-consumer'] = new EmulatorRoot(join(REPO, 'examples', 'hcl-consumer'), proxy.url, { '"../../dist/terraform-module"': JSON.stringify(MODULE) }, {
+  root = new EmulatorRoot(join(REPO, 'examples', 'hcl-consumer'), proxy.url, { '"../../dist/terraform-module"': JSON.stringify(MODULE) }, {
     'emulator_network.tf': NETWORK,
     'emulator_network_override.tf': NETWORK_OVERRIDE,
+    'second_instance.tf': SECOND_INSTANCE,
   });
-  roots['multi-type'] = new EmulatorRoot(join(REPO, 'examples', 'hcl-consumer'), proxy.url, {}, {
-    'emulator_network.tf': NETWORK,
-    'emulator_network_override.tf': NETWORK_OVERRIDE,
-  });
-  // The multi-type root replaces the example's main.tf with its own.
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(join(roots['multi-type'].dir, 'main.tf'), MULTI_TYPE_ROOT);
-  await Promise.all(Object.values(roots).map((r) => r.init()));
+  await root.init();
 });
 
 afterAll(async () => {
   // Leave nothing behind in any case: destroy what was applied (best effort), stop the server.
-  await Promise.all([...applied].map((name) => roots[name].destroy().catch(() => undefined)));
-  for (const root of Object.values(roots)) root.remove();
+  if (applied) await root?.destroy().catch(() => undefined);
+  root?.remove();
   await proxy?.close();
   await moto?.stop();
 });
 
 describe('the module applied to moto_server', () => {
-  it('should apply the HCL consumer example and a multi-type root', async () => {
-    await Promise.all(
-      Object.entries(roots).map(async ([name, root]) => {
-        await root.apply();
-        applied.add(name);
-      }),
-    );
-    expect([...applied].sort()).toEqual(['hcl-consumer', 'multi-type']);
+  it('should apply the HCL consumer example beside a second, multi-type instance of the module', async () => {
+    await root!.apply();
+    applied = true;
+    const modules = new Set((await root!.stateList()).map((a) => a.split('.').slice(0, 2).join('.')).filter((m) => m.startsWith('module.')));
+    expect([...modules].sort()).toEqual(['module.multi', 'module.runners']);
   });
 
   it('should re-plan with no changes: every difference was an emulator gap, shimmed by name', async () => {
-    const changes: Record<string, PlannedChange[]> = Object.fromEntries(await Promise.all(Object.entries(roots).map(async ([name, root]) => [name, await root.replan()] as const)));
-    expect(changes).toEqual({ 'hcl-consumer': [], 'multi-type': [] });
+    const changes: PlannedChange[] = await root!.replan();
+    expect(changes).toEqual([]);
     // Each shim did work (a shim that never fires documents a gap that is not there).
     expect(Object.fromEntries(proxy!.shimmed)).toEqual({
       'lambda-kms-key-and-logging-config': expect.any(Number),
@@ -174,7 +156,7 @@ describe('the module applied to moto_server', () => {
       }
     }
     expect(problems).toEqual({});
-    // Both roots, every function: one scale-up per runner type.
+    // Both instances, every function: one scale-up per runner type.
     expect(names).toEqual(
       expect.arrayContaining(['gh-ci-webhook', 'gh-ci-scale-up-default', 'gh-ci-scale-down', 'gh-ci-termination-watcher', 'gh-ci-syncer', 'multi-scale-up-linux-x64', 'multi-scale-up-linux-arm64', 'multi-pool']),
     );
@@ -189,17 +171,9 @@ describe('the module applied to moto_server', () => {
   });
 
   it('should destroy everything it created', async () => {
-    const states = await Promise.all(
-      Object.entries(roots).map(async ([name, root]) => {
-        await root.destroy();
-        applied.delete(name);
-        return { name, state: await root.stateList() };
-      }),
-    );
-    expect(states).toEqual([
-      { name: 'hcl-consumer', state: [] },
-      { name: 'multi-type', state: [] },
-    ]);
+    await root!.destroy();
+    applied = false;
+    expect(await root!.stateList()).toEqual([]);
     const client = <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials, forcePathStyle: true });
     const queues = await client(SQSClient).send(new ListQueuesCommand({}));
     const tables = await client(DynamoDBClient).send(new ListTablesCommand({}));
