@@ -48,6 +48,14 @@ export interface ScaleDownSettings {
   readonly minimumRunningTimeInMinutes?: number;
   /** Minutes an instance has to bring its runner online; after that it is removed (terminated when it never registered). @default 5 */
   readonly runnerBootTimeInMinutes?: number;
+  /**
+   * Relaunch for a job still waiting (terraform-aws-github-runner `job_retry`):
+   * a job still queued at GitHub `runnerBootTimeInMinutes` after its runner was
+   * launched, with no idle runner of its type, is queued again, up to
+   * `maxAttempts` times; then it is given up (logged, JobsGivenUp, alarmed).
+   * @default { enable: true, maxAttempts: 2 }
+   */
+  readonly jobRetry?: { readonly enable?: boolean | IResolvable; readonly maxAttempts?: number };
 }
 
 /** The runner binary syncer. */
@@ -186,20 +194,6 @@ export class GitHubRunners extends Construct {
       delaySeconds: props.delayWebhookEvent,
       tags,
     });
-    this.webhook = new Webhook(this, 'webhook', {
-      prefix: props.prefix,
-      key: this.key,
-      runnerTypes,
-      queues: this.queues,
-      webhookSecretParameterName: props.githubApp.webhookSecret,
-      code: props.lambdaCode?.webhook ?? LambdaCode.fromBundle('webhook'),
-      repositoryAllowList: props.repositoryAllowList,
-      throttlingRateLimit: props.webhookThrottlingRateLimit,
-      throttlingBurstLimit: props.webhookThrottlingBurstLimit,
-      reservedConcurrentExecutions: props.webhookReservedConcurrentExecutions,
-      lambda,
-      tags,
-    });
     // A Fn.format token when the prefix is a variable: a token inside a plain
     // template string would be mangled once it is passed into templatefile().
     const ssmConfigPath = Token.isUnresolved(props.prefix)
@@ -245,6 +239,22 @@ export class GitHubRunners extends Construct {
       ...props.scaleUp,
       tags,
     });
+    // After scale-up: the webhook records job progress in scale-up's job ledger.
+    this.webhook = new Webhook(this, 'webhook', {
+      prefix: props.prefix,
+      key: this.key,
+      runnerTypes,
+      queues: this.queues,
+      webhookSecretParameterName: props.githubApp.webhookSecret,
+      code: props.lambdaCode?.webhook ?? LambdaCode.fromBundle('webhook'),
+      repositoryAllowList: props.repositoryAllowList,
+      throttlingRateLimit: props.webhookThrottlingRateLimit,
+      throttlingBurstLimit: props.webhookThrottlingBurstLimit,
+      reservedConcurrentExecutions: props.webhookReservedConcurrentExecutions,
+      lambda,
+      jobLedger: this.scaleUp.ledger,
+      tags,
+    });
     const github = {
       appIdParameterName: props.githubApp.appId,
       privateKeyParameterName: props.githubApp.privateKey,
@@ -260,6 +270,7 @@ export class GitHubRunners extends Construct {
       dryRun: props.scaleUp?.dryRun,
       ...github,
       ...props.scaleDown,
+      jobRetry: { ledger: this.scaleUp.ledger, queues: this.queues, runnerTypes, ...props.scaleDown?.jobRetry },
       tags,
     });
     this.terminationWatcher = new TerminationWatcher(this, 'termination-watcher', {

@@ -28,6 +28,26 @@ export interface ScaleDownConfig extends GitHubAppSettings {
   readonly metricsNamespace: string;
   /** LOG_LEVEL. @default "info" */
   readonly logLevel: LogLevel;
+  /**
+   * Relaunch for jobs still waiting (relaunch.ts); undefined when off.
+   * JOB_RETRY_MAX_ATTEMPTS (0 = off, the default), JOB_LEDGER_TABLE_NAME and
+   * JOB_QUEUE_URLS (JSON: runner type to queue URL) are required together.
+   */
+  readonly jobRetry?: {
+    readonly maxAttempts: number;
+    readonly tableName: string;
+    readonly queueUrls: Readonly<Record<string, string>>;
+  };
+}
+
+/** Most relaunches per job the module accepts (job_retry.max_attempts). */
+export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = 10;
+
+function queueUrlProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object of runner type to queue URL'];
+  return Object.entries(value).flatMap(([type, url]) =>
+    typeof url === 'string' && /^https?:\/\//.test(url) ? [] : [`["${type}"] must be a queue URL`],
+  );
 }
 
 /** Read and check scale-down's environment; throws ConfigError listing every problem. */
@@ -44,6 +64,13 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
   const dryRun = reader.bool('DRY_RUN', false);
   const metricsNamespace = reader.metricsNamespace();
   const logLevel = reader.logLevel();
+  const maxAttempts = reader.int('JOB_RETRY_MAX_ATTEMPTS', 0, 0, JOB_RETRY_MAX_ATTEMPTS_LIMIT);
+  let jobRetry: ScaleDownConfig['jobRetry'];
+  if (maxAttempts > 0) {
+    const tableName = reader.string('JOB_LEDGER_TABLE_NAME');
+    const queueUrls = reader.json<Record<string, string>>('JOB_QUEUE_URLS', queueUrlProblems);
+    jobRetry = { maxAttempts, tableName, queueUrls };
+  }
   reader.done();
   return {
     prefix,
@@ -55,5 +82,6 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
     dryRun,
     metricsNamespace,
     logLevel,
+    ...(jobRetry && { jobRetry }),
   };
 }

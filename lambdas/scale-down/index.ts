@@ -13,10 +13,13 @@
  *   reads the credentials from SSM again.
  * Everything else is logged, counted, and retried by the next scheduled run.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
+import { createJobLedger } from '../shared/aws/job-ledger';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
 import { WritePacer } from '../shared/github/write-pacer';
 import { startContext } from '../shared/handler';
@@ -101,6 +104,24 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
       logger,
       // A token bucket of one call, refilled SSM_DELETES_PER_SECOND times a second.
       ssmPacer: new WritePacer({ burst: 1, perMinute: SSM_DELETES_PER_SECOND * 60 }),
+      ...(config.jobRetry && { relaunch: relaunchDeps(config.jobRetry) }),
+    },
+  };
+}
+
+/** The ledger and the job queues, for relaunching jobs still waiting. */
+function relaunchDeps(jobRetry: NonNullable<ScaleDownConfig['jobRetry']>): NonNullable<ScaleDownDependencies['relaunch']> {
+  const sqs = new SQSClient({ retryMode: 'adaptive', maxAttempts: 4 });
+  return {
+    ledger: createJobLedger(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 4 }), { tableName: jobRetry.tableName }),
+    runnerTypes: Object.keys(jobRetry.queueUrls),
+    maxAttempts: jobRetry.maxAttempts,
+    requeue: {
+      async send(runnerType, message) {
+        const url = jobRetry.queueUrls[runnerType];
+        if (!url) throw new Error(`no job queue for runner type ${runnerType}`);
+        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: message }));
+      },
     },
   };
 }

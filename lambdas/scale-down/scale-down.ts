@@ -26,8 +26,11 @@
  *      two runs), in one TerminateInstances call; if EC2 refuses the batch,
  *      each instance is tried alone;
  *    - ghosts: deregistered.
- * 5. Delete stale runner configs in DeleteParameters batches of 10, paced.
- * 6. One summary line and one EMF metrics line.
+ * 5. Relaunch for jobs still waiting (relaunch.ts), when `deps.relaunch` is
+ *    set: per runner type, launched jobs still queued at GitHub after the boot
+ *    time, beyond the type's idle online runners, go back on the type's queue.
+ * 6. Delete stale runner configs in DeleteParameters batches of 10, paced.
+ * 7. One summary line and one EMF metrics line.
  *
  * Deadline. With `deps.deadline`, no GitHub delete or DeleteParameters call
  * starts once less than {@link DEADLINE_MARGIN_MS} remain; what is left is
@@ -45,6 +48,9 @@ import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } f
 import { Logger } from '../shared/logger';
 import type { ScaleDownConfig } from './config';
 import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, staleRunnerConfigs } from './decide';
+import { type AwaitingJob, type JobLedger } from '../shared/aws/job-ledger';
+import { parseJobMessage } from '../shared/job-message';
+import { type JobRequeue, type RelaunchSummary, reconcileJobs } from './relaunch';
 
 /** Something that lets one more call start when it resolves (a token bucket). */
 export interface Pacer {
@@ -80,6 +86,15 @@ export interface ScaleDownDependencies {
   readonly memory?: ScaleDownMemory;
   /** When the invocation times out (epoch ms, same clock as `now`). @default none: no deadline */
   readonly deadline?: number;
+  /** Relaunch for jobs still waiting (relaunch.ts). @default none: off */
+  readonly relaunch?: {
+    readonly ledger: JobLedger;
+    readonly requeue: JobRequeue;
+    /** The runner types to reconcile (those with a job queue). */
+    readonly runnerTypes: readonly string[];
+    /** Relaunches per job before giving up. */
+    readonly maxAttempts: number;
+  };
 }
 
 /** No GitHub delete or DeleteParameters call starts with less than this left before the deadline. */
@@ -121,6 +136,8 @@ export interface ScaleDownSummary {
     readonly deregisterGhosts: number;
     readonly deleteConfigs: number;
   };
+  /** Relaunch for jobs still waiting; undefined when off, in a dry run, or when the instances could not be listed. */
+  readonly relaunch?: RelaunchSummary;
 }
 
 /** In-flight GitHub calls per fan-out; writes are paced by the adapter as well. */
@@ -160,6 +177,7 @@ class Run {
     let runnersByOwner = new Map<string, OwnerRunners>();
     let plan: ScaleDownPlan | undefined;
     let listed = false;
+    let relaunch: RelaunchSummary | undefined;
     try {
       instances = await this.deps.ec2.listInstancesByPrefix(this.config.prefix);
       listed = true;
@@ -177,6 +195,7 @@ class Run {
       if (!this.config.dryRun) {
         await this.recordOrphanSightings(plan, instances);
         await this.act(plan);
+        relaunch = await this.relaunch(instances, runnersByOwner, plan);
       }
     }
     const stale = plan && configs ? staleRunnerConfigs(configs, instances, this.now(), this.config.runnerBootTimeMinutes * 60_000) : [];
@@ -188,7 +207,43 @@ class Run {
     if (removeIdle + deregisterGhosts + deleteConfigs > 0) {
       this.log.warn('deadline near: actions left for the next run', { removeIdle, deregisterGhosts, deleteConfigs, remainingMs: this.remainingMs() });
     }
-    return this.summarise(listed, instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore);
+    return this.summarise(listed, instances, runnersByOwner, plan, stale.length, this.deps.github.requestCount() - callsBefore, relaunch);
+  }
+
+  /** Step 5: jobs still queued at GitHub after the boot time get a new launch through their type's queue. */
+  private async relaunch(
+    instances: readonly RunnerInstance[],
+    runnersByOwner: ReadonlyMap<string, OwnerRunners>,
+    plan: ScaleDownPlan,
+  ): Promise<RelaunchSummary | undefined> {
+    const settings = this.deps.relaunch;
+    if (!settings) return undefined;
+    const removed = new Set(plan.removeIdle.map((r) => r.instanceId));
+    const idleRunnersByType = idleOnlineRunnersByType(this.config.prefix, settings.runnerTypes, instances, runnersByOwner, removed);
+    const summary = await reconcileJobs(
+      { idleRunnersByType, bootTimeMs: this.config.runnerBootTimeMinutes * 60_000, maxAttempts: settings.maxAttempts },
+      {
+        ledger: settings.ledger,
+        requeue: settings.requeue,
+        logger: this.log,
+        now: this.now,
+        deadline: this.deps.deadline,
+        isJobQueued: (job) => this.isJobQueued(job),
+      },
+    );
+    this.errors += summary.errors;
+    return summary;
+  }
+
+  private async isJobQueued(job: AwaitingJob): Promise<boolean | 'unknown'> {
+    let message;
+    try {
+      message = parseJobMessage(job.message);
+    } catch (error) {
+      this.log.error('job ledger entry holds no valid job message; it cannot be relaunched', { jobId: job.jobId, error });
+      return 'unknown';
+    }
+    return this.deps.github.forInstallation(message.installationId).isJobQueued(message.repositoryOwner, message.repositoryName, message.jobId);
   }
 
   /**
@@ -413,6 +468,7 @@ class Run {
     plan: ScaleDownPlan | undefined,
     staleConfigs: number,
     gitHubApiCalls: number,
+    relaunch: RelaunchSummary | undefined,
   ): ScaleDownSummary {
     const kept = Object.fromEntries(KEEP_REASONS.map((r) => [r, 0])) as Record<KeepReason, number>;
     for (const k of plan?.kept ?? []) kept[k.reason] += 1;
@@ -437,6 +493,7 @@ class Run {
         deleteConfigs: staleConfigs,
       },
       deferred: { ...this.deferred },
+      ...(relaunch && { relaunch }),
     };
     this.log.info('scale-down summary', { ...summary });
     this.log.metrics(
@@ -451,6 +508,11 @@ class Run {
         RunnerConfigsDeleted: { value: summary.configsDeleted, unit: 'Count' },
         ScaleDownErrors: { value: summary.errors, unit: 'Count' },
         ActionsDeferred: { value: summary.deferred.removeIdle + summary.deferred.deregisterGhosts + summary.deferred.deleteConfigs, unit: 'Count' },
+        ...(relaunch && {
+          JobsRelaunched: { value: relaunch.relaunched + relaunch.resent, unit: 'Count' as const },
+          JobsGivenUp: { value: relaunch.givenUp, unit: 'Count' as const },
+          JobsWaitingForRunner: { value: relaunch.stillQueued, unit: 'Count' as const },
+        }),
       },
     );
     return summary;
@@ -480,4 +542,26 @@ export function orphanSightingsFromTags(instances: readonly RunnerInstance[], me
     sightings.set(instance.instanceId, known === undefined ? at : Math.min(known, at));
   }
   return sightings;
+}
+
+/**
+ * Per runner type, the live instances whose runner is online and not busy,
+ * leaving out those this run removes: the runners GitHub can hand a queued job to.
+ */
+export function idleOnlineRunnersByType(
+  prefix: string,
+  runnerTypes: readonly string[],
+  instances: readonly RunnerInstance[],
+  runnersByOwner: ReadonlyMap<string, OwnerRunners>,
+  removed: ReadonlySet<string>,
+): Map<string, number> {
+  const counts = new Map(runnerTypes.map((t) => [t, 0]));
+  for (const instance of instances) {
+    if (!isLive(instance) || removed.has(instance.instanceId) || !instance.runnerType || !counts.has(instance.runnerType) || !instance.owner) continue;
+    const listed = runnersByOwner.get(instance.owner);
+    if (!listed?.ok) continue;
+    const name = `${prefix}-${instance.instanceId}`;
+    if (listed.runners.some((r) => r.name === name && r.status === 'online' && !r.busy)) counts.set(instance.runnerType, (counts.get(instance.runnerType) ?? 0) + 1);
+  }
+  return counts;
 }

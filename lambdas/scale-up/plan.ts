@@ -59,9 +59,13 @@ export interface ScaleUpPlan {
 
 /** Decide which jobs may get a runner now. */
 export function planScaleUp(input: ScaleUpPlanInput): ScaleUpPlan {
-  const served = new Set(input.activeRunners.flatMap((r) => (r.jobId === undefined ? [] : [r.jobId])));
-  const alreadyServed = input.jobs.filter((j) => served.has(j.job.jobId));
-  const candidates = input.jobs.filter((j) => !served.has(j.job.jobId)).sort(oldestFirst);
+  // A relaunch (scale-down's reconcile) names the instances that did not serve
+  // the job: they still carry its job-id tag, but do not count as its runner.
+  const servedBy = new Map<number, string[]>();
+  for (const r of input.activeRunners) if (r.jobId !== undefined) servedBy.set(r.jobId, [...(servedBy.get(r.jobId) ?? []), r.instanceId]);
+  const isServed = (j: QueuedJob) => (servedBy.get(j.job.jobId) ?? []).some((id) => !(j.job.supersededInstanceIds ?? []).includes(id));
+  const alreadyServed = input.jobs.filter(isServed);
+  const candidates = input.jobs.filter((j) => !isServed(j)).sort(oldestFirst);
   const capacity = input.maximumCount < 0 ? Infinity : Math.max(0, input.maximumCount - input.activeRunners.length);
   return { alreadyServed, candidates, capacity };
 }

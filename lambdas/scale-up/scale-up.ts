@@ -387,11 +387,13 @@ class BatchRun {
       this.launched.push({ instanceId: instance.instanceId, jobId: item.job.jobId, lifecycle: instance.lifecycle });
       ilog.info('runner launched', { lifecycle: instance.lifecycle, instanceType: instance.instanceType });
       try {
-        await this.locks.markLaunched(item.lock, instance.instanceId);
+        await this.locks.markLaunched(item.lock, instance.instanceId, { runnerType: item.job.runnerType, message: JSON.stringify(item.job) });
       } catch (error) {
         // The runner exists, so the message is acknowledged either way; a
-        // redelivery is still caught by the instance's job-id tag.
-        ilog.warn('could not record the launch in the idempotency table', { error });
+        // redelivery is still caught by the instance's job-id tag. The job is
+        // then missing from the ledger's awaiting index: if this runner never
+        // takes it, reconcile cannot relaunch it: an error, not a warning.
+        ilog.error('could not record the launch in the job ledger; reconcile cannot relaunch this job', { error });
       }
     });
   }

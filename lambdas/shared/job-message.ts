@@ -21,6 +21,22 @@ export interface JobMessage {
   readonly deliveryId: string;
   /** workflow_job.created_at (ISO 8601). */
   readonly createdAt: string;
+  /**
+   * Set by a relaunch (scale-down's reconcile): instances launched for this
+   * job that did not take it. Scale-up does not count them as the job's
+   * runner. At most {@link MAX_SUPERSEDED_INSTANCES}. @default none
+   */
+  readonly supersededInstanceIds?: string[];
+}
+
+/** Most superseded instances a job message carries (job_retry.max_attempts is at most 10). */
+export const MAX_SUPERSEDED_INSTANCES = 10;
+
+/** The message to queue again for a relaunch: `message` with `instanceId` added to its superseded instances. */
+export function relaunchMessage(message: string, instanceId: string | undefined): string {
+  const job = parseJobMessage(message);
+  const superseded = [...new Set([...(job.supersededInstanceIds ?? []), ...(instanceId ? [instanceId] : [])])].slice(-MAX_SUPERSEDED_INSTANCES);
+  return JSON.stringify({ ...job, supersededInstanceIds: superseded });
 }
 
 /** Parse and check a queue message body; throws InvalidJobMessageError when it is not a JobMessage. */
@@ -41,6 +57,10 @@ export function parseJobMessage(body: string): JobMessage {
     if (typeof v[k] !== 'string' || v[k] === '') problems.push(`${k} must be a non-empty string`);
   }
   if (!Array.isArray(v.labels) || !v.labels.every((l) => typeof l === 'string')) problems.push('labels must be a list of strings');
+  const superseded = v.supersededInstanceIds;
+  if (superseded !== undefined && (!Array.isArray(superseded) || superseded.length > MAX_SUPERSEDED_INSTANCES || !superseded.every((i) => typeof i === 'string' && /^i-[0-9a-f]{8,17}$/.test(i)))) {
+    problems.push(`supersededInstanceIds must be at most ${MAX_SUPERSEDED_INSTANCES} instance ids`);
+  }
   if (problems.length > 0) throw new InvalidJobMessageError(problems.join('; '));
   return v as unknown as JobMessage;
 }

@@ -28,6 +28,8 @@ export interface WebhookConfig {
   readonly metricsNamespace: string;
   /** LOG_LEVEL. @default "info" */
   readonly logLevel: LogLevel;
+  /** JOB_LEDGER_TABLE_NAME: where in_progress and completed are recorded (job-ledger.ts). @default none: not recorded */
+  readonly jobLedgerTableName?: string;
 }
 
 /** Read and check the webhook's environment; throws ConfigError listing every problem. */
@@ -39,6 +41,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
   const allowList = reader.json<string[]>('REPOSITORY_ALLOW_LIST', validateAllowList, []);
   const metricsNamespace = reader.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
   const rawLevel = reader.optionalString('LOG_LEVEL');
+  const jobLedgerTableName = reader.optionalString('JOB_LEDGER_TABLE_NAME');
   if (rawLevel !== undefined && !isLogLevel(rawLevel.toLowerCase())) {
     reader.problem(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${rawLevel}"`);
   }
@@ -50,6 +53,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
     repositoryAllowList: allowList.length === 0 ? undefined : new Set(allowList.map((r) => r.toLowerCase())),
     metricsNamespace,
     logLevel: logLevelFrom(rawLevel),
+    ...(jobLedgerTableName && { jobLedgerTableName }),
   };
 }
 

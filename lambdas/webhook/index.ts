@@ -13,6 +13,7 @@
  * - METRICS_NAMESPACE (optional, default GitHubRunners)
  * - LOG_LEVEL (optional: debug, info, warn, error; default info)
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { once } from '../shared/config';
@@ -21,6 +22,7 @@ import { ParameterCache } from '../shared/ssm-parameters';
 import { WebhookConfig, loadWebhookConfig, logLevelFrom } from './config';
 import { LogScope } from './log-scope';
 import { JobQueue, sqsJobQueue } from './queue';
+import { JobProgressRecorder, createJobLedger } from '../shared/aws/job-ledger';
 import { HeaderMap, WebhookRequest, deliveryIdOf } from './request';
 import { WebhookResponse, errorResponse } from './responses';
 import { handleWebhook } from './webhook';
@@ -32,6 +34,8 @@ export interface HandlerDependencies {
   readonly env?: NodeJS.ProcessEnv;
   /** SQS client for the runner-type queues. @default a new SQSClient */
   readonly sqs?: SQSClient;
+  /** DynamoDB client for the job ledger. @default a new DynamoDBClient */
+  readonly dynamodb?: DynamoDBClient;
   /** Cached reader of the webhook secret. @default a new ParameterCache */
   readonly parameters?: SecretReader;
   /** Where log lines go. @default stdout */
@@ -48,6 +52,7 @@ interface Container {
   readonly config: WebhookConfig;
   readonly verifier: WebhookSecretVerifier;
   readonly queue: JobQueue;
+  readonly ledger?: JobProgressRecorder;
   readonly logger: Logger;
 }
 
@@ -62,6 +67,7 @@ export function createHandler(deps: HandlerDependencies = {}): WebhookHandler {
       config,
       verifier: new WebhookSecretVerifier(parameters, config.webhookSecretParameterName, deps.now ?? Date.now),
       queue: sqsJobQueue(deps.sqs ?? new SQSClient({})),
+      ...(config.jobLedgerTableName && { ledger: createJobLedger(deps.dynamodb ?? new DynamoDBClient({}), { tableName: config.jobLedgerTableName }) }),
       logger: new Logger('webhook', { prefix: config.prefix }, deps.sink, config.logLevel),
     };
   });
@@ -74,7 +80,7 @@ export function createHandler(deps: HandlerDependencies = {}): WebhookHandler {
     try {
       const c = container();
       scope = new LogScope(c.logger.withKeys({ deliveryId }));
-      return toResult(await handleWebhook(request, { config: c.config, verifier: c.verifier, queue: c.queue, log: scope }));
+      return toResult(await handleWebhook(request, { config: c.config, verifier: c.verifier, queue: c.queue, ledger: c.ledger, log: scope }));
     } catch (error) {
       return toResult(errorResponse(error, scope.logger));
     }

@@ -4,7 +4,7 @@
  *   size (413) → signature (401) → JSON (400) → event type
  *     ping → 200; anything but workflow_job → 202 ignored
  *     workflow_job queued → route → allow list (403) → one SQS message → 202
- *     workflow_job in_progress / completed → EMF metrics → 202
+ *     workflow_job in_progress / completed → EMF metrics, job ledger → 202
  *     other actions → 202 ignored
  *
  * Errors are thrown typed (errors.ts) and mapped by the handler. I/O goes
@@ -16,6 +16,7 @@ import { InvalidPayloadError, RepositoryNotAllowedError } from './errors';
 import { LogScope } from './log-scope';
 import { emitCompletion, emitQueueWait } from './metrics';
 import { JobQueue } from './queue';
+import type { JobProgressRecorder } from '../shared/aws/job-ledger';
 import { HeaderMap, WebhookRequest, deliveryIdOf, rawBody } from './request';
 import { RESPONSES, WebhookResponse } from './responses';
 import { distinctLabels, labelsForLog, routeJob, unroutableBySize } from './routing';
@@ -27,6 +28,8 @@ export interface WebhookDeps {
   readonly config: WebhookConfig;
   readonly verifier: Pick<WebhookSecretVerifier, 'verify'>;
   readonly queue: JobQueue;
+  /** Records in_progress and completed for launched jobs (job-ledger.ts). @default none: not recorded */
+  readonly ledger?: JobProgressRecorder;
   /** The request's logger; gains jobId and runnerType as they become known. */
   readonly log: LogScope;
 }
@@ -85,7 +88,7 @@ async function enqueueJob(payload: unknown, headers: HeaderMap, deps: WebhookDep
   return RESPONSES.queued;
 }
 
-function recordProgress(payload: unknown, action: 'in_progress' | 'completed', deps: WebhookDeps): WebhookResponse {
+async function recordProgress(payload: unknown, action: 'in_progress' | 'completed', deps: WebhookDeps): Promise<WebhookResponse> {
   const job = parseJobProgress(payload);
   const match = routeJob(job.labels, deps.config.runnerTypes);
   if (match === undefined) {
@@ -96,6 +99,17 @@ function recordProgress(payload: unknown, action: 'in_progress' | 'completed', d
   const namespace = deps.config.metricsNamespace;
   if (action === 'completed') emitCompletion(log, namespace, match.runnerType, job);
   else if (!emitQueueWait(log, namespace, match.runnerType, job)) log.debug('queue wait not computable; metric skipped');
+  if (deps.ledger) {
+    try {
+      const progress = action === 'completed' ? { state: action, runnerName: job.runnerName, conclusion: job.conclusion } : { state: action, runnerName: job.runnerName };
+      const held = await deps.ledger.recordProgress(job.jobId, progress);
+      if (!held) log.debug('job not in the ledger (not launched by scale-up); nothing recorded');
+    } catch (error) {
+      // The ledger is advisory: reconcile asks GitHub before it relaunches, so
+      // a lost record costs one GitHub read, never a second runner. Still 202.
+      log.error('could not record job progress in the job ledger', { error });
+    }
+  }
   return RESPONSES.recorded;
 }
 

@@ -39,6 +39,8 @@ export interface JobProgress {
   readonly completedAt?: string;
   /** success, failure, cancelled, ...; undefined when GitHub sent null. */
   readonly conclusion?: string;
+  /** workflow_job.runner_name: the runner that took the job; undefined when GitHub sent null. */
+  readonly runnerName?: string;
 }
 
 /** Read the action and job id; throws InvalidPayloadError when the payload is not a workflow_job delivery. */
@@ -83,6 +85,7 @@ export function parseJobProgress(payload: unknown): JobProgress {
     startedAt: f.optionalTimestamp('workflow_job.started_at'),
     completedAt: f.optionalTimestamp('workflow_job.completed_at'),
     conclusion: f.optionalString('workflow_job.conclusion'),
+    runnerName: f.optionalString('workflow_job.runner_name'),
   };
   f.done();
   return progress;

@@ -4,7 +4,7 @@
  * registrations without an instance, and leftover JIT-config parameters.
  */
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
-import { IResolvable, Token } from 'cdktf';
+import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
 import { LambdaCode } from '../shared/lambda-code';
@@ -13,6 +13,15 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { TAGS } from './runner-instances';
+import { address, allRefs } from '../shared/iteration';
+import { JobQueues } from './job-queues';
+import { BoundRunnerTypes } from './runner-types';
+import type { JobLedgerTable } from './scale-up';
+
+/** Relaunches per job before giving up, by default (job_retry.max_attempts). */
+export const DEFAULT_JOB_RETRY_MAX_ATTEMPTS = 2;
+/** Most relaunches per job (JOB_RETRY_MAX_ATTEMPTS_LIMIT in lambdas/scale-down/config.ts). */
+export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = 10;
 
 /** Instances with this tag are never touched by scale-down (for debugging a runner). */
 export const BYPASS_TAG = 'ghr:scale-down-bypass';
@@ -38,6 +47,19 @@ export interface ScaleDownProps {
   readonly runnerBootTimeInMinutes?: number;
   /** @default false */
   readonly dryRun?: boolean | IResolvable;
+  /**
+   * Relaunch for jobs still waiting: the job ledger, the job queues and the
+   * runner types. @default none: scale-down relaunches nothing
+   */
+  readonly jobRetry?: {
+    readonly ledger: JobLedgerTable;
+    readonly queues: JobQueues;
+    readonly runnerTypes: BoundRunnerTypes;
+    /** Whether jobs are relaunched. @default true */
+    readonly enable?: boolean | IResolvable;
+    /** Relaunches per job before it is given up, 1 to 10. @default 2 */
+    readonly maxAttempts?: number;
+  };
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -48,13 +70,30 @@ export class ScaleDown extends Construct {
   constructor(scope: Construct, id: string, props: ScaleDownProps) {
     super(scope, id);
     const minimum = props.minimumRunningTimeInMinutes ?? 5;
+    const retry = props.jobRetry;
+    const maxAttempts = retry?.maxAttempts ?? DEFAULT_JOB_RETRY_MAX_ATTEMPTS;
     const boot = props.runnerBootTimeInMinutes ?? 5;
     validate('ScaleDown', [
       // Whole numbers: the Lambda reads both as integers and would refuse to start.
       whenKnown(minimum, () => Number.isInteger(minimum) && minimum >= 0 && minimum <= 1440, `minimumRunningTimeInMinutes must be a whole number from 0 to 1440, got ${minimum}`),
       whenKnown(boot, () => Number.isInteger(boot) && boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be a whole number from 1 to 60, got ${boot}`),
+      whenKnown(maxAttempts, () => Number.isInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= JOB_RETRY_MAX_ATTEMPTS_LIMIT, `jobRetry.maxAttempts must be an integer from 1 to ${JOB_RETRY_MAX_ATTEMPTS_LIMIT}, got ${maxAttempts}`),
     ]);
     const { partition, region, accountId } = props.key;
+    const queue = retry?.queues.queues.queue;
+    const retryEnvironment: Record<string, string> = retry && queue
+      ? {
+          // 0 turns relaunching off in the Lambda.
+          JOB_RETRY_MAX_ATTEMPTS:
+            retry.enable === false
+              ? '0'
+              : retry.enable === undefined || retry.enable === true
+                ? Token.isUnresolved(maxAttempts) ? Token.asString(maxAttempts) : String(maxAttempts)
+                : Token.asString(Fn.conditional(retry.enable, maxAttempts, 0)),
+          JOB_LEDGER_TABLE_NAME: retry.ledger.tableName,
+          JOB_QUEUE_URLS: Fn.jsonencode(retry.runnerTypes.iterator().forExpressionForMap('key', `${address(queue)}[key].url`)),
+        }
+      : {};
 
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: `${props.prefix}-scale-down`,
@@ -78,6 +117,7 @@ export class ScaleDown extends Construct {
         DRY_RUN: envFlag(props.dryRun, false),
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        ...retryEnvironment,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
@@ -116,6 +156,14 @@ export class ScaleDown extends Construct {
             props.key.parameterArn(`${props.ssmConfigPath}/*`),
           ],
         },
+        ...(retry && queue
+          ? [
+              ...retry.ledger.reconcileStatements,
+              // A job still waiting goes back on its type's queue (SSE-KMS with the module key).
+              { sid: 'RequeueJobs', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
+              { sid: 'EncryptRequeuedJobs', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
+            ]
+          : []),
       ],
       ...props.lambda.functionSettings,
       tags: props.tags,

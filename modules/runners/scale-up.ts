@@ -15,6 +15,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
+import { Statement } from '../shared/iam';
 import { JobQueues } from './job-queues';
 import { launchStatements, readAmiParameterStatement } from './launch-permissions';
 import { RunnerInstances, TAGS } from './runner-instances';
@@ -76,9 +77,25 @@ export interface ScaleUpProps {
  */
 export const SCALE_UP_MIN_TIMEOUT_SECONDS = 10;
 
+/**
+ * The job ledger on the idempotency table (lambdas/shared/aws/job-ledger.ts):
+ * its name and the grants of the functions that read or write it.
+ */
+export interface JobLedgerTable {
+  readonly tableName: string;
+  /** The webhook records in_progress and completed on items scale-up created. */
+  readonly recordProgressStatements: Statement[];
+  /** Scale-down's reconcile reads the awaiting index and releases or settles entries. */
+  readonly reconcileStatements: Statement[];
+}
+
+/** The sparse index of launched jobs not yet seen running (AWAITING_INDEX in lambdas/shared/aws/idempotency.ts). */
+export const JOB_LEDGER_AWAITING_INDEX = 'awaiting';
+
 export class ScaleUp extends Construct {
   readonly function: ModuleFunction;
   readonly idempotencyTable: DynamodbTable;
+  readonly ledger: JobLedgerTable;
 
   constructor(scope: Construct, id: string, props: ScaleUpProps) {
     super(scope, id);
@@ -101,12 +118,28 @@ export class ScaleUp extends Construct {
       name: `${props.prefix}-job-launches`,
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
-      attribute: [{ name: 'pk', type: 'S' }],
+      attribute: [
+        { name: 'pk', type: 'S' },
+        { name: 'awaiting_type', type: 'S' },
+        { name: 'launched_at', type: 'N' },
+      ],
+      // Sparse: only launched jobs no runner has been seen taking carry awaiting_type.
+      globalSecondaryIndex: [{ name: JOB_LEDGER_AWAITING_INDEX, hashKey: 'awaiting_type', rangeKey: 'launched_at', projectionType: 'ALL' }],
       ttl: { attributeName: 'expires_at', enabled: true },
       serverSideEncryption: { enabled: true, kmsKeyArn: props.key.arn },
       pointInTimeRecovery: { enabled: true },
       tags,
     });
+
+    const table = this.idempotencyTable;
+    this.ledger = {
+      tableName: table.name,
+      recordProgressStatements: [{ sid: 'RecordJobProgress', actions: ['dynamodb:UpdateItem'], resources: [table.arn] }],
+      reconcileStatements: [
+        { sid: 'ReadAwaitingJobs', actions: ['dynamodb:Query'], resources: [`${table.arn}/index/${JOB_LEDGER_AWAITING_INDEX}`] },
+        { sid: 'SettleAwaitingJobs', actions: ['dynamodb:UpdateItem'], resources: [table.arn] },
+      ],
+    };
 
     const it = props.runnerTypes.iterator();
     const launchTemplate = props.instances.launchTemplate;

@@ -15,6 +15,7 @@ import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
 import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from '../webhook/webhook';
 import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
+import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '../runners/scale-down';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -105,6 +106,10 @@ export class TerraformModuleStack extends TerraformStack {
         scheduleExpression: v.scaleDownSchedule.stringValue,
         minimumRunningTimeInMinutes: v.minimumRunningTime.numberValue,
         runnerBootTimeInMinutes: v.runnerBootTime.numberValue,
+        jobRetry: {
+          enable: Token.asAny(Fn.lookup(v.jobRetry.value, 'enable')),
+          maxAttempts: Token.asNumber(Fn.lookup(v.jobRetry.value, 'max_attempts')),
+        },
       },
       syncer: { enabled: true, scheduleExpression: v.syncerSchedule.stringValue },
       scaleUp: {
@@ -193,6 +198,7 @@ class ModuleVariables {
   readonly runnerBootTime: TerraformVariable;
   readonly syncerSchedule: TerraformVariable;
   readonly alarmSnsTopicArn: TerraformVariable;
+  readonly jobRetry: TerraformVariable;
 
   constructor(scope: Construct) {
     const variable = (name: string, type: string, defaultValue: unknown, description: string, validation?: { condition: string; errorMessage: string }) =>
@@ -437,6 +443,20 @@ class ModuleVariables {
     this.runnerBootTime = variable('runner_boot_time_in_minutes', 'number', 5, 'An instance whose runner has not come online after this many minutes is removed (terminated when it never registered), 1 to 60.', {
       condition: '${floor(var.runner_boot_time_in_minutes) == var.runner_boot_time_in_minutes && var.runner_boot_time_in_minutes >= 1 && var.runner_boot_time_in_minutes <= 60}',
       errorMessage: 'runner_boot_time_in_minutes must be a whole number from 1 to 60.',
+    });
+    this.jobRetry = new TerraformVariable(scope, 'job_retry', {
+      type: `object({ enable = optional(bool, true), max_attempts = optional(number, ${DEFAULT_JOB_RETRY_MAX_ATTEMPTS}) })`,
+      default: {},
+      nullable: false,
+      description:
+        `Relaunch for a job still waiting: a job still queued at GitHub runner_boot_time_in_minutes after its runner was launched, with no idle runner of its type, is queued again (a new launch through its type's queue, within the cap), at most max_attempts times (1 to ${JOB_RETRY_MAX_ATTEMPTS_LIMIT}); then it is given up, logged and alarmed (JobsGivenUp). Checked by scale-down on its schedule.`,
+      validation: [
+        {
+          condition: `\${var.job_retry.max_attempts != null && floor(var.job_retry.max_attempts) == var.job_retry.max_attempts && var.job_retry.max_attempts >= 1 && var.job_retry.max_attempts <= ${JOB_RETRY_MAX_ATTEMPTS_LIMIT}}`,
+          errorMessage: `job_retry.max_attempts must be a whole number from 1 to ${JOB_RETRY_MAX_ATTEMPTS_LIMIT}.`,
+        },
+        { condition: '${var.job_retry.enable != null}', errorMessage: 'job_retry.enable must be true or false, not null.' },
+      ],
     });
     this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
     this.associatePublicIpv4Address = variable('associate_public_ipv4_address', 'bool', false, 'Give runners a public IPv4 address; only for public subnets without NAT.');

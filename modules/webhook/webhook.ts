@@ -20,6 +20,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
+import type { JobLedgerTable } from '../runners/scale-up';
 
 export const WEBHOOK_ROUTE = 'POST /webhook';
 
@@ -69,6 +70,8 @@ export interface WebhookProps {
   readonly reservedConcurrentExecutions?: number;
   /** Settings shared by the module's Lambdas. */
   readonly lambda: LambdaSettings;
+  /** Where in_progress and completed are recorded. @default none: not recorded */
+  readonly jobLedger?: JobLedgerTable;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -118,6 +121,7 @@ export class Webhook extends Construct {
         REPOSITORY_ALLOW_LIST: Fn.jsonencode(props.repositoryAllowList ?? []),
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        ...(props.jobLedger && { JOB_LEDGER_TABLE_NAME: props.jobLedger.tableName }),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
@@ -133,6 +137,7 @@ export class Webhook extends Construct {
           resources: allRefs(queue, 'arn'),
         },
         { sid: 'EncryptJobs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.key.arn] },
+        ...(props.jobLedger?.recordProgressStatements ?? []),
       ],
       ...props.lambda.functionSettings,
       tags,

@@ -175,3 +175,40 @@ describe('GitHubRunners', () => {
     });
   });
 });
+
+describe('GitHubRunners job ledger and relaunch', () => {
+  const fn = (stack: ReturnType<typeof synthRunners>['stack'], name: string) =>
+    Object.values(resources(stack, 'aws_lambda_function')).find((f: any) => f.function_name === name) as any;
+  const table = (stack: ReturnType<typeof synthRunners>['stack']) => Object.values(resources(stack, 'aws_dynamodb_table'))[0] as any;
+
+  it('should give the launch table the sparse awaiting index the ledger queries', () => {
+    const { stack } = synthRunners();
+    expect(table(stack).global_secondary_index).toEqual([
+      expect.objectContaining({ name: 'awaiting', hash_key: 'awaiting_type', range_key: 'launched_at', projection_type: 'ALL' }),
+    ]);
+    expect(table(stack).attribute).toEqual(
+      expect.arrayContaining([{ name: 'awaiting_type', type: 'S' }, { name: 'launched_at', type: 'N' }]),
+    );
+  });
+
+  it('should let the webhook record progress, and scale-down read the index and requeue, with relaunch on by default', () => {
+    const { stack } = synthRunners();
+    const webhookEnv = fn(stack, 'gh-ci-webhook').environment.variables;
+    const scaleDownEnv = fn(stack, 'gh-ci-scale-down').environment.variables;
+    expect(webhookEnv.JOB_LEDGER_TABLE_NAME).toMatch(/aws_dynamodb_table\..*\.name/);
+    expect(scaleDownEnv).toMatchObject({ JOB_RETRY_MAX_ATTEMPTS: '2', JOB_LEDGER_TABLE_NAME: webhookEnv.JOB_LEDGER_TABLE_NAME });
+    expect(scaleDownEnv.JOB_QUEUE_URLS).toMatch(/jsonencode\(\{ for key, val in .*aws_sqs_queue\..*\[key\]\.url \}\)/);
+    const sids = allStatements(stack).map((s) => s.sid);
+    expect(sids).toEqual(expect.arrayContaining(['RecordJobProgress', 'ReadAwaitingJobs', 'SettleAwaitingJobs', 'RequeueJobs', 'EncryptRequeuedJobs']));
+    const read = allStatements(stack).find((s) => s.sid === 'ReadAwaitingJobs');
+    expect(read?.actions).toEqual(['dynamodb:Query']);
+    expect(read?.resources).toEqual([expect.stringMatching(/aws_dynamodb_table\..*\.arn}\/index\/awaiting$/)]);
+  });
+
+  it('should turn relaunching off with jobRetry.enable false, and refuse attempts outside 1 to 10', () => {
+    const { stack } = synthRunners({ scaleDown: { jobRetry: { enable: false } } });
+    expect(fn(stack, 'gh-ci-scale-down').environment.variables.JOB_RETRY_MAX_ATTEMPTS).toBe('0');
+    const error = validationError(() => synthRunners({ scaleDown: { jobRetry: { maxAttempts: 0 } } }));
+    expect(error.problems).toEqual(['jobRetry.maxAttempts must be an integer from 1 to 10, got 0']);
+  });
+});

@@ -13,6 +13,10 @@
  * | `attempts`   | how many times a lock was released; part of the fleet ClientToken   |
  * | `instance_id`| the runner, once `launched`                                         |
  *
+ * The same item is the job's ledger entry (job-ledger.ts): `markLaunched`
+ * also stores the job message, `launched_at` and `awaiting_type`, the key of
+ * the sparse index {@link AWAITING_INDEX} that scale-down's reconcile reads.
+ *
  * `acquire` takes the lock when the item is absent, expired, or `released`.
  * A `launched` item means the job already has a runner; a live `launching`
  * item means another invocation is on it. `release` marks the item `released`
@@ -50,8 +54,12 @@ export interface LockContext {
 export interface JobLocks {
   /** Take the job's lock: one conditional UpdateItem. */
   acquire(context: LockContext): Promise<LockResult>;
-  /** The job has its runner: keep the record for `launchedTtlSeconds`. Throws LockLostError. */
-  markLaunched(lock: JobLock, instanceId: string): Promise<void>;
+  /**
+   * The job has its runner: keep the record for `recordTtlSeconds`, with the
+   * job message, so reconcile can send it again if the runner never takes a job.
+   * Throws LockLostError.
+   */
+  markLaunched(lock: JobLock, instanceId: string, job: LedgerJob): Promise<void>;
   /** Give the job back for a retry. Throws LockLostError. */
   release(lock: JobLock): Promise<void>;
 }
@@ -70,6 +78,20 @@ export interface JobLocksOptions {
   /** Clock in milliseconds, for tests. @default Date.now */
   readonly now?: () => number;
 }
+
+/** What the ledger keeps of a job so it can be queued again: the job message (see job-message.ts). */
+export interface LedgerJob {
+  readonly runnerType: string;
+  /** The job message body, as received (JSON). */
+  readonly message: string;
+}
+
+/**
+ * The sparse global secondary index of launched jobs not yet seen running:
+ * hash `awaiting_type` (the runner type), range `launched_at` (epoch seconds).
+ * The webhook removes `awaiting_type` when the job goes in progress or completes.
+ */
+export const AWAITING_INDEX = 'awaiting';
 
 /** The lock is no longer ours: it expired and another invocation took it. */
 export class LockLostError extends Error {
@@ -155,10 +177,13 @@ export function createJobLocks(dynamodb: DynamoDBClient, options: JobLocksOption
       }
     },
 
-    markLaunched(lock, instanceId) {
-      return settle(lock, 'SET #status = :launched, instance_id = :instanceId', {
+    markLaunched(lock, instanceId, job) {
+      return settle(lock, 'SET #status = :launched, instance_id = :instanceId, awaiting_type = :type, launched_at = :launchedAt, job_message = :message', {
         ':launched': S('launched'),
         ':instanceId': S(instanceId),
+        ':type': S(job.runnerType),
+        ':launchedAt': N(nowSeconds()),
+        ':message': S(job.message),
       });
     },
 

@@ -105,3 +105,38 @@ describe('loadScaleDownConfig', () => {
     expect(() => loadScaleDownConfig(baseEnv({ DRY_RUN: 'maybe', PREFIX: '' }))).toThrow(/invalid Lambda configuration: .*PREFIX is required.*DRY_RUN must be "true" or "false", got "maybe"/);
   });
 });
+
+describe('loadScaleDownConfig job retry', () => {
+  const base = {
+    PREFIX: 'gh-ci',
+    GITHUB_APP_ID_SSM_PARAMETER_NAME: '/gh-ci/github-app/id',
+    GITHUB_APP_KEY_SSM_PARAMETER_NAME: '/gh-ci/github-app/key',
+    SSM_CONFIG_PATH: '/gh-ci/runners/config',
+  };
+
+  it('should leave relaunching off without JOB_RETRY_MAX_ATTEMPTS, or at 0', () => {
+    expect(loadScaleDownConfig(base).jobRetry).toBeUndefined();
+    expect(loadScaleDownConfig({ ...base, JOB_RETRY_MAX_ATTEMPTS: '0' }).jobRetry).toBeUndefined();
+  });
+
+  it('should read the ledger table and the queue of each runner type', () => {
+    const config = loadScaleDownConfig({
+      ...base,
+      JOB_RETRY_MAX_ATTEMPTS: '2',
+      JOB_LEDGER_TABLE_NAME: 'gh-ci-job-launches',
+      JOB_QUEUE_URLS: JSON.stringify({ linux: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-jobs-linux' }),
+    });
+    expect(config.jobRetry).toEqual({
+      maxAttempts: 2,
+      tableName: 'gh-ci-job-launches',
+      queueUrls: { linux: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-jobs-linux' },
+    });
+  });
+
+  it('should name every missing or bad relaunch setting', () => {
+    expect(problemsOf({ ...base, JOB_RETRY_MAX_ATTEMPTS: '2', JOB_QUEUE_URLS: '{"linux": 3}' })).toEqual(
+      expect.arrayContaining([expect.stringContaining('JOB_LEDGER_TABLE_NAME'), 'JOB_QUEUE_URLS: ["linux"] must be a queue URL']),
+    );
+    expect(problemsOf({ ...base, JOB_RETRY_MAX_ATTEMPTS: '11' })).toEqual(expect.arrayContaining([expect.stringContaining('JOB_RETRY_MAX_ATTEMPTS')]));
+  });
+});

@@ -32,6 +32,17 @@ describe('planScaleUp', () => {
     expect(plan.capacity).toBe(9);
   });
 
+  it('should not count the instances a relaunch superseded as the job\'s runner, but still count them against the cap', () => {
+    const relaunch = queued(2, { supersededInstanceIds: ['i-2'] });
+    const plan = planScaleUp({ jobs: [relaunch], activeRunners: [runner(2)], maximumCount: 10 });
+    expect(plan.alreadyServed).toEqual([]);
+    expect(plan.candidates.map((j) => j.job.jobId)).toEqual([2]);
+    expect(plan.capacity).toBe(9);
+    // A later runner launched for the relaunch serves it.
+    const later = { ...runner(2), instanceId: 'i-2b' };
+    expect(planScaleUp({ jobs: [relaunch], activeRunners: [runner(2), later], maximumCount: 10 }).alreadyServed).toHaveLength(1);
+  });
+
   it('should allow nothing when the type is at or over its cap', () => {
     expect(planScaleUp({ jobs: [queued(1)], activeRunners: [runner(), runner()], maximumCount: 1 }).capacity).toBe(0);
   });

@@ -43,7 +43,7 @@ describe('job locks', () => {
   });
 
   it('should report a launched job with its instance, for a day', async () => {
-    await locks().markLaunched(await acquired(), 'i-1');
+    await locks().markLaunched(await acquired(), 'i-1', { runnerType: 'linux', message: '{}' });
     expect(await locks().acquire(context)).toEqual({ status: 'launched', instanceId: 'i-1' });
     expect(plain(table.items.get('job#1'))).toMatchObject({ status: 'launched', expires_at: 1_800_086_400 });
     expect(table.items.get('job#1')?.lock_id).toBeUndefined();
@@ -67,7 +67,7 @@ describe('job locks', () => {
     const stale = await acquired();
     now += 301_000;
     await acquired();
-    await expect(locks().markLaunched(stale, 'i-1')).rejects.toBeInstanceOf(LockLostError);
+    await expect(locks().markLaunched(stale, 'i-1', { runnerType: 'linux', message: '{}' })).rejects.toBeInstanceOf(LockLostError);
     await expect(locks().release(stale)).rejects.toBeInstanceOf(LockLostError);
   });
 

@@ -1,6 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { JobMessage } from '../../../lambdas/shared/job-message';
 import { MAX_BODY_BYTES } from '../../../lambdas/webhook/request';
 import {
@@ -250,6 +251,55 @@ describe('webhook handler', () => {
       const res = await c.handler(delivery('workflow_job', payload));
       expect(res.statusCode).toBe(202);
       expect(emf(c.logs)).toEqual([]);
+    });
+  });
+
+  describe('job ledger', () => {
+    const ledgerEnv = () => testEnv({ JOB_LEDGER_TABLE_NAME: 'gh-ci-job-launches' });
+    const inProgress = () => {
+      const payload = example('workflow_job', (p) => p.action === 'in_progress' && p.workflow_job.created_at === '2023-06-26T03:31:29Z');
+      payload.workflow_job.labels = ['self-hosted', 'linux'];
+      payload.workflow_job.runner_name = 'gh-ci-i-0123456789abcdef0';
+      return payload;
+    };
+
+    it('should record in_progress with the runner name on the job the ledger holds', async () => {
+      const c = testContainer({ env: ledgerEnv() });
+      const res = await c.handler(delivery('workflow_job', inProgress()));
+      expect(res.statusCode).toBe(202);
+      expect(c.dynamodb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
+      const input = c.dynamodb.commandCalls(UpdateItemCommand)[0].args[0].input;
+      expect(input).toMatchObject({
+        TableName: 'gh-ci-job-launches',
+        Key: { pk: { S: 'job#14541957942' } },
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':state': { S: 'in_progress' }, ':runner': { S: 'gh-ci-i-0123456789abcdef0' } },
+      });
+      expect(input.UpdateExpression).toContain('REMOVE awaiting_type');
+    });
+
+    it('should answer 202 and log an error when the ledger cannot be written', async () => {
+      const c = testContainer({ env: ledgerEnv() });
+      c.dynamodb.on(UpdateItemCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServerError' }));
+      const res = await c.handler(delivery('workflow_job', inProgress()));
+      expect(res.statusCode).toBe(202);
+      expect(parsedLogs(c.logs).some((l) => l.level === 'error' && String(l.message).includes('job ledger'))).toBe(true);
+    });
+
+    it('should write nothing for jobs no runner type matches, or without a ledger', async () => {
+      const unrouted = testContainer({ env: ledgerEnv() });
+      await unrouted.handler(delivery('workflow_job', workflowJob('completed')));
+      expect(unrouted.dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
+      const off = testContainer();
+      await off.handler(delivery('workflow_job', inProgress()));
+      expect(off.dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
+    });
+
+    it('should leave the queued path without a ledger write', async () => {
+      const c = testContainer({ env: ledgerEnv() });
+      const res = await c.handler(delivery('workflow_job', queuedLinuxJob()));
+      expect(res.statusCode).toBe(202);
+      expect(c.dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
     });
   });
 

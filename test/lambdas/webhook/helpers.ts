@@ -1,3 +1,4 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 /**
  * Shared fixtures for the webhook tests: real GitHub example payloads, a
  * signer, API Gateway v2 events, and a handler wired to mocked AWS clients.
@@ -114,6 +115,8 @@ export interface TestContainer {
   readonly handler: WebhookHandler;
   readonly sqs: AwsClientStub<SQSClient>;
   readonly ssm: AwsClientStub<SSMClient>;
+  /** The job ledger's client (used when JOB_LEDGER_TABLE_NAME is set); UpdateItem resolves by default. */
+  readonly dynamodb: AwsClientStub<DynamoDBClient>;
   readonly logs: string[];
   /** Advance the clock the handler sees. */
   advance(ms: number): void;
@@ -128,6 +131,9 @@ export function testContainer(options: { env?: NodeJS.ProcessEnv; secret?: strin
   const ssmClient = new SSMClient({});
   const sqs = mockClient(sqsClient);
   const ssm = mockClient(ssmClient);
+  const dynamodbClient = new DynamoDBClient({});
+  const dynamodb = mockClient(dynamodbClient);
+  dynamodb.on(UpdateItemCommand).resolves({});
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   ssm.on(GetParametersCommand).resolves({ Parameters: [{ Name: SECRET_PARAMETER, Value: options.secret ?? TEST_SECRET }], InvalidParameters: [] });
   const logs: string[] = [];
@@ -135,6 +141,7 @@ export function testContainer(options: { env?: NodeJS.ProcessEnv; secret?: strin
   const handler = createHandler({
     env: options.env ?? testEnv(),
     sqs: sqsClient,
+    dynamodb: dynamodbClient,
     parameters: new ParameterCache(ssmClient),
     sink: (line) => logs.push(line),
     now: () => now,
@@ -143,6 +150,7 @@ export function testContainer(options: { env?: NodeJS.ProcessEnv; secret?: strin
     handler,
     sqs,
     ssm,
+    dynamodb,
     logs,
     advance: (ms) => {
       now += ms;

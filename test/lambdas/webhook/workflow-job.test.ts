@@ -65,6 +65,7 @@ describe('parseJobProgress', () => {
       startedAt: '2021-08-05T10:34:58Z',
       completedAt: '2021-08-05T10:38:16Z',
       conclusion: 'failure',
+      runnerName: 'GitHub Actions 5',
     });
   });
 
