@@ -314,6 +314,7 @@ export class GitHubRunners extends Construct {
         ...(this.pool ? [this.pool.function] : []),
       ],
       scaleDownErrorsAlarm: true,
+      jobsGivenUpAlarm: true,
       ...props.observability,
       tags,
     });

@@ -51,6 +51,12 @@ export interface ObservabilityProps {
    */
   readonly scaleDownErrorsAlarm?: boolean;
   /**
+   * Alarm when scale-down gives up on a job (`JobsGivenUp`, dimension
+   * `Function = scale-down`): a job still queued at GitHub after every
+   * relaunch (job_retry.max_attempts) has no runner coming. @default false
+   */
+  readonly jobsGivenUpAlarm?: boolean;
+  /**
    * SNS topic that every alarm notifies, on ALARM and on OK. May be a Terraform
    * expression whose value is null, which means no notifications.
    * @default no notifications (the alarms still show in the console)
@@ -86,6 +92,9 @@ export const METRICS = {
   deregistrationRetries: 'DeregistrationRetries',
   deregistrationsAbandoned: 'DeregistrationsAbandoned',
   scaleDownErrors: 'ScaleDownErrors',
+  jobsRelaunched: 'JobsRelaunched',
+  jobsGivenUp: 'JobsGivenUp',
+  jobsWaitingForRunner: 'JobsWaitingForRunner',
 } as const;
 
 /** Seconds each graph aggregates over. */
@@ -195,6 +204,23 @@ export class Observability extends Construct {
         }),
       );
     }
+    if (props.jobsGivenUpAlarm) {
+      this.alarms.push(
+        new CloudwatchMetricAlarm(this, 'jobs-given-up', {
+          alarmName: `${props.prefix}-jobs-given-up`,
+          alarmDescription:
+            'Scale-down gave up on a job still queued at GitHub after every relaunch (job_retry.max_attempts): its runners never took it. Read the scale-down log group ("given up") for the job and runner type, and the runner instances\' boot logs.',
+          namespace: props.metricsNamespace,
+          metricName: METRICS.jobsGivenUp,
+          dimensions: { Function: 'scale-down' },
+          statistic: 'Sum',
+          ...common,
+          // Every give-up is a job with no runner: the first one alarms.
+          evaluationPeriods: 1,
+          datapointsToAlarm: 1,
+        }),
+      );
+    }
   }
 }
 
@@ -272,6 +298,15 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.orphansTerminated), statistic: 'Sum', label: 'orphans terminated' },
         { query: anyDimensions(METRICS.ghostsDeregistered), statistic: 'Sum', label: 'ghosts deregistered' },
         { query: anyDimensions(METRICS.scaleDownErrors), statistic: 'Sum', label: 'errors' },
+      ],
+    },
+    {
+      title: 'Jobs still waiting for a runner, relaunched and given up (scale-down)',
+      unit: 'Count',
+      searches: [
+        { query: anyDimensions(METRICS.jobsWaitingForRunner), statistic: 'Maximum', label: 'still queued after the boot time' },
+        { query: anyDimensions(METRICS.jobsRelaunched), statistic: 'Sum', label: 'relaunched' },
+        { query: anyDimensions(METRICS.jobsGivenUp), statistic: 'Sum', label: 'given up' },
       ],
     },
     {

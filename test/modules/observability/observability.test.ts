@@ -259,6 +259,21 @@ describe('Observability', () => {
       });
     });
 
+    it('should alarm on the first job scale-down gives up on, only when asked', () => {
+      expect(Object.keys(alarms).some((n) => n.includes('jobs-given-up'))).toBe(false);
+      const { stack: withGiveUps } = synthObservability({ props: () => ({ jobsGivenUpAlarm: true }) });
+      expect(alarmsByName(withGiveUps)['gh-ci-jobs-given-up']).toMatchObject({
+        namespace: 'GitHubRunners/gh-ci',
+        metric_name: 'JobsGivenUp',
+        dimensions: { Function: 'scale-down' },
+        statistic: 'Sum',
+        evaluation_periods: 1,
+        datapoints_to_alarm: 1,
+        comparison_operator: 'GreaterThanThreshold',
+        threshold: 0,
+      });
+    });
+
     it('should notify nobody when no topic is given', () => {
       for (const alarm of Object.values(alarms)) {
         expect(alarm.alarm_actions).toBeUndefined();
