@@ -127,6 +127,12 @@ export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9_@][A-Za-z0-9._+:@-]*$';
  */
 export const USERDATA_SNIPPET_MAX_BYTES = 3072;
 
+/** What the `runner_types` variable's description says about the boot settings. */
+export const RUNNER_TYPES_BOOT_DESCRIPTION =
+  'Boot: enable_runner_packages (default true) installs git, docker, jq, unzip and tar, starts Docker and adds the runner user to the docker group; ' +
+  'runner_extra_packages adds dnf packages; neither installs anything on a prebaked AMI (enable_prebaked_ami). ' +
+  `userdata_pre_install / userdata_post_install: shell run as root with bash -e before the installs / after them, before the runner starts; at most ${USERDATA_SNIPPET_MAX_BYTES} bytes each.`;
+
 /** The `runner_types` variable's type, as Terraform writes it. */
 export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     labels                               = list(string)
