@@ -28,8 +28,10 @@
 #   6. delete that parameter, then parse it
 #   7. run the runner once, as 'runner'
 #   8. shut down when it exits, whatever its status
-# Each step logs how long it took ("... in N s"): the user-data log of a real
-# boot is where the costs in docs/ARCHITECTURE.md can be measured.
+#      A prebaked AMI installs nothing; a Docker baked into it is started and
+#      opened to 'runner' unless enable_runner_packages is false.
+# The slow steps log how long they took ("... in N s"): the user-data log of a
+# real boot is where the costs in docs/ARCHITECTURE.md can be measured.
 #
 # Snippets. userdata_pre_install / userdata_post_install arrive base64-encoded
 # (so any text fits between the single quotes below), are decoded to a file and
