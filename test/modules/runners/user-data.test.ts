@@ -759,6 +759,25 @@ describe('user-data script', () => {
       expectShutdownLast(outcome);
     });
 
+    it('should run a snippet exactly as Terraform base64encode()s it: quotes, ${…} and UTF-8 intact', () => {
+      // The launch template passes base64encode(each.value.userdata_post_install); ask Terraform for that value.
+      const snippetText = 'printf \'%s\\n\' "quote\'s ${RUNNER_USER:-none} é" >>"$STUB_CALLS"\n';
+      const result = spawnSync('terraform', ['console'], {
+        cwd: scratchDir('terraform-b64'),
+        encoding: 'utf8',
+        input: `base64encode(${JSON.stringify(snippetText).replace(/\$\{/g, '$$${')})\n`,
+        env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+      });
+      if (result.error) throw new Error(`terraform is required for this test: ${result.error.message}`);
+      expect(result.status).toBe(0);
+      const encoded = /"([A-Za-z0-9+/=]+)"/.exec(result.stdout)?.[1];
+      expect(encoded).toBe(b64(snippetText));
+
+      const outcome = runUserData({ vars: { userdata_post_install_base64: encoded! }, ssmValue: jitValue });
+      expect(outcome.status).toBe(0);
+      expect(outcome.calls).toContain("quote's runner é");
+    });
+
     it('should not run anything for empty snippets', () => {
       const outcome = runUserData({ ssmValue: jitValue });
       expect(outcome.log).not.toContain('running userdata_');
