@@ -191,6 +191,11 @@ export class RunnerInstances extends Construct {
       cloudwatch_log_group: this.logGroup.name,
       config_poll_attempts: 30,
       config_poll_interval_seconds: 2,
+      enable_runner_packages: it.getAny('enable_runner_packages'),
+      runner_extra_packages: Fn.join(' ', it.getList('runner_extra_packages')),
+      // base64: the template puts every value between single quotes.
+      userdata_pre_install_base64: Fn.base64encode(it.getString('userdata_pre_install')),
+      userdata_post_install_base64: Fn.base64encode(it.getString('userdata_post_install')),
     });
     const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
 

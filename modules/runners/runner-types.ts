@@ -55,8 +55,21 @@ export interface RunnerTypeProps {
   readonly volumeSize?: number;
   /** Subnets for this type. @default the module's subnets */
   readonly subnetIds?: string[];
-  /** The AMI already has the runner in /opt/actions-runner; skip the download. @default false */
+  /** The AMI already has the runner in /opt/actions-runner; skip the download and every package install (Docker is started if the AMI has it). @default false */
   readonly enablePrebakedAmi?: boolean;
+  /**
+   * Install what a typical workflow expects (git, docker, jq, unzip, tar; curl comes with AL2023),
+   * start Docker and put the runner user in the docker group (root-equivalent on the instance).
+   * `false` installs only the runner's own libraries. Ignored for a prebaked AMI except for Docker.
+   * @default true
+   */
+  readonly enableRunnerPackages?: boolean;
+  /** More dnf packages to install at boot with the others, e.g. ["make", "gcc"]. Names only: letters, digits, `._+:@-`, not starting with `-` or `.`. Not installed on a prebaked AMI. @default [] */
+  readonly runnerExtraPackages?: string[];
+  /** Shell snippet run as root with `bash -e` before anything is installed (terraform-aws-github-runner `userdata_pre_install`); a failure fails the boot. At most 3072 bytes (USERDATA_SNIPPET_MAX_BYTES). @default "" */
+  readonly userdataPreInstall?: string;
+  /** Shell snippet run as root with `bash -e` after the runner is installed, before it starts (terraform-aws-github-runner `userdata_post_install`); a failure fails the boot. At most 3072 bytes (USERDATA_SNIPPET_MAX_BYTES). @default "" */
+  readonly userdataPostInstall?: string;
   /** Warm pool windows; needs the module's poolRunnerOwner. @default [] (no pool) */
   readonly poolConfig?: PoolConfig[];
 }
@@ -77,6 +90,10 @@ export interface RunnerTypeEntry {
   readonly volume_size: number;
   readonly subnet_ids: string[] | null;
   readonly enable_prebaked_ami: boolean;
+  readonly enable_runner_packages: boolean;
+  readonly runner_extra_packages: string[];
+  readonly userdata_pre_install: string;
+  readonly userdata_post_install: string;
   readonly pool_config: { size: number; schedule_expression: string; schedule_expression_timezone: string }[];
 }
 
@@ -98,6 +115,24 @@ const ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized',
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
+/** A dnf package name or spec as runner_extra_packages accepts it: no spaces, quotes or leading `-` (an option). */
+export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9_@][A-Za-z0-9._+:@-]*$';
+
+/**
+ * Longest userdata_pre_install / userdata_post_install, in bytes of UTF-8
+ * (Terraform checks `length(base64encode(s))`, as it has no byte length). EC2
+ * takes 16 KB of user data; the script is about 7 KB gzipped and a snippet
+ * travels base64-encoded, so two snippets of this size still fit (a test checks
+ * it with incompressible snippets).
+ */
+export const USERDATA_SNIPPET_MAX_BYTES = 3072;
+
+/** What the `runner_types` variable's description says about the boot settings. */
+export const RUNNER_TYPES_BOOT_DESCRIPTION =
+  'Boot: enable_runner_packages (default true) installs git, docker, jq, unzip and tar, starts Docker and adds the runner user to the docker group; ' +
+  'runner_extra_packages adds dnf packages; neither installs anything on a prebaked AMI (enable_prebaked_ami). ' +
+  `userdata_pre_install / userdata_post_install: shell run as root with bash -e before the installs / after them, before the runner starts; at most ${USERDATA_SNIPPET_MAX_BYTES} bytes each.`;
+
 /** The `runner_types` variable's type, as Terraform writes it. */
 export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     labels                               = list(string)
@@ -114,6 +149,10 @@ export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     volume_size                          = optional(number, 30)
     subnet_ids                           = optional(list(string))
     enable_prebaked_ami                  = optional(bool, false)
+    enable_runner_packages               = optional(bool, true)
+    runner_extra_packages                = optional(list(string), [])
+    userdata_pre_install                 = optional(string, "")
+    userdata_post_install                = optional(string, "")
     pool_config = optional(list(object({
       size                         = number
       schedule_expression          = string
@@ -165,6 +204,14 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
   perType('t.volume_size >= 8 && t.volume_size <= 16384', 'volume_size must be 8 to 16384 GiB'),
   perType('t.instance_types == null || length(coalesce(t.instance_types, [])) > 0', 'instance_types, when set, must not be empty'),
   perType('t.ami_id == null || t.ami_id_ssm_parameter_name == null', 'set at most one of ami_id and ami_id_ssm_parameter_name'),
+  perType(
+    `alltrue([for p in t.runner_extra_packages : can(regex("${PACKAGE_NAME_PATTERN}", p))])`,
+    'runner_extra_packages may only list dnf package names: letters, digits and . _ + : @ -, not starting with - or .',
+  ),
+  perType(
+    `length(base64encode(t.userdata_pre_install)) <= ${(USERDATA_SNIPPET_MAX_BYTES / 3) * 4} && length(base64encode(t.userdata_post_install)) <= ${(USERDATA_SNIPPET_MAX_BYTES / 3) * 4}`,
+    `userdata_pre_install and userdata_post_install must each be at most ${USERDATA_SNIPPET_MAX_BYTES} bytes (EC2 takes 16 KB of user data); fetch a longer script from S3 in the snippet`,
+  ),
   perType(POOL_OK('p.size >= 1 && floor(p.size) == p.size'), 'pool_config size must be a whole number, 1 or more'),
   perType(`t.runners_maximum_count == -1 || ${POOL_OK('p.size <= t.runners_maximum_count')}`, 'pool_config size must not exceed the type\'s runners_maximum_count'),
   perType(
@@ -275,6 +322,18 @@ function instanceRules(t: RunnerTypeProps) {
     ),
     whenKnown(t.instanceTypes, () => t.instanceTypes === undefined || t.instanceTypes.length > 0, `${name}: instanceTypes must not be empty when given`),
     { ok: t.amiId === undefined || t.amiIdSsmParameterName === undefined, message: `${name}: give amiId or amiIdSsmParameterName, not both` },
+    whenKnown(
+      t.runnerExtraPackages,
+      () => (t.runnerExtraPackages ?? []).every((p) => Token.isUnresolved(p) || new RegExp(PACKAGE_NAME_PATTERN).test(p)),
+      `${name}: runnerExtraPackages may only list dnf package names (letters, digits and . _ + : @ -, not starting with - or .), got ${JSON.stringify(t.runnerExtraPackages)}`,
+    ),
+    ...(['userdataPreInstall', 'userdataPostInstall'] as const).map((key) =>
+      whenKnown(
+        t[key],
+        () => Buffer.byteLength(t[key] ?? '', 'utf8') <= USERDATA_SNIPPET_MAX_BYTES,
+        `${name}: ${key} must be at most ${USERDATA_SNIPPET_MAX_BYTES} bytes (EC2 takes 16 KB of user data), got ${Buffer.byteLength(t[key] ?? '', 'utf8')}`,
+      ),
+    ),
     ...(t.poolConfig ?? []).flatMap((p, i) => [
       whenKnown(p.size, () => Number.isInteger(p.size) && p.size >= 1, `${name}: poolConfig[${i}].size must be a whole number, 1 or more, got ${p.size}`),
       whenKnown([p.size, max], () => (max ?? 3) === -1 || p.size <= (max ?? 3), `${name}: poolConfig[${i}].size must not exceed runnersMaximumCount (${max ?? 3}), got ${p.size}`),
@@ -309,6 +368,10 @@ function toEntry(t: RunnerTypeProps, index: number): RunnerTypeEntry {
     volume_size: t.volumeSize ?? 30,
     subnet_ids: t.subnetIds ?? null,
     enable_prebaked_ami: t.enablePrebakedAmi ?? false,
+    enable_runner_packages: t.enableRunnerPackages ?? true,
+    runner_extra_packages: t.runnerExtraPackages ?? [],
+    userdata_pre_install: t.userdataPreInstall ?? '',
+    userdata_post_install: t.userdataPostInstall ?? '',
     pool_config: (t.poolConfig ?? []).map((p) => ({
       size: p.size,
       schedule_expression: p.scheduleExpression,

@@ -37,8 +37,15 @@ export const USER_DATA_TEMPLATE_PATH = path.join(__dirname, USER_DATA_TEMPLATE_R
  * - `cloudwatch_log_group`: log group the agent writes to (must already exist).
  * - `config_poll_attempts`: how many times to look for the SSM parameter (≥ 1).
  * - `config_poll_interval_seconds`: pause between those attempts (≥ 0).
+ * - `enable_runner_packages`: `true` to install the workflow packages (git, docker, jq, unzip,
+ *   tar), start Docker and put the runner user in the docker group; the runner's own libraries
+ *   are installed either way (unless prebaked).
+ * - `runner_extra_packages`: space-separated dnf package names installed with them (`''` for none).
+ * - `userdata_pre_install_base64`, `userdata_post_install_base64`: base64 of the type's
+ *   `userdata_pre_install` / `userdata_post_install` shell snippets (`''` for none).
  *
- * Values are inserted between single quotes in the script, so they must not contain `'`.
+ * Values are inserted between single quotes in the script, so they must not contain `'`
+ * (the snippets are base64-encoded for that reason).
  * The script validates every value at boot and fails closed (instance terminates).
  */
 export const USER_DATA_TEMPLATE_VARIABLES = [
@@ -52,7 +59,20 @@ export const USER_DATA_TEMPLATE_VARIABLES = [
   'cloudwatch_log_group',
   'config_poll_attempts',
   'config_poll_interval_seconds',
+  'enable_runner_packages',
+  'runner_extra_packages',
+  'userdata_pre_install_base64',
+  'userdata_post_install_base64',
 ] as const;
+
+/**
+ * What the script installs with dnf when the AMI is not prebaked (kept in sync
+ * with the template's arrays by a test). RUNNER_LIBRARIES are what the runner's
+ * `./bin/installdependencies.sh` would install on a dnf system (that script fails
+ * on Amazon Linux 2023); WORKFLOW_PACKAGES are what `enable_runner_packages` adds.
+ */
+export const RUNNER_LIBRARIES = ['lttng-ust', 'openssl-libs', 'krb5-libs', 'zlib', 'libicu'] as const;
+export const WORKFLOW_PACKAGES = ['git', 'docker', 'jq', 'unzip', 'tar'] as const;
 
 export type UserDataTemplateVariable = (typeof USER_DATA_TEMPLATE_VARIABLES)[number];
 

@@ -8,7 +8,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataResource, Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GitHubRunners } from '../github-runners';
-import { FLEET_FAILOVER_ERROR_CODES, RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
+import { FLEET_FAILOVER_ERROR_CODES, RUNNER_TYPES_BOOT_DESCRIPTION, RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
 import { scheduleExpressionCondition } from '../shared/schedule';
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
@@ -257,7 +257,8 @@ class ModuleVariables {
       description:
         'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match. ' +
         `Names: 1 to 32 lower-case letters, digits or hyphens, not ending in "-dlq". enable_on_demand_failover_for_errors takes EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}. ` +
-        'pool_config: size at most runners_maximum_count; schedule_expression rate(…) or six-field cron(…); schedule_expression_timezone an IANA name (UTC, Area/Location).',
+        'pool_config: size at most runners_maximum_count; schedule_expression rate(…) or six-field cron(…); schedule_expression_timezone an IANA name (UTC, Area/Location). ' +
+        RUNNER_TYPES_BOOT_DESCRIPTION,
       validation: [
         ...RUNNER_TYPES_VALIDATIONS,
         {

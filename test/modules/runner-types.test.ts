@@ -107,6 +107,40 @@ describe('RunnerTypes', () => {
       expect(() => RunnerTypes.fromList([{ name: 'a'.repeat(32), labels: ['linux'] }])).not.toThrow();
     });
 
+    describe('boot settings', () => {
+      it('should default to the workflow packages, no extras and no snippets', () => {
+        const local = boundLocal(RunnerTypes.fromList([{ name: 'plain', labels: ['linux'] }])) as Record<string, unknown>;
+        expect(local.plain).toMatchObject({ enable_runner_packages: true, runner_extra_packages: [], userdata_pre_install: '', userdata_post_install: '' });
+      });
+
+      it('should carry the opt-out, the extras and the snippets into the entry', () => {
+        const local = boundLocal(
+          RunnerTypes.fromList([
+            { name: 'lean', labels: ['linux'], enableRunnerPackages: false, runnerExtraPackages: ['make', 'gcc-c++'], userdataPreInstall: 'echo pre', userdataPostInstall: 'echo post' },
+          ]),
+        ) as Record<string, unknown>;
+        expect(local.lean).toMatchObject({ enable_runner_packages: false, runner_extra_packages: ['make', 'gcc-c++'], userdata_pre_install: 'echo pre', userdata_post_install: 'echo post' });
+      });
+
+      it.each(['-y', 'make; reboot', 'two words', '', '.hidden', "it's"])('should reject the extra package %j, naming the type', (pkg) => {
+        expect(fromList([{ name: 'pkgs', labels: ['linux'], runnerExtraPackages: ['make', pkg] }]).problems).toEqual([
+          expect.stringMatching(/^runner type "pkgs": runnerExtraPackages may only list dnf package names/),
+        ]);
+      });
+
+      it.each(['python3.11-devel', 'gcc-c++', '@development-tools', 'docker-buildx:0.12'])('should accept the extra package %j', (pkg) => {
+        expect(() => RunnerTypes.fromList([{ name: 'pkgs', labels: ['linux'], runnerExtraPackages: [pkg] }])).not.toThrow();
+      });
+
+      it('should accept snippets of 3072 bytes and reject longer ones, counting bytes, not characters', () => {
+        expect(() => RunnerTypes.fromList([{ name: 'max', labels: ['linux'], userdataPreInstall: 'x'.repeat(3072), userdataPostInstall: 'é'.repeat(1536) }])).not.toThrow();
+        expect(fromList([{ name: 'big', labels: ['linux'], userdataPreInstall: 'x'.repeat(3073), userdataPostInstall: 'é'.repeat(1537) }]).problems).toEqual([
+          'runner type "big": userdataPreInstall must be at most 3072 bytes (EC2 takes 16 KB of user data), got 3073',
+          'runner type "big": userdataPostInstall must be at most 3072 bytes (EC2 takes 16 KB of user data), got 3074',
+        ]);
+      });
+    });
+
     it('should reject an empty list', () => {
       expect(fromList([]).problems).toEqual(['at least one runner type is required, got none']);
     });

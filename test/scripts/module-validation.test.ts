@@ -23,6 +23,8 @@ describe('module validation at terraform validate', () => {
       expect(text).toMatch(/enable_on_demand_failover_for_errors may only list EC2 fleet error codes: [A-Za-z, ]+ \(runner types: failover\)/);
       expect(text).toMatch(/pool_config schedule_expression must be an EventBridge .* \(runner types: (bad-rate, five-cron|five-cron, bad-rate)\)/);
       expect(text).toMatch(/pool_config schedule_expression_timezone must be an IANA time zone name.* \(runner types: bad-zone\)/);
+      expect(text).toMatch(/runner_extra_packages may only list dnf package names: .* \(runner types: bad-pkg\)/);
+      expect(text).toMatch(/userdata_pre_install and userdata_post_install must each be at most 3072 bytes .* \(runner types: huge-hook\)/);
       expect(text).toContain('scale_down_schedule_expression must be an EventBridge rate(1 minute)');
       // Every message points at the variable in the caller's source, not "line 0".
       expect(text).not.toContain('source code not available');

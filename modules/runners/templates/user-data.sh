@@ -13,12 +13,32 @@
 #   0. validate the inputs and pick a JSON parser
 #   1. read the instance id and region from IMDSv2
 #      (then, optionally, start the CloudWatch agent)
-#   2. install the runner into RUNNER_DIR, unless the AMI is prebaked;
-#      make sure the unprivileged 'runner' user exists and owns RUNNER_DIR
-#   3. poll SSM for <ssm_config_path>/<instance-id>, which scale-up writes
-#   4. delete that parameter, then parse it
-#   5. run the runner once, as 'runner'
-#   6. shut down when it exits, whatever its status
+#   2. run the type's userdata_pre_install snippet, if any
+#   3. unless the AMI is prebaked, in parallel (background jobs, each waited
+#      for and checked: a failed job fails the boot):
+#        a. dnf install the runner's libraries, the workflow packages (git,
+#           docker, jq, unzip, tar; curl is AL2023's curl-minimal) unless
+#           enable_runner_packages is false, and runner_extra_packages;
+#           then start Docker (systemctl enable --now docker)
+#        b. download and extract the runner into RUNNER_DIR
+#      make sure the 'runner' user exists (in the docker group when Docker is
+#      set up) and owns RUNNER_DIR
+#   4. run the type's userdata_post_install snippet, if any
+#   5. poll SSM for <ssm_config_path>/<instance-id>, which scale-up writes
+#   6. delete that parameter, then parse it
+#   7. run the runner once, as 'runner'
+#   8. shut down when it exits, whatever its status
+#      A prebaked AMI installs nothing; a Docker baked into it is started and
+#      opened to 'runner' unless enable_runner_packages is false.
+# The slow steps log how long they took ("... in N s"): the user-data log of a
+# real boot is where the costs in docs/ARCHITECTURE.md can be measured.
+#
+# Snippets. userdata_pre_install / userdata_post_install arrive base64-encoded
+# (so any text fits between the single quotes below), are decoded to a file and
+# run with `bash -e` as root in a child process, with RUNNER_DIR, RUNNER_USER,
+# INSTANCE_ID and REGION in the environment. A non-zero exit fails the boot.
+# A child cannot change this script's variables; to give the runner's jobs an
+# environment variable, append NAME=value to $RUNNER_DIR/.env (post-install).
 #
 # Environment overrides. cloud-init sets none of them; they exist for the tests:
 #   RUNNER_DIR     runner installation directory   (default /opt/actions-runner)
@@ -56,6 +76,10 @@ readonly ENABLE_CLOUDWATCH_AGENT='${enable_cloudwatch_agent}'
 readonly CLOUDWATCH_LOG_GROUP='${cloudwatch_log_group}'
 readonly CONFIG_POLL_ATTEMPTS='${config_poll_attempts}'
 readonly CONFIG_POLL_INTERVAL_SECONDS='${config_poll_interval_seconds}'
+readonly ENABLE_RUNNER_PACKAGES='${enable_runner_packages}'
+readonly RUNNER_EXTRA_PACKAGES='${runner_extra_packages}'
+readonly USERDATA_PRE_INSTALL_BASE64='${userdata_pre_install_base64}'
+readonly USERDATA_POST_INSTALL_BASE64='${userdata_post_install_base64}'
 
 # --- environment overrides (see header) --------------------------------------
 readonly RUNNER_DIR="$${RUNNER_DIR:-/opt/actions-runner}"
@@ -68,6 +92,13 @@ readonly IMDS_TOKEN_TTL_SECONDS=300 # only needed while booting
 readonly CONFIG_DELETE_ATTEMPTS=3
 readonly CLOUDWATCH_AGENT_CTL_PATH=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
 readonly CLOUDWATCH_FLUSH_SECONDS=10 # > force_flush_interval in the agent config
+# What ./bin/installdependencies.sh would install on a dnf system; that script
+# fails on AL2023, so the libraries are installed here, in the same dnf run.
+readonly RUNNER_LIBRARIES=(lttng-ust openssl-libs krb5-libs zlib libicu)
+# What a typical Linux workflow expects (actions/checkout needs git, container
+# jobs and Docker actions need docker). curl is already there: AL2023 ships
+# curl-minimal, and installing the full curl package would conflict with it.
+readonly WORKFLOW_PACKAGES=(git docker jq unzip tar)
 
 # --- state -------------------------------------------------------------------
 JSON_PARSER=''
@@ -76,6 +107,8 @@ REGION=''
 CONFIG_PARAMETER=''
 RUNNER_CONFIG='' # secret: never print
 CLOUDWATCH_AGENT_STARTED=false
+PACKAGES=()         # what install_packages installs; set by plan_packages
+DOCKER_ENABLED=false # start Docker and put the runner user in the docker group
 
 # Log to stderr so that a log line inside $(…) is not captured as a value.
 log() {
@@ -151,6 +184,16 @@ validate_inputs() {
   re='^[0-9]+$'
   [[ $CONFIG_POLL_INTERVAL_SECONDS =~ $re ]] ||
     errors+=("config_poll_interval_seconds must be >= 0, got '$CONFIG_POLL_INTERVAL_SECONDS'")
+  case "$ENABLE_RUNNER_PACKAGES" in
+    true | false) ;;
+    *) errors+=("enable_runner_packages must be true or false, got '$ENABLE_RUNNER_PACKAGES'") ;;
+  esac
+  re='^([A-Za-z0-9_@][A-Za-z0-9._+:@-]*( |$))*$'
+  [[ $RUNNER_EXTRA_PACKAGES =~ $re ]] ||
+    errors+=("runner_extra_packages must be space-separated dnf package names, got '$RUNNER_EXTRA_PACKAGES'")
+  re='^[A-Za-z0-9+/]*={0,2}$'
+  [[ $USERDATA_PRE_INSTALL_BASE64 =~ $re ]] || errors+=("userdata_pre_install_base64 must be base64")
+  [[ $USERDATA_POST_INSTALL_BASE64 =~ $re ]] || errors+=("userdata_post_install_base64 must be base64")
   [[ $RUNNER_DIR == /* ]] || errors+=("RUNNER_DIR must be an absolute path, got '$RUNNER_DIR'")
 
   if command -v jq >/dev/null 2>&1; then
@@ -242,15 +285,64 @@ EOF
   log "CloudWatch agent shipping logs to $CLOUDWATCH_LOG_GROUP"
 }
 
-# --- 2. runner installation -----------------------------------------------------
-install_runner() {
+# --- 2 and 4. the type's own snippets ---------------------------------------------
+# run_userdata_snippet NAME BASE64: decodes and runs one snippet (see header).
+run_userdata_snippet() {
+  local name=$1 encoded=$2 file start=$SECONDS
+  [ -n "$encoded" ] || return 0
+  file=$(mktemp --suffix=".userdata_$name.sh")
+  printf '%s' "$encoded" | base64 -d >"$file" || die "userdata_$name is not valid base64"
+  log "running userdata_$name"
+  env RUNNER_DIR="$RUNNER_DIR" RUNNER_USER="$RUNNER_USER" INSTANCE_ID="$INSTANCE_ID" REGION="$REGION" \
+    bash -e "$file" || die "userdata_$name failed with status $?"
+  rm -f "$file"
+  log "userdata_$name done in $((SECONDS - start)) s"
+}
+
+# --- 3. packages and runner, in parallel ------------------------------------------
+# Decides, in this shell (background jobs cannot set its variables), what
+# install_packages installs and whether Docker is set up.
+plan_packages() {
+  local extra=()
+  read -r -a extra <<<"$RUNNER_EXTRA_PACKAGES"
   if [ "$ENABLE_PREBAKED_AMI" = true ]; then
-    [ -x "$RUNNER_DIR/run.sh" ] || die "prebaked AMI expected, but $RUNNER_DIR/run.sh is missing"
-    log "using the runner prebaked in $RUNNER_DIR"
+    # Nothing is installed on a prebaked AMI; Docker is used if it was baked in.
+    if [ "$ENABLE_RUNNER_PACKAGES" = true ] && command -v dockerd >/dev/null 2>&1; then
+      DOCKER_ENABLED=true
+    fi
     return 0
   fi
+  PACKAGES=("$${RUNNER_LIBRARIES[@]}")
+  if [ "$ENABLE_RUNNER_PACKAGES" = true ]; then
+    PACKAGES+=("$${WORKFLOW_PACKAGES[@]}")
+  fi
+  PACKAGES+=("$${extra[@]}")
+  local p
+  for p in "$${PACKAGES[@]}"; do
+    if [ "$p" = docker ]; then
+      DOCKER_ENABLED=true
+    fi
+  done
+}
 
-  local work tarball url
+# Runs as a background job (errexit applies), or in the foreground when prebaked.
+install_packages() {
+  local start=$SECONDS
+  if [ "$${#PACKAGES[@]}" -gt 0 ]; then
+    log "dnf installing: $${PACKAGES[*]}"
+    dnf install -y -q "$${PACKAGES[@]}"
+    log "packages installed in $((SECONDS - start)) s"
+  fi
+  if [ "$DOCKER_ENABLED" = true ]; then
+    start=$SECONDS
+    systemctl enable --now docker
+    log "docker started in $((SECONDS - start)) s"
+  fi
+}
+
+# Runs as a background job (errexit applies).
+download_runner() {
+  local work tarball url start=$SECONDS
   work=$(mktemp -d)
   tarball="$work/actions-runner.tar.gz"
   local from_s3=false
@@ -273,14 +365,37 @@ install_runner() {
   mkdir -p "$RUNNER_DIR"
   tar -xzf "$tarball" -C "$RUNNER_DIR" --no-same-owner
   rm -rf "$work"
-  if [ -x "$RUNNER_DIR/bin/installdependencies.sh" ]; then
-    log "installing the runner's dependencies"
-    (cd "$RUNNER_DIR" && ./bin/installdependencies.sh)
+  log "runner downloaded and extracted into $RUNNER_DIR in $((SECONDS - start)) s"
+}
+
+install_runner() {
+  plan_packages
+  if [ "$ENABLE_PREBAKED_AMI" = true ]; then
+    [ -x "$RUNNER_DIR/run.sh" ] || die "prebaked AMI expected, but $RUNNER_DIR/run.sh is missing"
+    log "using the runner prebaked in $RUNNER_DIR; installing no packages"
+    install_packages
+    return 0
+  fi
+
+  # Independent steps run side by side; each is waited for and its status
+  # checked, and both are waited for before failing, so none is left running.
+  local packages_pid runner_pid failures=()
+  install_packages &
+  packages_pid=$!
+  download_runner &
+  runner_pid=$!
+  wait "$packages_pid" || failures+=("installing packages failed with status $?")
+  wait "$runner_pid" || failures+=("downloading the runner failed with status $?")
+  if [ "$${#failures[@]}" -gt 0 ]; then
+    die "$(printf '%s; ' "$${failures[@]}")not starting the runner"
   fi
   log "runner installed in $RUNNER_DIR"
 }
 
-# No password, no sudo rights, no extra groups.
+# No password, no sudo rights. With Docker set up the user joins the docker
+# group, which is root-equivalent on the instance (jobs can start privileged
+# containers); enable_runner_packages = false opts out. The instance is
+# single-use and terminated after one job.
 ensure_runner_user() {
   if id -u "$RUNNER_USER" >/dev/null 2>&1; then
     log "user $RUNNER_USER already exists"
@@ -288,10 +403,14 @@ ensure_runner_user() {
     log "creating the unprivileged user $RUNNER_USER"
     useradd --create-home --user-group --shell /bin/bash "$RUNNER_USER"
   fi
+  if [ "$DOCKER_ENABLED" = true ]; then
+    usermod -a -G docker "$RUNNER_USER"
+    log "user $RUNNER_USER added to the docker group"
+  fi
   chown -R "$RUNNER_USER:$RUNNER_USER" "$RUNNER_DIR"
 }
 
-# --- 3. fetch the runner config -------------------------------------------------
+# --- 5. fetch the runner config -------------------------------------------------
 fetch_runner_config() {
   local attempt=1
   while :; do
@@ -311,7 +430,7 @@ fetch_runner_config() {
   done
 }
 
-# --- 4. delete it before anything uses it ----------------------------------------
+# --- 6. delete it before anything uses it ----------------------------------------
 # If it cannot be deleted the runner is not started: fail closed rather than
 # leave a usable credential behind in Parameter Store.
 delete_runner_config() {
@@ -356,7 +475,7 @@ config_field() {
   printf '%s' "$RUNNER_CONFIG" | json_field "$1" 2>/dev/null || die "runner config is not a JSON object"
 }
 
-# --- 5. run the runner, once -------------------------------------------------------
+# --- 7. run the runner, once -------------------------------------------------------
 # Reports the runner's status in RUNNER_EXIT_STATUS rather than its return
 # value: a caller writing `run_runner || rc=$?` would turn errexit off for the
 # whole function body.
@@ -418,8 +537,10 @@ main() {
   if [ "$ENABLE_CLOUDWATCH_AGENT" = true ]; then
     start_cloudwatch_agent || log "WARNING: could not start the CloudWatch agent; continuing without it"
   fi
+  run_userdata_snippet pre_install "$USERDATA_PRE_INSTALL_BASE64"
   install_runner
   ensure_runner_user
+  run_userdata_snippet post_install "$USERDATA_POST_INSTALL_BASE64"
   fetch_runner_config
   delete_runner_config
 
@@ -428,7 +549,7 @@ main() {
 }
 
 # The script exits with main's status (the runner's, when it got that far);
-# 6. the EXIT trap then shuts the instance down, whatever that status is.
+# 8. the EXIT trap then shuts the instance down, whatever that status is.
 # (No explicit trailing `exit`: shellcheck 0.9 then flags the trap handler as
 # unreachable, SC2317.)
 main "$@"

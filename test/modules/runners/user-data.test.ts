@@ -11,7 +11,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { USERDATA_SNIPPET_MAX_BYTES } from '../../../modules/runners/runner-types';
 import {
+  RUNNER_LIBRARIES,
+  WORKFLOW_PACKAGES,
   USER_DATA_TEMPLATE_PATH,
   USER_DATA_TEMPLATE_VARIABLES,
   UserDataTemplateError,
@@ -23,7 +27,7 @@ import {
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 /** Real tools the script and the stubs may use. Anything else is "command not found". */
-const SANDBOX_TOOLS = ['bash', 'env', 'cat', 'cp', 'rm', 'touch', 'date', 'mkdir', 'mktemp', 'chmod', 'tar', 'gzip', 'tee'];
+const SANDBOX_TOOLS = ['bash', 'env', 'cat', 'cp', 'rm', 'touch', 'date', 'mkdir', 'mktemp', 'chmod', 'tar', 'gzip', 'tee', 'base64'];
 
 type JsonParser = 'jq' | 'python3';
 
@@ -45,7 +49,13 @@ const SAMPLE_VARS: UserDataTemplateVars = {
   cloudwatch_log_group: '/gh-ci/runners',
   config_poll_attempts: 4,
   config_poll_interval_seconds: 2,
+  enable_runner_packages: true,
+  runner_extra_packages: '',
+  userdata_pre_install_base64: '',
+  userdata_post_install_base64: '',
 };
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 const jitValue = JSON.stringify({ mode: 'jit', jit_config: JIT_CONFIG });
 const tokenValue = JSON.stringify({
@@ -131,6 +141,16 @@ interface Scenario {
   readonly imdsToken?: string;
   /** The S3 copy fails, as before the syncer's first run. @default false */
   readonly s3Fails?: boolean;
+  /** Exit status of `dnf install` (the package step). @default 0 */
+  readonly dnfExit?: number;
+  /** Exit status of `systemctl`. @default 0 */
+  readonly systemctlExit?: number;
+  /** The GitHub release download fails. @default false */
+  readonly downloadFails?: boolean;
+  /** dnf and the download each wait for the other to have started (see stubs/_rendezvous.sh). @default false */
+  readonly rendezvous?: boolean;
+  /** A `dockerd` is on PATH, as on an AMI with Docker baked in. @default false */
+  readonly dockerd?: boolean;
 }
 
 interface Outcome {
@@ -158,6 +178,7 @@ function runUserData(scenario: Scenario = {}): Outcome {
   fs.writeFileSync(callsPath, '');
 
   copyExecutableTree(path.join(FIXTURES, 'stubs'), stubs);
+  if (scenario.dockerd) fs.writeFileSync(path.join(stubs, 'dockerd'), '#!/usr/bin/env bash\necho "dockerd $*" >>"$STUB_CALLS"\n', { mode: 0o755 });
   for (const name of [...SANDBOX_TOOLS, ...(scenario.parsers ?? ['jq', 'python3'])]) {
     fs.symlinkSync(tool(name), path.join(tools, name));
   }
@@ -195,6 +216,10 @@ function runUserData(scenario: Scenario = {}): Outcome {
       STUB_S3_FAIL: scenario.s3Fails ? '1' : '0',
       STUB_RUN_EXIT: String(scenario.runExit ?? 0),
       STUB_CONFIG_EXIT: String(scenario.configExit ?? 0),
+      STUB_DNF_EXIT: String(scenario.dnfExit ?? 0),
+      STUB_SYSTEMCTL_EXIT: String(scenario.systemctlExit ?? 0),
+      STUB_DOWNLOAD_FAIL: scenario.downloadFails ? '1' : '0',
+      STUB_RENDEZVOUS: scenario.rendezvous ? '1' : '0',
     },
   });
   if (result.error) throw result.error;
@@ -251,6 +276,11 @@ describe('user-data template', () => {
     expect([...referenced].sort()).toEqual([...USER_DATA_TEMPLATE_VARIABLES].sort());
   });
 
+  it('should install the packages user-data.ts documents', () => {
+    expect(template).toContain(`readonly RUNNER_LIBRARIES=(${RUNNER_LIBRARIES.join(' ')})`);
+    expect(template).toContain(`readonly WORKFLOW_PACKAGES=(${WORKFLOW_PACKAGES.join(' ')})`);
+  });
+
   it('should use no template directives, so the test renderer stays faithful', () => {
     expect(template).not.toMatch(/(?<!%)%\{/);
   });
@@ -260,6 +290,10 @@ describe('user-data template', () => {
       ...SAMPLE_VARS,
       runner_binaries_s3_location: `s3://${'b'.repeat(63)}/actions-runner/actions-runner-linux-arm64.tar.gz`,
       cloudwatch_log_group: `/github-runners/${'p'.repeat(20)}/runners`,
+      runner_extra_packages: Array.from({ length: 20 }, (_, i) => `package-name-${i}`).join(' '),
+      // Random bytes compress worst: base64 of the longest snippets the validation allows.
+      userdata_pre_install_base64: randomBytes(USERDATA_SNIPPET_MAX_BYTES).toString('base64'),
+      userdata_post_install_base64: randomBytes(USERDATA_SNIPPET_MAX_BYTES).toString('base64'),
     });
     expect(gzipSync(longest).length).toBeLessThan(16 * 1024);
   });
@@ -393,6 +427,7 @@ describe('user-data script', () => {
     it('should skip the download and create an unprivileged runner user', () => {
       expect(matching(outcome.calls, /^curl .*github\.com/)).toEqual([]);
       expect(matching(outcome.calls, /^aws s3 /)).toEqual([]);
+      expect(matching(outcome.calls, /^(dnf|systemctl|usermod) /)).toEqual([]);
       expect(matching(outcome.calls, /^useradd /)).toEqual(['useradd --create-home --user-group --shell /bin/bash runner']);
       expect(matching(outcome.calls, /^chown /)).toEqual([`chown -R runner:runner ${outcome.runnerDir}`]);
     });
@@ -413,7 +448,7 @@ describe('user-data script', () => {
     expectCallOrder(outcome.calls, [
       /^curl .*meta-data\/placement\/region$/,
       /^curl .* -o \S+ https:\/\/github\.com\/actions\/runner\/releases\/download\/v2\.329\.0\/actions-runner-linux-arm64-2\.329\.0\.tar\.gz$/,
-      new RegExp(`^installdependencies\\.sh cwd=${outcome.runnerDir}$`),
+      /^usermod -a -G docker runner$/,
       new RegExp(`^chown -R runner:runner ${outcome.runnerDir}$`),
       /^aws ssm get-parameter /,
       /^run\.sh .*as=runner/,
@@ -432,7 +467,7 @@ describe('user-data script', () => {
     expect(outcome.status).toBe(0);
     expectCallOrder(outcome.calls, [
       new RegExp(`^aws s3 cp --only-show-errors --region ${REGION} s3://gh-ci-dist/runner\\.tar\\.gz \\S+$`),
-      /^installdependencies\.sh /,
+      /^usermod -a -G docker runner$/,
       /^run\.sh /,
     ]);
     expect(matching(outcome.calls, /^curl .*github\.com/)).toEqual([]);
@@ -603,6 +638,162 @@ describe('user-data script', () => {
     expect(outcome.status).not.toBe(0);
     expect(matching(outcome.calls, /^aws /)).toEqual([]);
     expectShutdownLast(outcome);
+  });
+
+  describe('GIVEN an AMI that is not prebaked', () => {
+    const notPrebaked = { enable_prebaked_ami: false } as const;
+    const dnfInstall = (packages: readonly string[]): string => `dnf install -y -q ${packages.join(' ')}`;
+
+    it('should install the runner libraries and the workflow packages in one dnf run, start Docker, and put runner in the docker group', () => {
+      const outcome = runUserData({ vars: notPrebaked, ssmValue: jitValue });
+
+      expect(outcome.status).toBe(0);
+      expect(matching(outcome.calls, /^dnf /)).toEqual([dnfInstall([...RUNNER_LIBRARIES, ...WORKFLOW_PACKAGES])]);
+      expect(WORKFLOW_PACKAGES).toEqual(expect.arrayContaining(['git', 'docker', 'jq', 'unzip', 'tar']));
+      expectCallOrder(outcome.calls, [/^dnf install /, /^systemctl enable --now docker$/, /^useradd /, /^usermod -a -G docker runner$/, /^chown /, /^run\.sh /]);
+      expect(outcome.log).toMatch(/packages installed in \d+ s/);
+      expect(outcome.log).toMatch(/runner downloaded and extracted into \S+ in \d+ s/);
+    });
+
+    it('should run the package install and the runner download at the same time', () => {
+      // Each stub waits (bounded) for the other to have started; in series the first would time out.
+      const outcome = runUserData({ vars: notPrebaked, ssmValue: jitValue, rendezvous: true });
+
+      expect(outcome.status).toBe(0);
+      expect(matching(outcome.calls, /^rendezvous /).sort()).toEqual(['rendezvous download met packages', 'rendezvous packages met download']);
+    });
+
+    it.each([
+      ['dnf install fails', { dnfExit: 1 }, /installing packages failed with status 1/],
+      ['Docker does not start', { systemctlExit: 5 }, /installing packages failed with status 5/],
+      ['the runner download fails', { downloadFails: true }, /downloading the runner failed with status 22/],
+    ])('should fail the boot and never start the runner when %s in the background', (_name, failure, message) => {
+      const outcome = runUserData({ vars: notPrebaked, ssmValue: jitValue, ...failure });
+
+      expect(outcome.status).not.toBe(0);
+      expect(outcome.log).toMatch(message);
+      expect(matching(outcome.calls, /^aws ssm /)).toEqual([]);
+      expect(matching(outcome.calls, RUNNER_STARTED)).toEqual([]);
+      expectShutdownLast(outcome);
+    });
+
+    it('should report both failures when both background steps fail', () => {
+      const outcome = runUserData({ vars: notPrebaked, ssmValue: jitValue, dnfExit: 1, downloadFails: true });
+
+      expect(outcome.status).not.toBe(0);
+      expect(outcome.log).toMatch(/installing packages failed with status 1; downloading the runner failed with status 22; not starting the runner/);
+      expectShutdownLast(outcome);
+    });
+
+    it('should install only the runner libraries and the extra packages, without Docker, when enable_runner_packages is false', () => {
+      const outcome = runUserData({
+        vars: { ...notPrebaked, enable_runner_packages: false, runner_extra_packages: 'make gcc-c++' },
+        ssmValue: jitValue,
+      });
+
+      expect(outcome.status).toBe(0);
+      expect(matching(outcome.calls, /^dnf /)).toEqual([dnfInstall([...RUNNER_LIBRARIES, 'make', 'gcc-c++'])]);
+      expect(matching(outcome.calls, /^(systemctl|usermod) /)).toEqual([]);
+    });
+
+    it('should add the extra packages to the default ones', () => {
+      const outcome = runUserData({ vars: { ...notPrebaked, runner_extra_packages: 'make' }, ssmValue: jitValue });
+
+      expect(matching(outcome.calls, /^dnf /)).toEqual([dnfInstall([...RUNNER_LIBRARIES, ...WORKFLOW_PACKAGES, 'make'])]);
+    });
+  });
+
+  describe('GIVEN a prebaked AMI', () => {
+    it('should install nothing but start the baked-in Docker and put runner in the docker group', () => {
+      const outcome = runUserData({ vars: { runner_extra_packages: 'make' }, ssmValue: jitValue, dockerd: true });
+
+      expect(outcome.status).toBe(0);
+      expect(matching(outcome.calls, /^dnf /)).toEqual([]);
+      expect(matching(outcome.calls, /^curl .*github\.com/)).toEqual([]);
+      expectCallOrder(outcome.calls, [/^systemctl enable --now docker$/, /^usermod -a -G docker runner$/, /^run\.sh /]);
+    });
+
+    it('should leave the baked-in Docker alone when enable_runner_packages is false', () => {
+      const outcome = runUserData({ vars: { enable_runner_packages: false }, ssmValue: jitValue, dockerd: true });
+
+      expect(outcome.status).toBe(0);
+      expect(matching(outcome.calls, /^(dnf|systemctl|usermod) /)).toEqual([]);
+    });
+  });
+
+  describe('GIVEN userdata_pre_install and userdata_post_install', () => {
+    // Each snippet records itself, the environment it was given, and whether the runner is installed yet.
+    const snippet = (name: string): string =>
+      `echo "${name} dir=$RUNNER_DIR user=$RUNNER_USER instance=$INSTANCE_ID region=$REGION installed=$([ -x "$RUNNER_DIR/run.sh" ] && echo yes || echo no) it's" >>"$STUB_CALLS"\n`;
+
+    it('should run pre-install before the installs and post-install after them, before the config is fetched', () => {
+      const outcome = runUserData({
+        vars: { enable_prebaked_ami: false, userdata_pre_install_base64: b64(snippet('pre')), userdata_post_install_base64: b64(snippet('post')) },
+        ssmValue: jitValue,
+      });
+
+      expect(outcome.status).toBe(0);
+      expectCallOrder(outcome.calls, [
+        /^curl .*placement\/region$/,
+        new RegExp(`^pre dir=${outcome.runnerDir} user=runner instance=${INSTANCE_ID} region=${REGION} installed=no it's$`),
+        /^dnf install /,
+        /^chown /,
+        new RegExp(`^post dir=${outcome.runnerDir} user=runner instance=${INSTANCE_ID} region=${REGION} installed=yes it's$`),
+        /^aws ssm get-parameter /,
+        /^run\.sh /,
+      ]);
+      expect(outcome.log).toMatch(/userdata_pre_install done in \d+ s/);
+    });
+
+    it.each([
+      ['pre_install', 'userdata_pre_install_base64'],
+      ['post_install', 'userdata_post_install_base64'],
+    ] as const)('should fail the boot when userdata_%s fails, even in a middle command (bash -e)', (name, variable) => {
+      const outcome = runUserData({ vars: { [variable]: b64('false\necho "after the failure" >>"$STUB_CALLS"\n') }, ssmValue: jitValue });
+
+      expect(outcome.status).not.toBe(0);
+      expect(outcome.log).toContain(`userdata_${name} failed with status 1`);
+      expect(matching(outcome.calls, /^after the failure$/)).toEqual([]);
+      expect(matching(outcome.calls, /^aws ssm /)).toEqual([]);
+      expect(matching(outcome.calls, RUNNER_STARTED)).toEqual([]);
+      expectShutdownLast(outcome);
+    });
+
+    it('should run a snippet exactly as Terraform base64encode()s it: quotes, ${…} and UTF-8 intact', () => {
+      // The launch template passes base64encode(each.value.userdata_post_install); ask Terraform for that value.
+      const snippetText = 'printf \'%s\\n\' "quote\'s ${RUNNER_USER:-none} é" >>"$STUB_CALLS"\n';
+      const result = spawnSync('terraform', ['console'], {
+        cwd: scratchDir('terraform-b64'),
+        encoding: 'utf8',
+        input: `base64encode(${JSON.stringify(snippetText).replace(/\$\{/g, '$$${')})\n`,
+        env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+      });
+      if (result.error) throw new Error(`terraform is required for this test: ${result.error.message}`);
+      expect(result.status).toBe(0);
+      const encoded = /"([A-Za-z0-9+/=]+)"/.exec(result.stdout)?.[1];
+      expect(encoded).toBe(b64(snippetText));
+
+      const outcome = runUserData({ vars: { userdata_post_install_base64: encoded! }, ssmValue: jitValue });
+      expect(outcome.status).toBe(0);
+      expect(outcome.calls).toContain("quote's runner é");
+    });
+
+    it('should not run anything for empty snippets', () => {
+      const outcome = runUserData({ ssmValue: jitValue });
+      expect(outcome.log).not.toContain('running userdata_');
+    });
+  });
+
+  it('should reject malformed package lists and snippets before doing anything', () => {
+    const outcome = runUserData({
+      vars: { enable_runner_packages: 'yes', runner_extra_packages: '-y; reboot', userdata_pre_install_base64: 'not base64!' },
+    });
+
+    expect(outcome.status).toBe(2);
+    expect(outcome.log).toContain("enable_runner_packages must be true or false, got 'yes'");
+    expect(outcome.log).toContain('runner_extra_packages must be space-separated dnf package names');
+    expect(outcome.log).toContain('userdata_pre_install_base64 must be base64');
+    expect(outcome.calls).toEqual(['shutdown -h now']);
   });
 
   describe('GIVEN the CloudWatch agent is enabled', () => {
