@@ -15,6 +15,7 @@ const EXPECTED_PLANS = [
   'example-promotion-dev',
   'example-promotion-prod',
   'hcl-consumer',
+  'hcl-enterprise',
   'hcl-tagged',
   'terraform-module',
 ];
@@ -32,6 +33,20 @@ const ROOT_TAGS: Record<string, Record<string, string>> = {
   'example-promotion-prod': { environment: 'prod', project: 'github-runners' },
   'hcl-tagged': { team: 'platform', 'cost-center': 'ci-4711' },
 };
+
+/**
+ * The IAM settings each plan's root gives the module (examples/hcl-enterprise;
+ * issue #10 item 5). The others set none: roles at "/", no boundary, no extra
+ * policies, no Session Manager, the one all-outbound egress rule.
+ */
+const ENTERPRISE = {
+  rolePath: '/ci/github-runners/',
+  boundary: 'arn:aws:iam::123456789012:policy/ci-boundary',
+  profilePath: '/ci/profiles/',
+  managed: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/ci-deploy'],
+};
+const IAM_SETTINGS: Record<string, typeof ENTERPRISE> = { 'hcl-enterprise': ENTERPRISE };
+const SSM_CORE = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
 
 /** Attributes that hold a resource's name in its AWS namespace. */
 const NAME_ATTRIBUTES = ['name', 'function_name', 'bucket', 'alarm_name', 'dashboard_name', 'name_prefix'];
@@ -260,6 +275,50 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
         schedule: s.address,
         input: { runnerType: expect.stringMatching(/^[a-z0-9-]+$/), size: expect.any(Number), scheduledTime: '<aws.scheduler.scheduled-time>' },
       });
+    }
+  });
+
+  it('should give every IAM role the root\'s path and permissions boundary, or "/" and none', () => {
+    const expected = IAM_SETTINGS[name];
+    const roles = plan.changes('aws_iam_role');
+    expect(roles.length).toBeGreaterThanOrEqual(5);
+    for (const r of roles) {
+      expect({ role: r.address, path: r.change.after?.path, boundary: r.change.after?.permissions_boundary ?? null }).toEqual({
+        role: r.address,
+        path: expected?.rolePath ?? '/',
+        boundary: expected?.boundary ?? null,
+      });
+    }
+    for (const p of plan.changes('aws_iam_instance_profile')) expect({ profile: p.address, path: p.change.after?.path }).toEqual({ profile: p.address, path: expected?.profilePath ?? '/' });
+  });
+
+  it('should attach exactly the root\'s managed policies, and Session Manager\'s only when enable_ssm_on_runners, to the runner role only', () => {
+    const expected = IAM_SETTINGS[name];
+    const attachments = plan.changes('aws_iam_role_policy_attachment').map((a) => ({ role: a.change.after?.role, policy: a.change.after?.policy_arn }));
+    const runnerRoles = plan.changes('aws_iam_role').filter((r) => String(r.change.after?.name).endsWith('-runner')).map((r) => r.change.after?.name);
+    expect(runnerRoles.length).toBeGreaterThan(0);
+    expect(attachments.map((a) => a.policy).sort()).toEqual(expected ? [...expected.managed, SSM_CORE].sort() : []);
+    for (const a of attachments) expect(runnerRoles).toContain(a.role);
+  });
+
+  it('should render the root\'s egress rules on the managed runner security group, or the one all-outbound rule', () => {
+    const groups = plan.changes('aws_security_group');
+    expect(groups.length).toBeGreaterThan(0);
+    const rule = (r: Record<string, unknown>) => ({ protocol: r.protocol, from: r.from_port, to: r.to_port, cidr: r.cidr_blocks, ipv6: r.ipv6_cidr_blocks, prefixLists: r.prefix_list_ids });
+    const expected =
+      name === 'hcl-enterprise'
+        ? [
+            { protocol: 'tcp', from: 443, to: 443, cidr: ['0.0.0.0/0'], ipv6: ['::/0'], prefixLists: [] },
+            { protocol: 'tcp', from: 443, to: 443, cidr: [], ipv6: [], prefixLists: ['pl-6da54004'] },
+          ]
+        : [{ protocol: '-1', from: 0, to: 0, cidr: ['0.0.0.0/0'], ipv6: ['::/0'], prefixLists: [] }];
+    for (const g of groups) {
+      const egress = ((g.change.after?.egress as Record<string, unknown>[]) ?? []).map(rule);
+      expect({ group: g.address, egress: [...egress].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) }).toEqual({
+        group: g.address,
+        egress: [...expected].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      });
+      expect(g.change.after?.ingress ?? []).toEqual([]);
     }
   });
 
