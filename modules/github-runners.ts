@@ -151,6 +151,12 @@ export interface GitHubRunnersProps {
    * (philips `role_path`, `role_permissions_boundary`). @default path "/", no boundary
    */
   readonly roles?: RoleSettings;
+  /**
+   * Bring your own KMS key (philips `kms_key_arn`): a symmetric key in the
+   * module's account and region whose policy allows what the README's "Bring
+   * your own KMS key" lists. The module then creates no key. @default the module creates its key
+   */
+  readonly kmsKeyArn?: string;
   /** Tags for every resource. @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -199,7 +205,7 @@ export class GitHubRunners extends Construct {
     const roles = props.roles ?? {};
     const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: { ...props.lambda, role: roles } };
 
-    this.key = new ModuleKey(this, 'key', { prefix: props.prefix, tags });
+    this.key = new ModuleKey(this, 'key', { prefix: props.prefix, keyArn: props.kmsKeyArn, tags });
     this.queues = new JobQueues(this, 'queues', {
       prefix: props.prefix,
       runnerTypes,

@@ -1,6 +1,6 @@
 # An enterprise account's boundaries and access: every role under a path with a
 # permissions boundary, policies for what jobs need, Session Manager for
-# debugging, narrow egress. `npm run plan` plans it offline;
+# debugging, narrow egress, and the organisation's own KMS key. `npm run plan` plans it offline;
 # test/policy/plan-policy.test.ts checks each input reaches the plan (issue #10 item 5).
 
 terraform {
@@ -36,6 +36,8 @@ module "runners" {
     "arn:aws:iam::123456789012:policy/ci-deploy",
   ]
   enable_ssm_on_runners = true
+  # Bring your own key: the module creates none (README, "Bring your own KMS key").
+  kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   runner_egress_rules = [
     { description = "HTTPS", protocol = "tcp", from_port = 443, to_port = 443, cidr_blocks = ["0.0.0.0/0"], ipv6_cidr_blocks = ["::/0"] },
     { description = "S3 gateway endpoint", protocol = "tcp", from_port = 443, to_port = 443, prefix_list_ids = ["pl-6da54004"] },

@@ -130,15 +130,17 @@ export class TerraformModuleStack extends TerraformStack {
         egressRules: v.runnerEgressRules.value,
       },
       roles: { path: v.rolePath.stringValue, permissionsBoundary: v.rolePermissionsBoundary.stringValue },
+      kmsKeyArn: v.kmsKeyArn.stringValue,
       poolRunnerOwner: v.poolRunnerOwner.stringValue,
       observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
       tags: v.tags.value,
     });
 
-    new TerraformOutput(this, 'kms_key_arn', {
+    // Named like the input (Terraform keeps outputs and variables apart); the construct id cannot be.
+    new TerraformOutput(this, 'kms_key_arn_output', {
       value: runners.key.arn,
-      description: 'ARN of the KMS key that encrypts the queues, logs, SSM parameters and Lambda environments.',
-    });
+      description: 'ARN of the KMS key that encrypts the queues, logs, SSM parameters and Lambda environments: the module\'s, or var.kms_key_arn.',
+    }).overrideLogicalId('kms_key_arn');
     new TerraformOutput(this, 'webhook_endpoint', {
       value: runners.webhook.endpoint,
       description: 'The URL to set as the GitHub App webhook URL.',
@@ -222,6 +224,7 @@ class ModuleVariables {
   readonly instanceProfilePath: TerraformVariable;
   readonly runnerManagedPolicyArns: TerraformVariable;
   readonly enableSsmOnRunners: TerraformVariable;
+  readonly kmsKeyArn: TerraformVariable;
   readonly runnerEgressRules: TerraformVariable;
 
   constructor(scope: Construct) {
@@ -495,6 +498,16 @@ class ModuleVariables {
       condition: `\${alltrue([for a in var.runner_iam_role_managed_policy_arns : ${policyArn('a')}])}`,
       errorMessage: 'runner_iam_role_managed_policy_arns must hold IAM policy ARNs (arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>); not: ${join(", ", [for a in var.runner_iam_role_managed_policy_arns : a if !' + policyArn('a') + '])}.',
     });
+    this.kmsKeyArn = variable(
+      'kms_key_arn',
+      'string',
+      null,
+      'Bring your own KMS key: ARN of a symmetric key in the module\'s account and region for the queues, logs, SSM parameters, Lambda environments and the binaries bucket. Null: the module creates its key. Its key policy must allow what the README ("Bring your own KMS key") lists.',
+      {
+        condition: '${var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))}',
+        errorMessage: 'kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.',
+      },
+    );
     this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');
     // The provider's egress rules (aws_security_group docs): protocol "-1" needs
     // from_port = to_port = 0; ICMP ports are type and code (-1 for any).

@@ -126,7 +126,12 @@ describe('TerraformModuleStack', () => {
 
   describe('outputs', () => {
     it('should output the KMS key ARN and the webhook endpoint, described', () => {
-      expect(stack.output?.kms_key_arn).toMatchObject({ value: expect.stringMatching(/^\$\{aws_kms_key\.[^.]+\.arn\}$/), description: expect.any(String) });
+      // The module's key unless kms_key_arn brings one (then the key's count is 0).
+      expect(stack.output?.kms_key_arn).toMatchObject({
+        value: expect.stringMatching(/^\$\{\(var\.kms_key_arn == null\) \? aws_kms_key\.[^.]+\[0\]\.arn : var\.kms_key_arn\}$/),
+        description: expect.any(String),
+      });
+      expect(Object.values(stack.resource!.aws_kms_key)[0]).toMatchObject({ count: '${(var.kms_key_arn == null) ? 1 : 0}' });
       expect(stack.output?.webhook_endpoint).toMatchObject({
         value: expect.stringMatching(/^\$\{aws_apigatewayv2_api\.[^.]+\.api_endpoint\}\/webhook$/),
         description: expect.any(String),
@@ -274,6 +279,15 @@ describe('TerraformModuleStack', () => {
 
     it('should accept IAM paths, a boundary, policy ARNs and egress rules, including the reference module\'s full rule objects', () => {
       expect(planVariables(ENTERPRISE)).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    it('should take a KMS key ARN, and reject an alias or anything else, naming kms_key_arn', () => {
+      expect(planVariables({ kms_key_arn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+      for (const bad of ['arn:aws:kms:eu-west-1:123456789012:alias/ci', '1234abcd-12ab-34cd-56ef-1234567890ab']) {
+        const { status, errors } = planVariables({ kms_key_arn: bad });
+        expect(status).not.toBe(0);
+        expect(errors).toContain('kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.');
+      }
     });
 
     it('should reject bad IAM paths, boundary and policy ARNs, naming each variable', () => {

@@ -46,6 +46,15 @@ const ENTERPRISE = {
   managed: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/ci-deploy'],
 };
 const IAM_SETTINGS: Record<string, typeof ENTERPRISE> = { 'hcl-enterprise': ENTERPRISE };
+/** The KMS key a root brings (kms_key_arn); the others use the module's key. */
+const GIVEN_KEYS: Record<string, string> = { 'hcl-enterprise': 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' };
+
+/** Every `references` list in an expression tree. */
+function referenceLists(node: unknown): string[][] {
+  if (node === null || typeof node !== 'object') return [];
+  const own = Array.isArray((node as { references?: unknown }).references) ? [(node as { references: string[] }).references] : [];
+  return [...own, ...Object.values(node as Record<string, unknown>).flatMap(referenceLists)];
+}
 const SSM_CORE = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
 
 /** Attributes that hold a resource's name in its AWS namespace. */
@@ -322,9 +331,48 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should, with kms_key_arn, plan no key of its own and encrypt every queue, log group, Lambda environment and bucket with the given key', () => {
+    const given = GIVEN_KEYS[name];
+    const encrypted: [string, (after: Record<string, any>) => unknown][] = [
+      ['aws_sqs_queue', (a) => a.kms_master_key_id],
+      ['aws_cloudwatch_log_group', (a) => a.kms_key_id],
+      ['aws_lambda_function', (a) => a.kms_key_arn],
+      ['aws_s3_bucket_server_side_encryption_configuration', (a) => a.rule?.[0]?.apply_server_side_encryption_by_default?.[0]?.kms_master_key_id],
+    ];
+    if (given === undefined) {
+      expect(plan.changes('aws_kms_key').length).toBeGreaterThanOrEqual(1);
+      return;
+    }
+    for (const type of ['aws_kms_key', 'aws_kms_alias', 'aws_kms_key_policy']) expect({ type, planned: plan.changes(type).length }).toEqual({ type, planned: 0 });
+    for (const [type, attribute] of encrypted) {
+      const changes = plan.changes(type);
+      expect({ type, count: changes.length > 0 }).toEqual({ type, count: true });
+      for (const c of changes) expect({ resource: c.address, key: attribute(c.change.after ?? {}) }).toEqual({ resource: c.address, key: given });
+    }
+  });
+
+  it('should route every use of the module key through kms_key_arn in the HCL module', () => {
+    if (name !== 'terraform-module' && !name.startsWith('hcl-')) return; // CDKTF stacks pass no key: nothing to route
+    // The alias and the key policy name the key itself; everything else (encryption
+    // settings, grants, and the account and partition read from the ARN) goes through the choice.
+    const own = new Set(['aws_kms_alias', 'aws_kms_key_policy']);
+    const users = plan.configured('aws_kms_key').length === 0 ? [] : collect();
+    function collect() {
+      const out: { address: string; lists: string[][] }[] = [];
+      const walk = (m: any, path: string) => {
+        for (const r of m.resources ?? []) if (!own.has(r.type)) out.push({ address: `${path}${r.address}`, lists: referenceLists(r.expressions).filter((l) => l.some((x) => x.startsWith('aws_kms_key.'))) });
+        for (const [n, call] of Object.entries<any>(m.module_calls ?? {})) walk(call.module, `${path}module.${n}.`);
+      };
+      walk(plan.json.configuration.root_module, '');
+      return out.filter((u) => u.lists.length > 0);
+    }
+    expect(users.length).toBeGreaterThan(10);
+    for (const u of users) for (const l of u.lists) expect({ resource: u.address, viaInput: l.includes('var.kms_key_arn') }).toEqual({ resource: u.address, viaInput: true });
+  });
+
   it('should rotate the KMS key (CKV_AWS_7)', () => {
     const keys = plan.changes('aws_kms_key');
-    expect(keys.length).toBeGreaterThanOrEqual(1);
+    expect(keys.length).toBeGreaterThanOrEqual(GIVEN_KEYS[name] ? 0 : 1);
     for (const key of keys) expect({ key: key.address, rotation: key.change.after?.enable_key_rotation }).toEqual({ key: key.address, rotation: true });
   });
 
