@@ -6,7 +6,7 @@
 import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { JobQueues } from './runners/job-queues';
-import { DEFAULT_RUNNER_VERSION, RunnerInstances } from './runners/runner-instances';
+import { DEFAULT_RUNNER_VERSION, EgressRule, RunnerInstances } from './runners/runner-instances';
 import { ScaleDown } from './runners/scale-down';
 import { TerminationWatcher } from './runners/termination-watcher';
 import { Observability, ObservabilitySettings } from './observability/observability';
@@ -16,6 +16,7 @@ import { ScaleUp } from './runners/scale-up';
 import { WarmPool } from './runners/warm-pool';
 import { LambdaCode } from './shared/lambda-code';
 import { SharedFunctionSettings } from './shared/lambda-settings';
+import { IAM_PATH_PATTERN, POLICY_ARN_PATTERN, RoleSettings } from './shared/iam';
 import { ModuleKey } from './shared/module-key';
 import { validate, whenKnown } from './shared/validation';
 import { Webhook } from './webhook/webhook';
@@ -98,6 +99,14 @@ export interface RunnerInstanceSettings {
   readonly enableCloudwatchAgent?: boolean | string;
   /** Public IPs for runners (public subnets without NAT only). @default false */
   readonly associatePublicIpAddress?: boolean | string;
+  /** IAM path of the runner instance profile (philips `instance_profile_path`): starts and ends with "/". @default "/" */
+  readonly instanceProfilePath?: string;
+  /** Managed policies (by ARN) attached to the runner role, for what jobs need from AWS (philips `runner_iam_role_managed_policy_arns`). @default [] */
+  readonly managedPolicyArns?: string[];
+  /** Session Manager access to the runners for debugging (philips `enable_ssm_on_runners`): attaches AmazonSSMManagedInstanceCore. @default false */
+  readonly enableSsm?: boolean | IResolvable;
+  /** Outbound rules of the managed security group (philips `runner_egress_rules`); unused with `securityGroupIds`. @default all outbound */
+  readonly egressRules?: EgressRule[] | IResolvable;
 }
 
 export interface GitHubRunnersProps {
@@ -145,6 +154,17 @@ export interface GitHubRunnersProps {
   readonly syncer?: SyncerSettings;
   /** Dashboard and alarms: where alarms notify, and how quickly they fire. @default see ObservabilitySettings */
   readonly observability?: ObservabilitySettings;
+  /**
+   * Path and permissions boundary of every IAM role the module creates
+   * (philips `role_path`, `role_permissions_boundary`). @default path "/", no boundary
+   */
+  readonly roles?: RoleSettings;
+  /**
+   * Bring your own KMS key (philips `kms_key_arn`): a symmetric key in the
+   * module's account and region whose policy allows what the README's "Bring
+   * your own KMS key" lists. The module then creates no key. @default the module creates its key
+   */
+  readonly kmsKeyArn?: string;
   /** Tags for every resource. @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -178,15 +198,22 @@ export class GitHubRunners extends Construct {
       whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "${props.prefix}"`),
       whenKnown(props.subnetIds, () => props.subnetIds.length > 0, 'subnetIds must list at least one subnet, got none'),
       whenKnown(logLevel, () => LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
+      whenKnown(props.roles?.path, () => IAM_PATH_PATTERN.test(props.roles?.path ?? '/'), `roles.path must start and end with "/", got "${props.roles?.path}"`),
+      whenKnown(
+        props.roles?.permissionsBoundary,
+        () => props.roles?.permissionsBoundary === undefined || POLICY_ARN_PATTERN.test(props.roles.permissionsBoundary),
+        `roles.permissionsBoundary must be an IAM policy ARN, got "${props.roles?.permissionsBoundary}"`,
+      ),
       ...(['appId', 'privateKey', 'webhookSecret'] as const).map((k) =>
         whenKnown(props.githubApp[k], () => props.githubApp[k] !== '' && !props.githubApp[k].startsWith('arn:'), `githubApp.${k} must be an SSM parameter name (not empty, not an ARN), got "${props.githubApp[k]}"`),
       ),
     ]);
     const tags = props.tags ?? {};
     const runnerTypes = types.bind(this);
-    const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: props.lambda ?? {} };
+    const roles = props.roles ?? {};
+    const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: { ...props.lambda, role: roles } };
 
-    this.key = new ModuleKey(this, 'key', { prefix: props.prefix, tags });
+    this.key = new ModuleKey(this, 'key', { prefix: props.prefix, keyArn: props.kmsKeyArn, tags });
     this.queues = new JobQueues(this, 'queues', {
       prefix: props.prefix,
       runnerTypes,
@@ -221,6 +248,7 @@ export class GitHubRunners extends Construct {
       binaries: this.syncer,
       ...props.instances,
       runnerVersion,
+      role: roles,
       tags,
     });
     this.scaleUp = new ScaleUp(this, 'scale-up', {

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     );
   targets.push({ name: 'hcl-consumer', dir: join(root, 'examples', 'hcl-consumer'), provider: 'override' });
   targets.push({ name: 'hcl-tagged', dir: join(root, 'examples', 'hcl-tagged'), provider: 'override' });
+  targets.push({ name: 'hcl-enterprise', dir: join(root, 'examples', 'hcl-enterprise'), provider: 'override' });
 
   const pluginDir = findPluginDir();
   console.log(pluginDir ? `terraform init from the provider mirror at ${pluginDir}` : 'no provider mirror found: terraform init uses the registry');

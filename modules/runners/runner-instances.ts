@@ -8,15 +8,17 @@
  * logs. It has no EC2 permission at all: an instance ends itself by shutting
  * down, and the launch template makes shutdown terminate.
  */
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
-import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { AssetType, Fn, Op, ref, TerraformAsset, TerraformLocal, Token } from 'cdktf';
+import { SecurityGroup, SecurityGroupEgress } from '@cdktf/provider-aws/lib/security-group';
+import { AssetType, Fn, IResolvable, Op, ref, TerraformAsset, TerraformCount, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { policyDocument } from '../shared/iam';
+import { IAM_PATH_PATTERN, moduleRole, POLICY_ARN_PATTERN, policyDocument, RoleSettings } from '../shared/iam';
 import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
 import { mergeTags } from '../shared/tags';
@@ -45,6 +47,28 @@ export interface RunnerBinariesSource {
   readonly objectsArn: string;
 }
 
+/** One outbound rule of the runners' security group (the fields of `aws_security_group` egress). */
+export interface EgressRule {
+  readonly cidrBlocks?: string[];
+  readonly ipv6CidrBlocks?: string[];
+  readonly prefixListIds?: string[];
+  /** Security group ids the traffic may go to. */
+  readonly securityGroups?: string[];
+  /** To members of this same group. */
+  readonly self?: boolean;
+  /** 0 to 65535; 0 with protocol "-1". */
+  readonly fromPort: number;
+  readonly toPort: number;
+  /** "-1" (all), "tcp", "udp", "icmp", "icmpv6" or a protocol number. */
+  readonly protocol: string;
+  readonly description?: string;
+}
+
+/** The default: runners fetch from GitHub, package mirrors and AWS over anything. */
+export const DEFAULT_EGRESS_RULES: readonly EgressRule[] = [
+  { description: 'HTTPS and everything else runners fetch', fromPort: 0, toPort: 0, protocol: '-1', cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] },
+];
+
 export interface RunnerInstancesProps {
   readonly prefix: string;
   readonly key: ModuleKey;
@@ -65,6 +89,28 @@ export interface RunnerInstancesProps {
   readonly binaries?: RunnerBinariesSource;
   /** Log retention for the runner log group. @default 180 */
   readonly logRetentionInDays?: number;
+  /** Path and permissions boundary of the runner role. @default none */
+  readonly role?: RoleSettings;
+  /** IAM path of the runner instance profile (philips `instance_profile_path`): starts and ends with "/". @default "/" */
+  readonly instanceProfilePath?: string;
+  /**
+   * Managed policies (by ARN) attached to the runner role, so jobs can reach
+   * AWS (philips `runner_iam_role_managed_policy_arns`). @default []
+   */
+  readonly managedPolicyArns?: string[];
+  /**
+   * Attach AmazonSSMManagedInstanceCore to the runner role, so Session Manager
+   * can reach the instances for debugging (philips `enable_ssm_on_runners`).
+   * It lets the instance talk to SSM and read SSM documents; anyone allowed
+   * `ssm:StartSession` on the instances gets a shell. @default false
+   */
+  readonly enableSsm?: boolean | IResolvable;
+  /**
+   * Outbound rules of the security group the module creates (philips
+   * `runner_egress_rules`); unused when `securityGroupIds` is given.
+   * @default one rule: everything to 0.0.0.0/0 and ::/0
+   */
+  readonly egressRules?: EgressRule[] | IResolvable;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -76,6 +122,10 @@ export class RunnerInstances extends Construct {
   readonly instanceProfile: IamInstanceProfile;
   /** The security group ids the runners use. */
   readonly securityGroupIds: string[];
+  /** The managed security group; its count is 0 when the caller gives security groups. */
+  readonly securityGroup: SecurityGroup;
+  /** The managed security group's id, or null when the caller gives security groups. */
+  readonly securityGroupId: string;
   readonly logGroup: EncryptedLogGroup;
   /**
    * Per runner type, the ARN of the SSM parameter its launch template resolves
@@ -90,7 +140,12 @@ export class RunnerInstances extends Construct {
     super(scope, id);
     const tags = props.tags;
     const version = props.runnerVersion ?? DEFAULT_RUNNER_VERSION;
+    const managedPolicyArns = props.managedPolicyArns ?? [];
     validate('RunnerInstances', [
+      whenKnown(props.instanceProfilePath, () => IAM_PATH_PATTERN.test(props.instanceProfilePath ?? '/'), `instanceProfilePath must start and end with "/", got "${props.instanceProfilePath}"`),
+      ...(Token.isUnresolved(managedPolicyArns) ? [] : managedPolicyArns).map((arn) =>
+        whenKnown(arn, () => POLICY_ARN_PATTERN.test(arn), `managedPolicyArns must hold IAM policy ARNs (arn:aws:iam::aws:policy/… or arn:aws:iam::<account>:policy/…), got "${arn}"`),
+      ),
       whenKnown(version, () => /^\d+\.\d+\.\d+$/.test(version), `runnerVersion must look like 2.329.0, got "${version}"`),
       whenKnown(props.ssmConfigPath, () => props.ssmConfigPath.startsWith('/'), `ssmConfigPath must start with "/", got "${props.ssmConfigPath}"`),
     ]);
@@ -103,12 +158,25 @@ export class RunnerInstances extends Construct {
       tags,
     });
 
-    this.role = new IamRole(this, 'role', {
-      name: `${props.prefix}-runner`,
-      assumeRolePolicy: policyDocument(this, 'assume-role', [
-        { sid: 'Ec2AssumeRole', actions: ['sts:AssumeRole'], resources: [], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] },
-      ]).json,
-      tags,
+    this.role = moduleRole(
+      this,
+      'role',
+      {
+        name: `${props.prefix}-runner`,
+        assumeRolePolicy: policyDocument(this, 'assume-role', [
+          { sid: 'Ec2AssumeRole', actions: ['sts:AssumeRole'], resources: [], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] },
+        ]).json,
+        tags,
+      },
+      props.role ?? {},
+    );
+    // What jobs need from AWS is the caller's to decide: attached by index, so
+    // ARNs known only at apply (a policy created alongside) still plan.
+    const managed = TerraformCount.of(Token.asNumber(Fn.lengthOf(managedPolicyArns)));
+    new IamRolePolicyAttachment(this, 'managed-policy', {
+      count: managed,
+      role: this.role.name,
+      policyArn: Token.asString(Fn.element(managedPolicyArns, Token.asNumber(managed.index))),
     });
     const parameterArns = props.key.parameterArn(`${props.ssmConfigPath}/*`);
     new IamRolePolicy(this, 'policy', {
@@ -147,7 +215,16 @@ export class RunnerInstances extends Construct {
         },
       ]).json,
     });
-    this.instanceProfile = new IamInstanceProfile(this, 'profile', { name: `${props.prefix}-runner`, role: this.role.name, tags });
+    this.instanceProfile = new IamInstanceProfile(this, 'profile', { name: `${props.prefix}-runner`, path: props.instanceProfilePath, role: this.role.name, tags });
+
+    // Session Manager for debugging: AWS's own policy for it, only when asked.
+    const ssm = props.enableSsm ?? false;
+    new IamRolePolicyAttachment(this, 'ssm-core', {
+      count: ssm === true ? 1 : ssm === false ? 0 : Token.asNumber(Fn.conditional(ssm, 1, 0)),
+      role: this.role.name,
+      // The provider's partition (no AWS call), so the ARN is known at plan.
+      policyArn: `arn:${new DataAwsPartition(this, 'partition').partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    });
 
     // Egress only; created when the caller gives no security group.
     const given = props.securityGroupIds ?? [];
@@ -157,10 +234,12 @@ export class RunnerInstances extends Construct {
       name: `${props.prefix}-runners`,
       description: 'GitHub runners: outbound only',
       vpcId: props.vpcId,
-      egress: [{ description: 'HTTPS and everything else runners fetch', fromPort: 0, toPort: 0, protocol: '-1', cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
+      egress: egressBlocks(props.egressRules ?? [...DEFAULT_EGRESS_RULES]),
       count: createGroup === true ? 1 : createGroup === false ? 0 : Token.asNumber(Fn.conditional(createGroup, 1, 0)),
       tags: mergeTags(tags, { Name: `${props.prefix}-runners` }),
     });
+    this.securityGroup = group;
+    this.securityGroupId = Token.asString(ref(`one(${group.terraformResourceType}.${group.friendlyUniqueId}[*].id)`));
     this.securityGroupIds = Token.asList(Fn.concat([Token.asList(ref(`${group.terraformResourceType}.${group.friendlyUniqueId}[*].id`)), given]));
 
     const { partition, accountId } = props.key;
@@ -238,4 +317,33 @@ export class RunnerInstances extends Construct {
       tags,
     });
   }
+}
+
+/** Known rules as blocks; rules from a Terraform variable as a dynamic block. */
+function egressBlocks(rules: EgressRule[] | IResolvable): SecurityGroupEgress[] | IResolvable {
+  if (!Token.isUnresolved(rules) && Array.isArray(rules)) {
+    return rules.map((r) => ({
+      description: r.description,
+      fromPort: r.fromPort,
+      toPort: r.toPort,
+      protocol: r.protocol,
+      cidrBlocks: r.cidrBlocks,
+      ipv6CidrBlocks: r.ipv6CidrBlocks,
+      prefixListIds: r.prefixListIds,
+      securityGroups: r.securityGroups,
+      selfAttribute: r.self,
+    }));
+  }
+  const it = TerraformIterator.fromList(rules as IResolvable);
+  return it.dynamic({
+    description: it.getString('description'),
+    from_port: it.getNumber('from_port'),
+    to_port: it.getNumber('to_port'),
+    protocol: it.getString('protocol'),
+    cidr_blocks: it.getList('cidr_blocks'),
+    ipv6_cidr_blocks: it.getList('ipv6_cidr_blocks'),
+    prefix_list_ids: it.getList('prefix_list_ids'),
+    security_groups: it.getList('security_groups'),
+    self: it.getBoolean('self'),
+  });
 }

@@ -15,13 +15,12 @@
  * any job their labels match, and scale-down removes them once idle past
  * `minimum_running_time_in_minutes`.
  */
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { Fn, IResolvable, Op, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { policyDocument } from '../shared/iam';
+import { moduleRole, policyDocument } from '../shared/iam';
 import { address, allRefs } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
@@ -161,7 +160,7 @@ export class WarmPool extends Construct {
       maximumEventAgeInSeconds: 300,
     });
 
-    const invoker = new IamRole(this, 'scheduler-role', {
+    const invoker = moduleRole(this, 'scheduler-role', {
       name: `${props.prefix}-pool-scheduler`,
       assumeRolePolicy: policyDocument(this, 'scheduler-trust', [
         {
@@ -176,7 +175,7 @@ export class WarmPool extends Construct {
         },
       ]).json,
       tags,
-    });
+    }, props.lambda.functionSettings.role ?? {});
     new IamRolePolicy(this, 'scheduler-policy', {
       role: invoker.name,
       policy: policyDocument(this, 'scheduler-permissions', [

@@ -4,6 +4,7 @@
  * as a constant and the policy tests can read it.
  */
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { IamRole, IamRoleConfig } from '@cdktf/provider-aws/lib/iam-role';
 import { Fn, IResolvable, ITerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { eachRef } from './iteration';
@@ -95,4 +96,27 @@ function toStatement(s: Statement): DataAwsIamPolicyDocumentStatement {
     condition: s.conditions?.map((c) => ({ test: c.test, variable: c.variable, values: c.values })),
     principals: s.principals?.map((p) => ({ type: p.type, identifiers: p.identifiers })),
   };
+}
+
+/**
+ * What an enterprise asks of every IAM role (philips `role_path`,
+ * `role_permissions_boundary`). Every role the module creates is made by
+ * {@link moduleRole}, which applies them; a plan test checks every planned
+ * `aws_iam_role`, and a source test that no construct calls `new IamRole`.
+ */
+export interface RoleSettings {
+  /** IAM path of every role: starts and ends with "/". @default "/" (the IAM default) */
+  readonly path?: string;
+  /** ARN of the managed policy set as the permissions boundary of every role. @default none */
+  readonly permissionsBoundary?: string;
+}
+
+/** IAM path pattern (IAM API: `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`, at most 512 characters). */
+export const IAM_PATH_PATTERN = /^\/([\x21-\x7E]*\/)?$/;
+/** A managed policy ARN: an AWS managed (`iam::aws:`) or customer managed (`iam::<account>:`) policy. */
+export const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy\/[\x21-\x7E]+$/;
+
+/** The one way the module creates an IAM role: with the path and permissions boundary of `settings`. */
+export function moduleRole(scope: Construct, id: string, config: Omit<IamRoleConfig, 'path' | 'permissionsBoundary'>, settings: RoleSettings): IamRole {
+  return new IamRole(scope, id, { ...config, path: settings.path, permissionsBoundary: settings.permissionsBoundary });
 }

@@ -9,7 +9,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { IResolvable, ITerraformIterator, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { policyDocument, Statement } from './iam';
+import { moduleRole, policyDocument, RoleSettings, Statement } from './iam';
 import { eachRef } from './iteration';
 import { LambdaCode } from './lambda-code';
 import { EncryptedLogGroup } from './log-group';
@@ -51,6 +51,8 @@ export interface ModuleFunctionProps {
   readonly vpcEnabled?: boolean | IResolvable;
   /** Log retention in days. @default 180 */
   readonly logRetentionInDays?: number;
+  /** Path and permissions boundary of the function's role. @default none */
+  readonly role?: RoleSettings;
   /** One function per element (per runner type). @default one function */
   readonly forEach?: ITerraformIterator;
   /** @default {} */
@@ -85,13 +87,18 @@ export class ModuleFunction extends Construct {
       ...common,
     });
 
-    this.role = new IamRole(this, 'role', {
-      name: props.functionName,
-      assumeRolePolicy: policyDocument(this, 'assume-role', [
-        { sid: 'LambdaAssumeRole', actions: ['sts:AssumeRole'], resources: [], principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }] },
-      ]).json,
-      ...common,
-    });
+    this.role = moduleRole(
+      this,
+      'role',
+      {
+        name: props.functionName,
+        assumeRolePolicy: policyDocument(this, 'assume-role', [
+          { sid: 'LambdaAssumeRole', actions: ['sts:AssumeRole'], resources: [], principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }] },
+        ]).json,
+        ...common,
+      },
+      props.role ?? {},
+    );
 
     const logGroupArn = props.forEach ? eachRef(this.logGroup.logGroup, 'arn') : this.logGroup.arn;
     const document = policyDocument(

@@ -1,5 +1,6 @@
 /** Settings every Lambda of the module shares (philips names in brackets on the module variables). */
 import { Fn, IResolvable, Token } from 'cdktf';
+import { RoleSettings } from './iam';
 import { LambdaVpcConfig } from './lambda-function';
 
 export interface SharedFunctionSettings {
@@ -13,6 +14,8 @@ export interface SharedFunctionSettings {
   readonly vpc?: LambdaVpcConfig;
   /** Whether `vpc` applies, when a module input decides. @default vpc !== undefined */
   readonly vpcEnabled?: boolean | IResolvable;
+  /** Path and permissions boundary of the functions' roles (and of every other role the module creates). @default none */
+  readonly role?: RoleSettings;
 }
 
 export interface LambdaSettings {

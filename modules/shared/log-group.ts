@@ -38,7 +38,7 @@ export class EncryptedLogGroup extends Construct {
       forEach: props.forEach,
       tags: props.tags,
       // CloudWatch Logs checks the key policy when the group is created.
-      dependsOn: [props.key.policy],
+      dependsOn: props.key.policy ? [props.key.policy] : undefined,
     });
     this.arn = this.logGroup.arn;
     this.name = this.logGroup.name;

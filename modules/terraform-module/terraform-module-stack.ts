@@ -5,11 +5,12 @@
  * configures both.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { DataResource, Fn, Op, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { DataResource, Fn, Op, ref, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GitHubRunners } from '../github-runners';
 import { FLEET_FAILOVER_ERROR_CODES, RUNNER_TYPES_BOOT_DESCRIPTION, RUNNER_TYPES_VALIDATIONS, RUNNER_TYPES_VARIABLE_TYPE, RunnerTypes } from '../runners/runner-types';
 import { scheduleExpressionCondition } from '../shared/schedule';
+import { address } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
@@ -128,19 +129,44 @@ export class TerraformModuleStack extends TerraformStack {
         runnerVersion: v.runnerVersion.stringValue,
         enableCloudwatchAgent: Token.asString(v.enableCloudwatchAgent.booleanValue),
         associatePublicIpAddress: Token.asString(Fn.tostring(v.associatePublicIpv4Address.booleanValue)),
+        instanceProfilePath: v.instanceProfilePath.stringValue,
+        managedPolicyArns: v.runnerManagedPolicyArns.listValue,
+        enableSsm: v.enableSsmOnRunners.booleanValue,
+        egressRules: v.runnerEgressRules.value,
       },
+      roles: { path: v.rolePath.stringValue, permissionsBoundary: v.rolePermissionsBoundary.stringValue },
+      kmsKeyArn: v.kmsKeyArn.stringValue,
       poolRunnerOwner: v.poolRunnerOwner.stringValue,
       observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
       tags: v.tags.value,
     });
 
-    new TerraformOutput(this, 'kms_key_arn', {
+    // Named like the input (Terraform keeps outputs and variables apart); the construct id cannot be.
+    new TerraformOutput(this, 'kms_key_arn_output', {
       value: runners.key.arn,
-      description: 'ARN of the KMS key that encrypts the queues, logs, SSM parameters and Lambda environments.',
-    });
+      description: 'ARN of the KMS key that encrypts the queues, logs, SSM parameters and Lambda environments: the module\'s, or var.kms_key_arn.',
+    }).overrideLogicalId('kms_key_arn');
     new TerraformOutput(this, 'webhook_endpoint', {
       value: runners.webhook.endpoint,
       description: 'The URL to set as the GitHub App webhook URL.',
+    });
+    // What consumers grant on and alarm on: the runner role (attach more
+    // policies, trust it from other accounts), the group (allow it in), the queues.
+    const instances = runners.instances;
+    new TerraformOutput(this, 'runner_role_name', { value: instances.role.name, description: 'Name of the IAM role the runner instances use (attach policies for what jobs need).' });
+    new TerraformOutput(this, 'runner_role_arn', { value: instances.role.arn, description: 'ARN of the IAM role the runner instances use.' });
+    new TerraformOutput(this, 'runner_instance_profile_name', { value: instances.instanceProfile.name, description: 'Name of the runner instance profile.' });
+    new TerraformOutput(this, 'runner_instance_profile_arn', { value: instances.instanceProfile.arn, description: 'ARN of the runner instance profile.' });
+    new TerraformOutput(this, 'runner_security_group_id', {
+      value: instances.securityGroupId,
+      description: 'Id of the security group the module created for the runners; null when runner_security_group_ids is set.',
+    });
+    const queues = runners.queues.queues;
+    const queueMap = (q: typeof queues.queue) => ref(`{ for k, q in ${address(q)} : k => { name = q.name, arn = q.arn, url = q.url } }`);
+    new TerraformOutput(this, 'job_queues', { value: queueMap(queues.queue), description: 'Per runner type, the job queue (name, arn, url) scale-up consumes.' });
+    new TerraformOutput(this, 'job_dead_letter_queues', {
+      value: queueMap(queues.deadLetterQueue),
+      description: 'Per runner type, the dead-letter queue (name, arn, url) of jobs that could not be served; alarm on its depth.',
     });
     new TerraformOutput(this, 'dashboard_name', {
       value: runners.observability.dashboard.dashboardName,
@@ -199,6 +225,13 @@ class ModuleVariables {
   readonly syncerSchedule: TerraformVariable;
   readonly alarmSnsTopicArn: TerraformVariable;
   readonly jobRetry: TerraformVariable;
+  readonly rolePath: TerraformVariable;
+  readonly rolePermissionsBoundary: TerraformVariable;
+  readonly instanceProfilePath: TerraformVariable;
+  readonly runnerManagedPolicyArns: TerraformVariable;
+  readonly enableSsmOnRunners: TerraformVariable;
+  readonly kmsKeyArn: TerraformVariable;
+  readonly runnerEgressRules: TerraformVariable;
 
   constructor(scope: Construct) {
     const variable = (name: string, type: string, defaultValue: unknown, description: string, validation?: { condition: string; errorMessage: string }) =>
@@ -464,6 +497,67 @@ class ModuleVariables {
     this.alarmSnsTopicArn = variable('alarm_sns_topic_arn', 'string', null, 'SNS topic the alarms notify (DLQ messages, Lambda errors, scale-down errors); null for no notifications.', {
       condition: '${var.alarm_sns_topic_arn == null || can(regex("^arn:[^:]+:sns:[^:]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_sns_topic_arn))}',
       errorMessage: 'alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>) or null.',
+    });
+    // IAM: ARN shapes as IAM documents them (a managed policy ARN is
+    // arn:<partition>:iam::<account or "aws">:policy/<path><name>); paths as the IAM API's pattern.
+    const policyArn = (x: string) => `can(regex("^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[!-~]+$", ${x}))`;
+    // A conditional, not ||: Terraform evaluates both sides of ||, and length(null) fails.
+    const iamPath = (x: string) => `${x} == null ? true : (can(regex("^/([!-~]*/)?$", ${x})) && length(${x}) <= 512)`;
+    this.rolePath = variable('role_path', 'string', null, 'IAM path of every role the module creates: starts and ends with "/". Null: "/".', {
+      condition: `\${${iamPath('var.role_path')}}`,
+      errorMessage: 'role_path must start and end with "/" (e.g. /ci/runners/), printable ASCII, at most 512 characters.',
+    });
+    this.rolePermissionsBoundary = variable('role_permissions_boundary', 'string', null, 'ARN of the managed policy set as the permissions boundary of every role the module creates. Null: none.', {
+      condition: `\${var.role_permissions_boundary == null || ${policyArn('var.role_permissions_boundary')}}`,
+      errorMessage: 'role_permissions_boundary must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>) or null.',
+    });
+    this.instanceProfilePath = variable('instance_profile_path', 'string', null, 'IAM path of the runner instance profile: starts and ends with "/". Null: "/".', {
+      condition: `\${${iamPath('var.instance_profile_path')}}`,
+      errorMessage: 'instance_profile_path must start and end with "/" (e.g. /ci/runners/), printable ASCII, at most 512 characters.',
+    });
+    this.runnerManagedPolicyArns = variable('runner_iam_role_managed_policy_arns', 'list(string)', [], 'Managed policies (by ARN) attached to the runner role, for what jobs need from AWS.', {
+      condition: `\${alltrue([for a in var.runner_iam_role_managed_policy_arns : ${policyArn('a')}])}`,
+      errorMessage: 'runner_iam_role_managed_policy_arns must hold IAM policy ARNs (arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>); not: ${join(", ", [for a in var.runner_iam_role_managed_policy_arns : a if !' + policyArn('a') + '])}.',
+    });
+    this.kmsKeyArn = variable(
+      'kms_key_arn',
+      'string',
+      null,
+      'Bring your own KMS key: ARN of a symmetric key in the module\'s account and region for the queues, logs, SSM parameters, Lambda environments and the binaries bucket. Null: the module creates its key. Its key policy must allow what the README ("Bring your own KMS key") lists.',
+      {
+        condition: '${var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))}',
+        errorMessage: 'kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.',
+      },
+    );
+    this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');
+    // The provider's egress rules (aws_security_group docs): protocol "-1" needs
+    // from_port = to_port = 0; ICMP ports are type and code (-1 for any).
+    const rules = 'var.runner_egress_rules';
+    const badRules = (cond: string) => `[for i, r in ${rules} : format("#%d%s", i, r.description == null ? "" : " (\${r.description})") if !(${cond})]`;
+    const egressCheck = (cond: string, what: string) => ({
+      condition: `\${length(${badRules(cond)}) == 0}`,
+      errorMessage: `runner_egress_rules: ${what} (rules: \${join(", ", ${badRules(cond)})}).`,
+    });
+    const tcpUdp = 'contains(["tcp", "udp", "6", "17"], lower(r.protocol))';
+    const all = 'contains(["-1", "all"], lower(r.protocol))';
+    const icmp = 'contains(["icmp", "icmpv6", "1", "58"], lower(r.protocol))';
+    this.runnerEgressRules = new TerraformVariable(scope, 'runner_egress_rules', {
+      type: 'list(object({ cidr_blocks = optional(list(string)), ipv6_cidr_blocks = optional(list(string)), prefix_list_ids = optional(list(string)), from_port = number, protocol = string, security_groups = optional(list(string)), self = optional(bool), to_port = number, description = optional(string) }))',
+      default: [{ cidr_blocks: ['0.0.0.0/0'], ipv6_cidr_blocks: ['::/0'], from_port: 0, protocol: '-1', to_port: 0 }],
+      description: 'Outbound rules of the runners\' security group (as aws_security_group egress). Unused when runner_security_group_ids is set. Default: everything to 0.0.0.0/0 and ::/0.',
+      validation: [
+        egressCheck(
+          `${all} || ${tcpUdp} || ${icmp} || try(floor(tonumber(r.protocol)) == tonumber(r.protocol) && tonumber(r.protocol) >= 0 && tonumber(r.protocol) <= 255, false)`,
+          'protocol must be "-1" (all), tcp, udp, icmp, icmpv6 or a protocol number 0 to 255',
+        ),
+        egressCheck(`!(${all}) || (r.from_port == 0 && r.to_port == 0)`, 'protocol "-1" needs from_port = 0 and to_port = 0'),
+        egressCheck(`!(${tcpUdp}) || (r.from_port >= 0 && r.to_port <= 65535 && r.from_port <= r.to_port)`, 'tcp and udp ports must be 0 to 65535 with from_port <= to_port'),
+        egressCheck(`!(${icmp}) || (r.from_port >= -1 && r.from_port <= 255 && r.to_port >= -1 && r.to_port <= 255)`, 'icmp from_port (type) and to_port (code) must be -1 to 255'),
+        egressCheck(
+          ['cidr_blocks', 'ipv6_cidr_blocks', 'prefix_list_ids', 'security_groups'].map((a) => `(r.${a} == null ? 0 : length(r.${a}))`).join(' + ') + ' > 0 || r.self == true',
+          'every rule needs a destination: cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, security_groups or self',
+        ),
+      ],
     });
     this.tags = new TerraformVariable(scope, 'tags', {
       type: 'map(string)',

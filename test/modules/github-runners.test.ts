@@ -1,6 +1,7 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { GitHubRunners, GitHubRunnersProps } from '../../modules/github-runners';
 import { RunnerTypes } from '../../modules/runners/runner-types';
@@ -9,7 +10,7 @@ import { allStatements, makeBundleDir, resources, synth, validationError } from 
 
 Testing.setupJest();
 
-const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer']);
+const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool']);
 
 const VALID: GitHubRunnersProps = {
   prefix: 'gh-ci',
@@ -36,6 +37,64 @@ function synthRunners(props: Partial<GitHubRunnersProps> = {}) {
 }
 
 describe('GitHubRunners', () => {
+  describe('IAM boundaries and access for jobs (issue #10 item 5)', () => {
+    const BOUNDARY = 'arn:aws:iam::123456789012:policy/ci-boundary';
+
+    it('should give every role it creates the path and permissions boundary', () => {
+      const { stack } = synthRunners({ roles: { path: '/ci/', permissionsBoundary: BOUNDARY }, runnerTypes: RunnerTypes.fromList([{ name: 'small', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression: 'rate(1 hour)' }] }]), poolRunnerOwner: 'my-org', lambdaCode: { ...VALID.lambdaCode, pool: LambdaCode.fromBundle('pool', bundle.dir) } });
+      const roles = Object.entries(resources(stack, 'aws_iam_role'));
+      // webhook, scale-up, scale-down, termination watcher, syncer, pool, pool scheduler, runner
+      expect(roles.length).toBeGreaterThanOrEqual(8);
+      for (const [id, role] of roles) expect({ id, path: role.path, boundary: role.permissions_boundary }).toEqual({ id, path: '/ci/', boundary: BOUNDARY });
+    });
+
+    it('should leave path and boundary unset by default', () => {
+      for (const role of Object.values(resources(synthRunners().stack, 'aws_iam_role'))) {
+        expect(role.path).toBeUndefined();
+        expect(role.permissions_boundary).toBeUndefined();
+      }
+    });
+
+    it('should create no role but through moduleRole, which applies the settings', () => {
+      const { execFileSync } = jest.requireActual<typeof import('node:child_process')>('node:child_process');
+      const hits = execFileSync('grep', ['-rln', 'new IamRole(', 'modules'], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' }).trim().split('\n');
+      expect(hits).toEqual(['modules/shared/iam.ts']);
+    });
+
+    it('should attach the managed policies and, when asked, Session Manager\'s to the runner role, and set the profile path', () => {
+      const { stack } = synthRunners({
+        instances: { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'], enableSsm: true, instanceProfilePath: '/ci/profiles/' },
+      });
+      const attachments = Object.values(resources(stack, 'aws_iam_role_policy_attachment'));
+      expect(attachments.map((a) => a.policy_arn)).toEqual([
+        expect.stringContaining('element(["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"], count.index)'),
+        expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^.]+\.partition\}:iam::aws:policy\/AmazonSSMManagedInstanceCore$/),
+      ]);
+      expect(attachments.map((a) => a.count)).toEqual(['${length(["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"])}', 1]);
+      expect(Object.values(resources(stack, 'aws_iam_instance_profile'))[0].path).toBe('/ci/profiles/');
+      // Off by default.
+      const plain = Object.values(resources(synthRunners().stack, 'aws_iam_role_policy_attachment'));
+      expect(plain.map((a) => a.count)).toEqual(['${length([])}', 0]);
+    });
+
+    it('should render given egress rules on the managed group', () => {
+      const { stack } = synthRunners({ instances: { egressRules: [{ protocol: 'tcp', fromPort: 443, toPort: 443, prefixListIds: ['pl-123'], description: 'S3' }] } });
+      const group = Object.values(resources(stack, 'aws_security_group'))[0];
+      expect(group.egress).toEqual([expect.objectContaining({ protocol: 'tcp', from_port: 443, to_port: 443, prefix_list_ids: ['pl-123'], description: 'S3' })]);
+    });
+
+    it('should reject a bad path, boundary or policy ARN, naming each', () => {
+      expect(validationError(() => synthRunners({ roles: { path: 'ci', permissionsBoundary: 'ci-boundary' } })).problems).toEqual([
+        'roles.path must start and end with "/", got "ci"',
+        'roles.permissionsBoundary must be an IAM policy ARN, got "ci-boundary"',
+      ]);
+      expect(validationError(() => synthRunners({ instances: { instanceProfilePath: '/ci', managedPolicyArns: ['ReadOnlyAccess'] } })).problems).toEqual([
+        'instanceProfilePath must start and end with "/", got "/ci"',
+        'managedPolicyArns must hold IAM policy ARNs (arn:aws:iam::aws:policy/… or arn:aws:iam::<account>:policy/…), got "ReadOnlyAccess"',
+      ]);
+    });
+  });
+
   describe('validation', () => {
     it('should list every problem in one PropsValidationError', () => {
       // GIVEN five bad settings at once

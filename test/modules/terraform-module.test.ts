@@ -126,11 +126,30 @@ describe('TerraformModuleStack', () => {
 
   describe('outputs', () => {
     it('should output the KMS key ARN and the webhook endpoint, described', () => {
-      expect(stack.output?.kms_key_arn).toMatchObject({ value: expect.stringMatching(/^\$\{aws_kms_key\.[^.]+\.arn\}$/), description: expect.any(String) });
+      // The module's key unless kms_key_arn brings one (then the key's count is 0).
+      expect(stack.output?.kms_key_arn).toMatchObject({
+        value: expect.stringMatching(/^\$\{\(var\.kms_key_arn == null\) \? aws_kms_key\.[^.]+\[0\]\.arn : var\.kms_key_arn\}$/),
+        description: expect.any(String),
+      });
+      expect(Object.values(stack.resource!.aws_kms_key)[0]).toMatchObject({ count: '${(var.kms_key_arn == null) ? 1 : 0}' });
       expect(stack.output?.webhook_endpoint).toMatchObject({
         value: expect.stringMatching(/^\$\{aws_apigatewayv2_api\.[^.]+\.api_endpoint\}\/webhook$/),
         description: expect.any(String),
       });
+    });
+  });
+
+  describe('outputs for grants and alarms (issue #10 item 5)', () => {
+    it('should output the runner role, the instance profile, the runner security group and the job queues, described', () => {
+      const out = stack.output ?? {};
+      expect(out.runner_role_name).toMatchObject({ value: expect.stringMatching(/^\$\{aws_iam_role\.[^.]+\.name\}$/), description: expect.any(String) });
+      expect(out.runner_role_arn).toMatchObject({ value: expect.stringMatching(/^\$\{aws_iam_role\.[^.]+\.arn\}$/) });
+      expect(out.runner_instance_profile_name).toMatchObject({ value: expect.stringMatching(/^\$\{aws_iam_instance_profile\.[^.]+\.name\}$/) });
+      expect(out.runner_instance_profile_arn).toMatchObject({ value: expect.stringMatching(/^\$\{aws_iam_instance_profile\.[^.]+\.arn\}$/) });
+      // null when the caller brings security groups (the group's count is 0).
+      expect(out.runner_security_group_id).toMatchObject({ value: expect.stringMatching(/^\$\{one\(aws_security_group\.[^.]+\[\*\]\.id\)\}$/) });
+      expect(out.job_queues).toMatchObject({ value: expect.stringMatching(/^\$\{\{ for k, q in aws_sqs_queue\.[^ ]+_queue_[^ ]+ : k => \{ name = q\.name, arn = q\.arn, url = q\.url \} \}\}$/) });
+      expect(out.job_dead_letter_queues).toMatchObject({ value: expect.stringMatching(/aws_sqs_queue\.[^ ]+_dlq_/) });
     });
   });
 
@@ -241,6 +260,67 @@ describe('TerraformModuleStack', () => {
       expect(short.status).not.toBe(0);
       expect(short.errors).toContain('runners_scale_up_lambda_timeout must be 10 to 60 seconds.');
       expect(planVariables({ runners_scale_up_lambda_timeout: 10 })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    const ENTERPRISE = {
+      role_path: '/ci/github-runners/',
+      role_permissions_boundary: 'arn:aws:iam::123456789012:policy/ci/boundary',
+      instance_profile_path: '/',
+      runner_iam_role_managed_policy_arns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws-us-gov:iam::123456789012:policy/deploy'],
+      enable_ssm_on_runners: true,
+      runner_egress_rules: [
+        { protocol: 'tcp', from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'] },
+        { protocol: '-1', from_port: 0, to_port: 0, self: true, description: 'peers' },
+        { protocol: 'icmp', from_port: -1, to_port: -1, prefix_list_ids: ['pl-123'] },
+        { protocol: '17', from_port: 53, to_port: 53, security_groups: ['sg-123'] },
+        { cidr_blocks: ['10.0.0.0/8'], ipv6_cidr_blocks: null, prefix_list_ids: null, from_port: 0, protocol: '-1', security_groups: null, self: null, to_port: 0, description: null },
+      ],
+    };
+
+    it('should accept IAM paths, a boundary, policy ARNs and egress rules, including the reference module\'s full rule objects', () => {
+      expect(planVariables(ENTERPRISE)).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    it('should take a KMS key ARN, and reject an alias or anything else, naming kms_key_arn', () => {
+      expect(planVariables({ kms_key_arn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+      for (const bad of ['arn:aws:kms:eu-west-1:123456789012:alias/ci', '1234abcd-12ab-34cd-56ef-1234567890ab']) {
+        const { status, errors } = planVariables({ kms_key_arn: bad });
+        expect(status).not.toBe(0);
+        expect(errors).toContain('kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.');
+      }
+    });
+
+    it('should reject bad IAM paths, boundary and policy ARNs, naming each variable', () => {
+      const { status, errors } = planVariables({
+        role_path: 'ci/',
+        role_permissions_boundary: 'arn:aws:iam::123456789012:role/not-a-policy',
+        instance_profile_path: '/ci',
+        runner_iam_role_managed_policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'AmazonS3ReadOnlyAccess'],
+      });
+      expect(status).not.toBe(0);
+      expect(errors).toContain('role_path must start and end with "/" (e.g. /ci/runners/)');
+      expect(errors).toContain('role_permissions_boundary must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>) or null.');
+      expect(errors).toContain('instance_profile_path must start and end with "/" (e.g. /ci/runners/)');
+      expect(errors).toMatch(/runner_iam_role_managed_policy_arns must hold IAM policy ARNs .*; not: AmazonS3ReadOnlyAccess\./);
+    });
+
+    it('should reject egress rules with a bad protocol, ports or no destination, naming the variable and each rule', () => {
+      const { status, errors } = planVariables({
+        runner_egress_rules: [
+          { protocol: 'tcpx', from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'], description: 'typo' },
+          { protocol: '-1', from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'] },
+          { protocol: 'tcp', from_port: 443, to_port: 80, cidr_blocks: ['0.0.0.0/0'], description: 'reversed' },
+          { protocol: 'udp', from_port: 0, to_port: 70000, cidr_blocks: ['0.0.0.0/0'], description: 'too high' },
+          { protocol: 'tcp', from_port: 443, to_port: 443, description: 'nowhere' },
+          { protocol: 'icmp', from_port: 300, to_port: 0, cidr_blocks: ['0.0.0.0/0'] },
+        ],
+      });
+      expect(status).not.toBe(0);
+      expect(errors).toContain('runner_egress_rules: protocol must be "-1" (all), tcp, udp, icmp, icmpv6 or a protocol number 0 to 255 (rules: #0 (typo)).');
+      expect(errors).toContain('runner_egress_rules: protocol "-1" needs from_port = 0 and to_port = 0 (rules: #1).');
+      expect(errors).toContain('runner_egress_rules: tcp and udp ports must be 0 to 65535 with from_port <= to_port (rules: #2 (reversed), #3 (too high)).');
+      expect(errors).toContain('runner_egress_rules: every rule needs a destination: cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, security_groups or self (rules: #4 (nowhere)).');
+      expect(errors).toContain('runner_egress_rules: icmp from_port (type) and to_port (code) must be -1 to 255 (rules: #5).');
     });
 
     it('should name runner_types and the pooled types when pool_runner_owner is missing', () => {

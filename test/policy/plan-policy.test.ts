@@ -15,6 +15,7 @@ const EXPECTED_PLANS = [
   'example-promotion-dev',
   'example-promotion-prod',
   'hcl-consumer',
+  'hcl-enterprise',
   'hcl-tagged',
   'terraform-module',
 ];
@@ -32,6 +33,29 @@ const ROOT_TAGS: Record<string, Record<string, string>> = {
   'example-promotion-prod': { environment: 'prod', project: 'github-runners' },
   'hcl-tagged': { team: 'platform', 'cost-center': 'ci-4711' },
 };
+
+/**
+ * The IAM settings each plan's root gives the module (examples/hcl-enterprise;
+ * issue #10 item 5). The others set none: roles at "/", no boundary, no extra
+ * policies, no Session Manager, the one all-outbound egress rule.
+ */
+const ENTERPRISE = {
+  rolePath: '/ci/github-runners/',
+  boundary: 'arn:aws:iam::123456789012:policy/ci-boundary',
+  profilePath: '/ci/profiles/',
+  managed: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/ci-deploy'],
+};
+const IAM_SETTINGS: Record<string, typeof ENTERPRISE> = { 'hcl-enterprise': ENTERPRISE };
+/** The KMS key a root brings (kms_key_arn); the others use the module's key. */
+const GIVEN_KEYS: Record<string, string> = { 'hcl-enterprise': 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' };
+
+/** Every `references` list in an expression tree. */
+function referenceLists(node: unknown): string[][] {
+  if (node === null || typeof node !== 'object') return [];
+  const own = Array.isArray((node as { references?: unknown }).references) ? [(node as { references: string[] }).references] : [];
+  return [...own, ...Object.values(node as Record<string, unknown>).flatMap(referenceLists)];
+}
+const SSM_CORE = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
 
 /** Attributes that hold a resource's name in its AWS namespace. */
 const NAME_ATTRIBUTES = ['name', 'function_name', 'bucket', 'alarm_name', 'dashboard_name', 'name_prefix'];
@@ -263,9 +287,92 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
+  it('should give every IAM role the root\'s path and permissions boundary, or "/" and none', () => {
+    const expected = IAM_SETTINGS[name];
+    const roles = plan.changes('aws_iam_role');
+    expect(roles.length).toBeGreaterThanOrEqual(5);
+    for (const r of roles) {
+      expect({ role: r.address, path: r.change.after?.path, boundary: r.change.after?.permissions_boundary ?? null }).toEqual({
+        role: r.address,
+        path: expected?.rolePath ?? '/',
+        boundary: expected?.boundary ?? null,
+      });
+    }
+    for (const p of plan.changes('aws_iam_instance_profile')) expect({ profile: p.address, path: p.change.after?.path }).toEqual({ profile: p.address, path: expected?.profilePath ?? '/' });
+  });
+
+  it('should attach exactly the root\'s managed policies, and Session Manager\'s only when enable_ssm_on_runners, to the runner role only', () => {
+    const expected = IAM_SETTINGS[name];
+    const attachments = plan.changes('aws_iam_role_policy_attachment').map((a) => ({ role: a.change.after?.role, policy: a.change.after?.policy_arn }));
+    const runnerRoles = plan.changes('aws_iam_role').filter((r) => String(r.change.after?.name).endsWith('-runner')).map((r) => r.change.after?.name);
+    expect(runnerRoles.length).toBeGreaterThan(0);
+    expect(attachments.map((a) => a.policy).sort()).toEqual(expected ? [...expected.managed, SSM_CORE].sort() : []);
+    for (const a of attachments) expect(runnerRoles).toContain(a.role);
+  });
+
+  it('should render the root\'s egress rules on the managed runner security group, or the one all-outbound rule', () => {
+    const groups = plan.changes('aws_security_group');
+    expect(groups.length).toBeGreaterThan(0);
+    const rule = (r: Record<string, unknown>) => ({ protocol: r.protocol, from: r.from_port, to: r.to_port, cidr: r.cidr_blocks, ipv6: r.ipv6_cidr_blocks, prefixLists: r.prefix_list_ids });
+    const expected =
+      name === 'hcl-enterprise'
+        ? [
+            { protocol: 'tcp', from: 443, to: 443, cidr: ['0.0.0.0/0'], ipv6: ['::/0'], prefixLists: [] },
+            { protocol: 'tcp', from: 443, to: 443, cidr: [], ipv6: [], prefixLists: ['pl-6da54004'] },
+          ]
+        : [{ protocol: '-1', from: 0, to: 0, cidr: ['0.0.0.0/0'], ipv6: ['::/0'], prefixLists: [] }];
+    for (const g of groups) {
+      const egress = ((g.change.after?.egress as Record<string, unknown>[]) ?? []).map(rule);
+      expect({ group: g.address, egress: [...egress].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) }).toEqual({
+        group: g.address,
+        egress: [...expected].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      });
+      expect(g.change.after?.ingress ?? []).toEqual([]);
+    }
+  });
+
+  it('should, with kms_key_arn, plan no key of its own and encrypt every queue, log group, Lambda environment and bucket with the given key', () => {
+    const given = GIVEN_KEYS[name];
+    const encrypted: [string, (after: Record<string, any>) => unknown][] = [
+      ['aws_sqs_queue', (a) => a.kms_master_key_id],
+      ['aws_cloudwatch_log_group', (a) => a.kms_key_id],
+      ['aws_lambda_function', (a) => a.kms_key_arn],
+      ['aws_s3_bucket_server_side_encryption_configuration', (a) => a.rule?.[0]?.apply_server_side_encryption_by_default?.[0]?.kms_master_key_id],
+    ];
+    if (given === undefined) {
+      expect(plan.changes('aws_kms_key').length).toBeGreaterThanOrEqual(1);
+      return;
+    }
+    for (const type of ['aws_kms_key', 'aws_kms_alias', 'aws_kms_key_policy']) expect({ type, planned: plan.changes(type).length }).toEqual({ type, planned: 0 });
+    for (const [type, attribute] of encrypted) {
+      const changes = plan.changes(type);
+      expect({ type, count: changes.length > 0 }).toEqual({ type, count: true });
+      for (const c of changes) expect({ resource: c.address, key: attribute(c.change.after ?? {}) }).toEqual({ resource: c.address, key: given });
+    }
+  });
+
+  it('should route every use of the module key through kms_key_arn in the HCL module', () => {
+    if (name !== 'terraform-module' && !name.startsWith('hcl-')) return; // CDKTF stacks pass no key: nothing to route
+    // The alias and the key policy name the key itself; everything else (encryption
+    // settings, grants, and the account and partition read from the ARN) goes through the choice.
+    const own = new Set(['aws_kms_alias', 'aws_kms_key_policy']);
+    const users = plan.configured('aws_kms_key').length === 0 ? [] : collect();
+    function collect() {
+      const out: { address: string; lists: string[][] }[] = [];
+      const walk = (m: any, path: string) => {
+        for (const r of m.resources ?? []) if (!own.has(r.type)) out.push({ address: `${path}${r.address}`, lists: referenceLists(r.expressions).filter((l) => l.some((x) => x.startsWith('aws_kms_key.'))) });
+        for (const [n, call] of Object.entries<any>(m.module_calls ?? {})) walk(call.module, `${path}module.${n}.`);
+      };
+      walk(plan.json.configuration.root_module, '');
+      return out.filter((u) => u.lists.length > 0);
+    }
+    expect(users.length).toBeGreaterThan(10);
+    for (const u of users) for (const l of u.lists) expect({ resource: u.address, viaInput: l.includes('var.kms_key_arn') }).toEqual({ resource: u.address, viaInput: true });
+  });
+
   it('should rotate the KMS key (CKV_AWS_7)', () => {
     const keys = plan.changes('aws_kms_key');
-    expect(keys.length).toBeGreaterThanOrEqual(1);
+    expect(keys.length).toBeGreaterThanOrEqual(GIVEN_KEYS[name] ? 0 : 1);
     for (const key of keys) expect({ key: key.address, rotation: key.change.after?.enable_key_rotation }).toEqual({ key: key.address, rotation: true });
   });
 

@@ -58,4 +58,46 @@ describe('module validation at terraform validate', () => {
       rmSync(plans, { recursive: true, force: true });
     }
   }, 120_000);
+
+  /** Issue #10 item 5: IAM paths, ARNs and egress rules, each message naming its variable. */
+  it('should name each bad IAM, KMS and egress input at validate', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-bad-iam-'));
+    try {
+      const target = { name: 'bad-iam-inputs', dir: join(__dirname, 'fixtures', 'bad-iam-inputs'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(/terraform validate failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      expect(text).toContain('role_path must start and end with "/"');
+      expect(text).toContain('role_permissions_boundary must be an IAM policy ARN');
+      expect(text).toContain('instance_profile_path must start and end with "/"');
+      expect(text).toContain('runner_iam_role_managed_policy_arns must hold IAM policy ARNs');
+      expect(text).toContain('not: ReadOnlyAccess.');
+      expect(text).toContain('kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.');
+      expect(text).toContain('runner_egress_rules: protocol "-1" needs from_port = 0 and to_port = 0 (rules: #0 (all on 443)).');
+      expect(text).toMatch(/in module "runners": \d+: role_path = "ci\/runners"/);
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('should stop at plan on a KMS key from another region, naming kms_key_arn and both regions', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-kms-region-'));
+    try {
+      const target = { name: 'kms-other-region', dir: join(__dirname, 'fixtures', 'kms-other-region'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(/terraform plan failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      expect(text).toContain('Resource precondition failed');
+      expect(text).toContain("kms_key_arn must be a key in the module's region (eu-west-1), got one in us-east-1.");
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
-import { TerraformOutput, TerraformVariable, Testing } from 'cdktf';
+import { TerraformOutput, TerraformVariable, Testing, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { ModuleKey } from '../../../modules/shared/module-key';
 import { allStatements, logicalId, onlyResource, statementsOf, synth, validationError } from '../helpers';
@@ -124,6 +124,46 @@ describe('ModuleKey', () => {
     it('should strip the slash of a Terraform value in Terraform', () => {
       const out = arns((scope) => [new TerraformVariable(scope, 'name', { type: 'string' }).stringValue]);
       expect(out.arn0.value).toMatch(new RegExp(`${PREFIX}\\$\\{trimprefix\\(var\\.name, "/"\\)\\}$`));
+    });
+  });
+
+  describe('keyArn (bring your own key, issue #10 item 5)', () => {
+    const GIVEN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    it('should create no key, alias or key policy, and use the given ARN for everything', () => {
+      const { stack: given } = synth((scope) => {
+        const key = new ModuleKey(scope, 'key', { prefix: 'p', keyArn: GIVEN });
+        new TerraformOutput(scope, 'arn', { value: key.arn });
+        new TerraformOutput(scope, 'param', { value: key.parameterArn('/x') });
+      });
+      expect(given.resource?.aws_kms_key).toBeUndefined();
+      expect(given.resource?.aws_kms_alias).toBeUndefined();
+      expect(given.resource?.aws_kms_key_policy).toBeUndefined();
+      expect(given.output?.arn.value).toBe(GIVEN);
+      expect(given.output?.param.value).toMatch(/^arn:\$\{element\(split\(":", "arn:aws:kms:eu-west-1:123456789012:key\/[^"]+"\), 1\)\}:ssm:/);
+      // The key must be in the module's region: a precondition checks it at plan.
+      const check = Object.values(given.resource?.terraform_data ?? {})[0] as { lifecycle: { precondition: { condition: string; error_message: string }[] } };
+      expect(check.lifecycle.precondition[0].condition).toMatch(/element\(split\(":", "arn:aws:kms:eu-west-1:[^)]+\), 3\) == data\.aws_region\.[^.]+\.name/);
+      expect(check.lifecycle.precondition[0].error_message).toContain("kms_key_arn must be a key in the module's region");
+    });
+
+    it('should decide by count when the ARN is a Terraform input, every use through one conditional', () => {
+      const { stack: fromVariable } = synth((scope) => {
+        const arn = new TerraformVariable(scope, 'kms_key_arn', { type: 'string', default: Token.nullValue(), nullable: true });
+        const key = new ModuleKey(scope, 'key', { prefix: 'p', keyArn: arn.stringValue });
+        new TerraformOutput(scope, 'arn', { value: key.arn });
+      });
+      const created = '${(var.kms_key_arn == null) ? 1 : 0}';
+      for (const type of ['aws_kms_key', 'aws_kms_alias', 'aws_kms_key_policy']) {
+        expect({ type, count: (Object.values(fromVariable.resource?.[type] ?? {})[0] as { count?: string })?.count }).toEqual({ type, count: created });
+      }
+      expect(fromVariable.output?.arn.value).toMatch(/^\$\{\(var\.kms_key_arn == null\) \? aws_kms_key\.[^.]+\[0\]\.arn : var\.kms_key_arn\}$/);
+    });
+
+    it('should reject an alias or a key id, naming keyArn', () => {
+      expect(validationError(() => synth((scope) => new ModuleKey(scope, 'key', { prefix: 'p', keyArn: 'alias/ci' }))).problems).toEqual([
+        'keyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/ci"',
+      ]);
     });
   });
 });
