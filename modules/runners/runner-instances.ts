@@ -33,6 +33,9 @@ export const TAGS = {
   prefix: 'ghr:prefix',
   runnerType: 'ghr:runner-type',
   instanceArn: 'ghr:instance-arn',
+  /** Set by scale-up and the pool in CreateFleet's TagSpecifications (lambdas/shared/aws/ec2-runners.ts RUNNER_TAGS). */
+  owner: 'ghr:owner',
+  createdBy: 'ghr:created-by',
   /** Prefix of the job-id tags scale-up writes: `ghr:job-id:<instance-id>`. */
   jobId: 'ghr:job-id',
   /** First orphan sighting by scale-down (see lambdas/shared/aws/ec2-runners.ts). */

@@ -188,14 +188,8 @@ export class ScaleUp extends Construct {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
-        ...launchStatements(props),
+        ...launchStatements(props, { templateArns: [eachRef(launchTemplate, 'arn')], runnerTypes: [it.key], runInstancesSid: 'RunInstancesFromOwnTemplate' }),
         readAmiParameterStatement([Token.asString(Fn.lookup(props.instances.amiParameterArns.asAnyMap, it.key))]),
-        {
-          sid: 'RunInstancesFromOwnTemplate',
-          actions: ['ec2:RunInstances'],
-          resources: ['*'],
-          conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: [eachRef(launchTemplate, 'arn')] }],
-        },
         {
           // Only the job-id tags (ghr:job-id:<instance-id>) on this type's own instances.
           sid: 'TagOwnInstancesWithJobIds',

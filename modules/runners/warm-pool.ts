@@ -130,14 +130,12 @@ export class WarmPool extends Construct {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
-        ...launchStatements(props),
+        ...launchStatements(props, {
+          templateArns: allRefs(props.instances.launchTemplate, 'arn'),
+          runnerTypes: Token.asList(Fn.keys(props.runnerTypes.local.asAnyMap)),
+          runInstancesSid: 'RunInstancesFromModuleTemplates',
+        }),
         readAmiParameterStatement(Token.asList(Fn.values(props.instances.amiParameterArns.asAnyMap))),
-        {
-          sid: 'RunInstancesFromModuleTemplates',
-          actions: ['ec2:RunInstances'],
-          resources: ['*'],
-          conditions: [{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: allRefs(props.instances.launchTemplate, 'arn') }],
-        },
         {
           // Instances whose registration failed are terminated at once.
           sid: 'TerminateOwnInstances',

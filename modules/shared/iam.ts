@@ -41,7 +41,6 @@ export const WILDCARD_RESOURCE_SIDS: Record<string, string> = {
   KeyUseViaServices: 'A key policy\'s "*" resource means "this key"; use is limited to SQS and SSM in this account via kms:ViaService.',
   KeyUseByCloudWatchLogs: 'A key policy\'s "*" resource means "this key"; limited to this module\'s log groups by encryption context.',
   DescribeInstances: 'ec2:DescribeInstances supports no resource-level permissions.',
-  CreateFleet: 'ec2:CreateFleet has no resource-level scoping that survives an instant fleet; what it launches is authorised by RunInstancesFromOwnTemplate.',
   RunInstancesFromOwnTemplate:
     'RunInstances touches instances, volumes, interfaces, subnets, groups and images; every one is allowed only when launched from this runner type\'s launch template (ec2:LaunchTemplate).',
   RunInstancesFromModuleTemplates:

@@ -173,7 +173,7 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
     }
   });
 
-  it('should terminate only instances carrying the prefix and a runner-type tag, and tag existing ones only with named keys', () => {
+  it('should terminate only instances carrying the prefix and a runner-type tag, and tag only with named keys, on create only the module\'s (CKV_AWS_290)', () => {
     type Cond = { test: { constant_value?: string }; variable: { constant_value?: string } };
     type St = Record<string, { constant_value?: unknown }> & { condition?: Cond[] };
     const statements = plan
@@ -189,10 +189,54 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
         vars: expect.arrayContaining(['ec2:ResourceTag/ghr:prefix', 'ec2:ResourceTag/ghr:runner-type']),
       });
     }
-    // CreateTags is either tag-on-create (ec2:CreateAction) or limited to named tag keys (aws:TagKeys).
-    for (const { doc, s } of statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateTags'))) {
+    // Every CreateTags is limited to named tag keys (aws:TagKeys); tag-on-create
+    // (ec2:CreateAction) also to the module's prefix and runner types (aws:RequestTag).
+    const tagging = statements.filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateTags'));
+    expect(tagging.some(({ s }) => variables(s).includes('ec2:CreateAction'))).toBe(true);
+    for (const { doc, s } of tagging) {
       const vars = variables(s);
-      expect({ doc, sid: s.sid?.constant_value, scoped: vars.includes('ec2:CreateAction') || vars.includes('aws:TagKeys') }).toEqual({ doc, sid: s.sid?.constant_value, scoped: true });
+      const onCreate = vars.includes('ec2:CreateAction');
+      const tagKeys = (s.condition ?? []).find((c) => c.variable?.constant_value === 'aws:TagKeys')?.test?.constant_value;
+      expect({ doc, sid: s.sid?.constant_value, tagKeys, requestTags: onCreate ? vars.filter((v) => v.startsWith('aws:RequestTag/')).sort() : [] }).toEqual({
+        doc,
+        sid: s.sid?.constant_value,
+        tagKeys: expect.stringMatching(/^ForAllValues:String(Equals|Like)$/),
+        requestTags: onCreate ? ['aws:RequestTag/ghr:prefix', 'aws:RequestTag/ghr:runner-type'] : [],
+      });
+    }
+  });
+
+  it('should let CreateFleet launch only from the module\'s launch templates, on named resource types, never "*" (CKV_AWS_356, CKV_AWS_290)', () => {
+    type St = Record<string, { constant_value?: unknown; references?: string[] }>;
+    const docs = plan.configured('aws_iam_policy_document', 'data').map((d) => ({ doc: d.address, statements: (d.expressions.statement as unknown as St[]) ?? [] }));
+    const fleets = docs.flatMap((d) => d.statements.filter((s) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateFleet')).map((s) => ({ doc: d.doc, s })));
+    expect(fleets.length).toBeGreaterThan(0);
+    for (const { doc, s } of fleets) {
+      const text = JSON.stringify(s.resources?.constant_value);
+      expect({
+        doc,
+        wildcard: [s.resources?.constant_value].flat().includes('*'),
+        templates: (s.resources?.references ?? []).some((r) => r.startsWith('aws_launch_template.')),
+        types: ['fleet/*', 'instance/*', 'volume/*', 'subnet/*'].every((t) => text.includes(t)),
+      }).toEqual({ doc, wildcard: false, templates: true, types: true });
+    }
+  });
+
+  it('should refuse a launch whose image or security groups are not the launch template\'s (ec2:IsLaunchTemplateResource)', () => {
+    type Cond = { test: { constant_value?: string }; variable: { constant_value?: string }; values: { constant_value?: unknown } };
+    type St = Record<string, { constant_value?: unknown }> & { condition?: Cond[] };
+    const docs = plan.configured('aws_iam_policy_document', 'data').map((d) => ({ doc: d.address, statements: (d.expressions.statement as unknown as St[]) ?? [] }));
+    const launchers = docs.filter((d) => d.statements.some((s) => ((s.actions?.constant_value as string[]) ?? []).includes('ec2:CreateFleet')));
+    expect(launchers.length).toBeGreaterThan(0);
+    for (const d of launchers) {
+      const keep = d.statements.find((s) => s.effect?.constant_value === 'Deny' && ((s.actions?.constant_value as string[]) ?? []).includes('ec2:RunInstances'));
+      const text = JSON.stringify(keep?.resources?.constant_value ?? '');
+      expect({
+        doc: d.doc,
+        condition: (keep?.condition ?? []).map((c) => [c.test.constant_value, c.variable.constant_value, c.values.constant_value]),
+        image: text.includes('::image/*'),
+        groups: text.includes(':security-group/*'),
+      }).toEqual({ doc: d.doc, condition: [['Bool', 'ec2:IsLaunchTemplateResource', ['false']]], image: true, groups: true });
     }
   });
 
