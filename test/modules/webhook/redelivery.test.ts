@@ -68,8 +68,8 @@ describe('WebhookRedelivery', () => {
     const bySid = Object.fromEntries(statements.map((s) => [s.sid, s]));
     expect(bySid.ReadGitHubApp.actions).toEqual(['ssm:GetParameters']);
     expect(bySid.ReadGitHubApp.resources).toHaveLength(2);
-    expect(bySid.ReadGitHubApp.resources.join(' ')).toContain('parameter/gh-ci/github/app-id');
-    expect(bySid.ReadGitHubApp.resources.join(' ')).toContain('parameter/gh-ci/github/private-key');
+    expect([bySid.ReadGitHubApp.resources].flat().join(' ')).toContain('parameter/gh-ci/github/app-id');
+    expect([bySid.ReadGitHubApp.resources].flat().join(' ')).toContain('parameter/gh-ci/github/private-key');
     expect(bySid.DecryptSecrets.actions).toEqual(['kms:Decrypt']);
     const actions = allStatements(stack).flatMap((s) => s.actions);
     expect(actions.filter((a) => /^(ec2|sqs|dynamodb|ssm:Put|ssm:Delete)/.test(a))).toEqual([]);
