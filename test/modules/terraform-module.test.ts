@@ -20,7 +20,7 @@ const REQUIRED = ['prefix', 'vpc_id', 'subnet_ids', 'github_app_ssm_parameters']
  * bundles taken from a temporary folder instead of dist/lambdas.
  */
 function synthModule(): Synthesized {
-  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool']);
+  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery']);
   const original = LambdaCode.fromBundleOrS3.bind(LambdaCode);
   const spy = jest
     .spyOn(LambdaCode, 'fromBundleOrS3')
@@ -189,7 +189,7 @@ describe('TerraformModuleStack', () => {
       const result = planVariables({
         pool_runner_owner: 'my-org',
         lambda_s3_bucket: 'lambdas',
-        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
+        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
         scale_down_schedule_expression: 'rate(1 minute)',
         runner_binaries_syncer_schedule_expression: 'rate(15 minutes)',
         runner_types: {
