@@ -236,6 +236,15 @@ describe('TerraformModuleStack', () => {
       // would form a cycle with the keys'): test/scripts/module-validation.test.ts plans it.
     });
 
+    it('should reject a bad webhook redelivery schedule or look-back window, and accept good ones', () => {
+      const bad = planVariables({ webhook_redelivery_schedule_expression: 'rate(5 minute)', webhook_redelivery_lookback_minutes: 4 });
+      expect(bad.status).not.toBe(0);
+      expect(bad.errors).toContain('webhook_redelivery_schedule_expression must be an EventBridge rate(1 minute)');
+      expect(bad.errors).toContain('webhook_redelivery_lookback_minutes must be a whole number from 5 to 4320.');
+      const good = planVariables({ enable_webhook_redelivery: false, webhook_redelivery_schedule_expression: 'rate(10 minutes)', webhook_redelivery_lookback_minutes: 4320 });
+      expect(good).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
     it('should reject a scale-up timeout too short to launch, and take the shortest that can', () => {
       const short = planVariables({ runners_scale_up_lambda_timeout: 9 });
       expect(short.status).not.toBe(0);
