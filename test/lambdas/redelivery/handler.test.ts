@@ -30,11 +30,11 @@ function ssmWith(privateKeyPem: string): SSMClient {
 }
 
 /** A cold container's handler. */
-function coldHandler(fake: FakeDeliveryLog, privateKeyPem = key.privateKeyPem) {
+function coldHandler(fake: FakeDeliveryLog, privateKeyPem = key.privateKeyPem, writePacing = { burst: 100, perMinute: 170 }) {
   return createHandler(() =>
     createDefaultContext(
       { ...env, GHES_URL: fake.url },
-      { ssm: ssmWith(privateKeyPem), client: { retries: { retryAfterBaseMs: 1, serverErrorRetries: 1, maxRateLimitRetries: 1 }, writePacing: { burst: 100, perMinute: 170 } } },
+      { ssm: ssmWith(privateKeyPem), client: { retries: { retryAfterBaseMs: 1, serverErrorRetries: 1, maxRateLimitRetries: 1 }, writePacing } },
     ),
   );
 }
@@ -123,5 +123,15 @@ describe('redelivery handler over HTTP', () => {
     expect(first).toMatchObject({ redelivered: 0, failures: 1 });
     expect(second).toMatchObject({ redelivered: 1, failures: 0 });
     expect(webhookAnswers.get('g-1')).toEqual([202]);
+  });
+
+  it('should pace the redeliveries with the write pacer', async () => {
+    // GIVEN 10 failures and a pacer of burst 2, then 600 per minute (one per 100 ms)
+    for (let i = 0; i < 10; i++) fake.record(`g-${i}`, 502);
+    const started = Date.now();
+    const result = await coldHandler(fake, key.privateKeyPem, { burst: 2, perMinute: 600 })({}, context);
+    // THEN the 8 writes beyond the burst waited about 100 ms each
+    expect(result).toMatchObject({ redelivered: 10 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
   });
 });
