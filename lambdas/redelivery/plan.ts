@@ -12,7 +12,8 @@
  * "Once per delivery" needs no state of our own: the log itself says, per
  * guid, whether a redelivery was ever made. A guid is redelivered when
  * - its event is workflow_job,
- * - no entry of it in the window succeeded,
+ * - no entry of it in the window succeeded, and its failure may heal
+ *   (no answer, 408, 429 or 5xx),
  * - no entry of it is a redelivery (ours, or one an operator made by hand),
  *   so a redelivery that failed again is not redelivered again.
  * Redelivery entries are newer than the original, and the log is listed
@@ -46,6 +47,16 @@ export function deliverySucceeded(d: HookDelivery): boolean {
   return d.status === 'OK';
 }
 
+/**
+ * Whether a redelivery could be answered differently: no answer (0, a
+ * timeout or no connection), 408, 429 or 5xx. The webhook's other 4xx are
+ * deliberate refusals (400 not JSON, 401 signature, 403 allow list, 413 too
+ * large) that a redelivery of the same body would get again.
+ */
+export function failureMayHeal(d: HookDelivery): boolean {
+  return d.statusCode === 0 || d.statusCode === 408 || d.statusCode === 429 || d.statusCode >= 500;
+}
+
 export interface PlanOptions {
   /** Entries delivered before this (ms since the epoch) are out of the window and ignored. */
   readonly notBefore: number;
@@ -63,6 +74,8 @@ export interface RedeliveryPlan {
   readonly alreadyRedelivered: number;
   /** workflow_job guids in the window that were answered. */
   readonly succeeded: number;
+  /** Failed guids whose answer was a deliberate refusal (see failureMayHeal): not redelivered. */
+  readonly refused: number;
 }
 
 /** Choose the failed workflow_job deliveries to redeliver once. */
@@ -79,6 +92,7 @@ export function planRedeliveries(deliveries: readonly HookDelivery[], options: P
   const candidates: { id: string; guid: string; at: number }[] = [];
   let alreadyRedelivered = 0;
   let succeeded = 0;
+  let refused = 0;
   for (const [guid, entries] of byGuid) {
     if (entries.some(deliverySucceeded)) {
       succeeded += 1;
@@ -90,6 +104,10 @@ export function planRedeliveries(deliveries: readonly HookDelivery[], options: P
     }
     // Every entry failed and none is a redelivery: normally one entry; take the newest.
     const latest = entries.reduce((a, b) => (Date.parse(b.deliveredAt) > Date.parse(a.deliveredAt) ? b : a));
+    if (!failureMayHeal(latest)) {
+      refused += 1;
+      continue;
+    }
     candidates.push({ id: latest.id, guid, at: Date.parse(latest.deliveredAt) });
   }
   candidates.sort((a, b) => a.at - b.at || a.guid.localeCompare(b.guid));
@@ -99,5 +117,6 @@ export function planRedeliveries(deliveries: readonly HookDelivery[], options: P
     deferred: Math.max(0, candidates.length - max),
     alreadyRedelivered,
     succeeded,
+    refused,
   };
 }

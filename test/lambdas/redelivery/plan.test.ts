@@ -50,6 +50,15 @@ describe('planRedeliveries', () => {
     expect(plan).toMatchObject({ redeliver: [], alreadyRedelivered: 1 });
   });
 
+  it.each([400, 401, 403, 404, 413])('should not redeliver a delivery the webhook refused on purpose (%i): it would be refused again', (code) => {
+    const plan = planRedeliveries([entry('r', code, 0)], options);
+    expect(plan).toMatchObject({ redeliver: [], refused: 1 });
+  });
+
+  it('should redeliver a 408', () => {
+    expect(planRedeliveries([entry('t', 408, 0)], options).redeliver).toHaveLength(1);
+  });
+
   it('should not redeliver other events', () => {
     const plan = planRedeliveries([entry('p', 502, 0, { event: 'push', action: null }), entry('i', 500, 0, { event: 'installation', action: 'created' })], options);
     expect(plan.redeliver).toEqual([]);
