@@ -19,6 +19,7 @@ import { SharedFunctionSettings } from './shared/lambda-settings';
 import { IAM_PATH_PATTERN, POLICY_ARN_PATTERN, RoleSettings } from './shared/iam';
 import { ModuleKey } from './shared/module-key';
 import { validate, whenKnown } from './shared/validation';
+import { WebhookRedelivery } from './webhook/redelivery';
 import { Webhook } from './webhook/webhook';
 
 /** Names (not values) of the SSM parameters that hold the GitHub App's secrets. */
@@ -39,6 +40,7 @@ export interface LambdaCodes {
   readonly terminationWatcher?: LambdaCode;
   readonly syncer?: LambdaCode;
   readonly pool?: LambdaCode;
+  readonly redelivery?: LambdaCode;
 }
 
 /** When and how runners are removed (philips names on the module variables). */
@@ -57,6 +59,23 @@ export interface ScaleDownSettings {
    * @default { enable: true, maxAttempts: 2 }
    */
   readonly jobRetry?: { readonly enable?: boolean | IResolvable; readonly maxAttempts?: number };
+}
+
+/** Redelivery of failed webhook deliveries from the App's delivery log (modules/webhook/redelivery.ts). */
+export interface WebhookRedeliverySettings {
+  /**
+   * Redeliver failed workflow_job deliveries once. `false` leaves the function
+   * out; a Terraform boolean keeps it and switches its schedule. @default true
+   */
+  readonly enabled?: boolean | IResolvable;
+  /** When a run starts. @default "cron(*\/5 * * * ? *)" */
+  readonly scheduleExpression?: string;
+  /** Minutes of the delivery log each run reads, 5 to 4320. @default 60 */
+  readonly lookbackMinutes?: number;
+  /** Pages of 100 deliveries per run, 1 to 100. @default 10 */
+  readonly maxPages?: number;
+  /** Redeliveries per run, 1 to 500. @default 100 */
+  readonly maxRedeliveriesPerRun?: number;
 }
 
 /** The runner binary syncer. */
@@ -152,6 +171,8 @@ export interface GitHubRunnersProps {
   readonly scaleDown?: ScaleDownSettings;
   /** The runner binary syncer. @default enabled, hourly */
   readonly syncer?: SyncerSettings;
+  /** Redelivery of failed webhook deliveries. @default enabled, every 5 minutes */
+  readonly webhookRedelivery?: WebhookRedeliverySettings;
   /** Dashboard and alarms: where alarms notify, and how quickly they fire. @default see ObservabilitySettings */
   readonly observability?: ObservabilitySettings;
   /**
@@ -184,6 +205,8 @@ export class GitHubRunners extends Construct {
   readonly syncer?: RunnerBinariesSyncer;
   /** Undefined when no runner type has a warm pool (always there when the types are a Terraform map). */
   readonly pool?: WarmPool;
+  /** Undefined when webhook redelivery is disabled (`enabled: false`). */
+  readonly webhookRedelivery?: WebhookRedelivery;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: GitHubRunnersProps) {
@@ -328,6 +351,19 @@ export class GitHubRunners extends Construct {
         tags,
       });
     }
+    if (props.webhookRedelivery?.enabled !== false) {
+      this.webhookRedelivery = new WebhookRedelivery(this, 'webhook-redelivery', {
+        prefix: props.prefix,
+        key: this.key,
+        code: props.lambdaCode?.redelivery ?? LambdaCode.fromBundle('redelivery'),
+        lambda,
+        appIdParameterName: github.appIdParameterName,
+        privateKeyParameterName: github.privateKeyParameterName,
+        ghesUrl: github.ghesUrl,
+        ...props.webhookRedelivery,
+        tags,
+      });
+    }
     this.observability = new Observability(this, 'observability', {
       prefix: props.prefix,
       region: this.key.region,
@@ -340,6 +376,7 @@ export class GitHubRunners extends Construct {
         this.terminationWatcher.function,
         ...(this.syncer ? [this.syncer.function] : []),
         ...(this.pool ? [this.pool.function] : []),
+        ...(this.webhookRedelivery ? [this.webhookRedelivery.function] : []),
       ],
       scaleDownErrorsAlarm: true,
       jobsGivenUpAlarm: true,

@@ -95,6 +95,9 @@ export const METRICS = {
   jobsRelaunched: 'JobsRelaunched',
   jobsGivenUp: 'JobsGivenUp',
   jobsWaitingForRunner: 'JobsWaitingForRunner',
+  deliveriesRedelivered: 'DeliveriesRedelivered',
+  redeliveryFailures: 'RedeliveryFailures',
+  redeliveriesDeferred: 'RedeliveriesDeferred',
 } as const;
 
 /** Seconds each graph aggregates over. */
@@ -317,6 +320,15 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.runnersDeregistered), statistic: 'Sum', label: 'runners deregistered' },
         { query: anyDimensions(METRICS.deregistrationRetries), statistic: 'Sum', label: 'busy, retried later' },
         { query: anyDimensions(METRICS.deregistrationsAbandoned), statistic: 'Sum', label: 'given up (left to scale-down)' },
+      ],
+    },
+    {
+      title: 'Failed webhook deliveries redelivered',
+      unit: 'Count',
+      searches: [
+        { query: anyDimensions(METRICS.deliveriesRedelivered), statistic: 'Sum', label: 'redelivered' },
+        { query: anyDimensions(METRICS.redeliveryFailures), statistic: 'Sum', label: 'redelivery refused' },
+        { query: anyDimensions(METRICS.redeliveriesDeferred), statistic: 'Sum', label: 'left for the next run' },
       ],
     },
     {

@@ -5,6 +5,7 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { ModuleFunction } from './lambda-function';
 import { isScheduleExpression } from './schedule';
@@ -19,6 +20,8 @@ export interface EventTriggerProps {
   readonly scheduleExpression?: string;
   /** An EventBridge event pattern. Give this or `scheduleExpression`. */
   readonly eventPattern?: Record<string, unknown>;
+  /** Whether the rule fires; a Terraform boolean expression when a module input decides. @default true */
+  readonly enabled?: boolean | IResolvable;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -42,6 +45,7 @@ export class EventTrigger extends Construct {
       description: props.description,
       scheduleExpression: schedule,
       eventPattern: props.eventPattern ? JSON.stringify(props.eventPattern) : undefined,
+      state: ruleState(props.enabled),
       tags: props.tags,
     });
     new CloudwatchEventTarget(this, 'target', { rule: this.rule.name, arn: props.target.function.arn });
@@ -54,4 +58,11 @@ export class EventTrigger extends Construct {
       sourceArn: this.rule.arn,
     });
   }
+}
+
+/** EventBridge rule state for `enabled`: undefined (the provider's ENABLED) when always on. */
+function ruleState(enabled: boolean | IResolvable | undefined): string | undefined {
+  if (enabled === undefined || enabled === true) return undefined;
+  if (enabled === false) return 'DISABLED';
+  return Token.asString(Fn.conditional(enabled, 'ENABLED', 'DISABLED'));
 }

@@ -31,7 +31,7 @@ export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
 export const AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 7.0.0';
 
 /** The Lambdas whose zips may come from lambda_s3_bucket, as the prefixes of their *_lambda_s3_* variables. */
-const S3_LAMBDAS = ['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool'];
+const S3_LAMBDAS = ['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery'];
 /** Every *_lambda_s3_key and *_lambda_s3_object_version, as a Terraform object of name = var.name. */
 const S3_INPUTS = `{ ${S3_LAMBDAS.flatMap((n) => [`${n}_lambda_s3_key`, `${n}_lambda_s3_object_version`])
   .map((v) => `${v} = var.${v}`)
@@ -102,6 +102,7 @@ export class TerraformModuleStack extends TerraformStack {
         terminationWatcher: s3Code('termination-watcher', v.lambdaS3Bucket, v.lambdaS3.terminationWatcher),
         syncer: s3Code('syncer', v.lambdaS3Bucket, v.lambdaS3.syncer),
         pool: s3Code('pool', v.lambdaS3Bucket, v.lambdaS3.pool),
+        redelivery: s3Code('redelivery', v.lambdaS3Bucket, v.lambdaS3.redelivery),
       },
       scaleDown: {
         scheduleExpression: v.scaleDownSchedule.stringValue,
@@ -113,6 +114,11 @@ export class TerraformModuleStack extends TerraformStack {
         },
       },
       syncer: { enabled: true, scheduleExpression: v.syncerSchedule.stringValue },
+      webhookRedelivery: {
+        enabled: v.enableWebhookRedelivery.booleanValue,
+        scheduleExpression: v.webhookRedeliverySchedule.stringValue,
+        lookbackMinutes: v.webhookRedeliveryLookback.numberValue,
+      },
       scaleUp: {
         ghesUrl: v.ghesUrl.stringValue,
         runnerGroupName: v.runnerGroupName.stringValue,
@@ -217,7 +223,7 @@ class ModuleVariables {
   readonly runnerVersion: TerraformVariable;
   readonly enableCloudwatchAgent: TerraformVariable;
   readonly associatePublicIpv4Address: TerraformVariable;
-  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer' | 'pool', { key: TerraformVariable; version: TerraformVariable }>;
+  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer' | 'pool' | 'redelivery', { key: TerraformVariable; version: TerraformVariable }>;
   readonly poolRunnerOwner: TerraformVariable;
   readonly scaleDownSchedule: TerraformVariable;
   readonly minimumRunningTime: TerraformVariable;
@@ -232,6 +238,9 @@ class ModuleVariables {
   readonly enableSsmOnRunners: TerraformVariable;
   readonly kmsKeyArn: TerraformVariable;
   readonly runnerEgressRules: TerraformVariable;
+  readonly enableWebhookRedelivery: TerraformVariable;
+  readonly webhookRedeliverySchedule: TerraformVariable;
+  readonly webhookRedeliveryLookback: TerraformVariable;
 
   constructor(scope: Construct) {
     const variable = (name: string, type: string, defaultValue: unknown, description: string, validation?: { condition: string; errorMessage: string }) =>
@@ -460,7 +469,7 @@ class ModuleVariables {
       errorMessage: 'runner_version must look like 2.329.0.',
     });
     this.enableCloudwatchAgent = variable('enable_cloudwatch_agent', 'bool', false, 'Ship the user-data and runner logs to CloudWatch with the CloudWatch agent (adds boot time).');
-    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool') };
+    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool'), redelivery: s3Pair('redelivery') };
     this.poolRunnerOwner = variable('pool_runner_owner', 'string', null, 'Where warm pool runners register: an organisation login, or owner/repo. Required when a runner type has a pool_config.', {
       condition: '${var.pool_runner_owner == null || can(regex("^[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?$", var.pool_runner_owner))}',
       errorMessage: 'pool_runner_owner must be an organisation login or owner/repo.',
@@ -493,6 +502,17 @@ class ModuleVariables {
       ],
     });
     this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
+    this.enableWebhookRedelivery = variable(
+      'enable_webhook_redelivery',
+      'bool',
+      true,
+      "Redeliver failed workflow_job webhook deliveries (answered 429 or 5xx, or timed out) once, from the GitHub App's delivery log; GitHub never redelivers by itself. False: the schedule is disabled.",
+    );
+    this.webhookRedeliverySchedule = variable('webhook_redelivery_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When the webhook redelivery runs (EventBridge rate or cron expression).', scheduleRule('webhook_redelivery_schedule_expression'));
+    this.webhookRedeliveryLookback = variable('webhook_redelivery_lookback_minutes', 'number', 60, 'Minutes of the delivery log each redelivery run reads, 5 to 4320 (GitHub keeps 3 days); keep it well above the schedule interval.', {
+      condition: '${floor(var.webhook_redelivery_lookback_minutes) == var.webhook_redelivery_lookback_minutes && var.webhook_redelivery_lookback_minutes >= 5 && var.webhook_redelivery_lookback_minutes <= 4320}',
+      errorMessage: 'webhook_redelivery_lookback_minutes must be a whole number from 5 to 4320.',
+    });
     this.associatePublicIpv4Address = variable('associate_public_ipv4_address', 'bool', false, 'Give runners a public IPv4 address; only for public subnets without NAT.');
     this.alarmSnsTopicArn = variable('alarm_sns_topic_arn', 'string', null, 'SNS topic the alarms notify (DLQ messages, Lambda errors, scale-down errors); null for no notifications.', {
       condition: '${var.alarm_sns_topic_arn == null || can(regex("^arn:[^:]+:sns:[^:]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_sns_topic_arn))}',

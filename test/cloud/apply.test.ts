@@ -28,6 +28,7 @@ import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../e2e
 import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/fake-github';
 import { loadPoolConfig } from '../../lambdas/pool/config';
+import { loadRedeliveryConfig } from '../../lambdas/redelivery/config';
 import { loadScaleDownConfig } from '../../lambdas/scale-down/config';
 import { loadScaleUpConfig } from '../../lambdas/scale-up/config';
 import { loadSyncerConfig } from '../../lambdas/syncer/config';
@@ -145,6 +146,7 @@ describe('the module applied to moto_server', () => {
       if (role === 'termination-watcher') return loadTerminationWatcherConfig;
       if (role === 'syncer') return loadSyncerConfig;
       if (role === 'pool') return loadPoolConfig;
+      if (role === 'webhook-redelivery') return loadRedeliveryConfig;
       throw new Error(`no config loader known for the applied function ${name}`);
     };
     const problems: Record<string, string> = {};

@@ -10,7 +10,7 @@ import { allStatements, makeBundleDir, resources, synth, validationError } from 
 
 Testing.setupJest();
 
-const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool']);
+const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery']);
 
 const VALID: GitHubRunnersProps = {
   prefix: 'gh-ci',
@@ -27,6 +27,7 @@ const VALID: GitHubRunnersProps = {
     scaleDown: LambdaCode.fromBundle('scale-down', bundle.dir),
     terminationWatcher: LambdaCode.fromBundle('termination-watcher', bundle.dir),
     syncer: LambdaCode.fromBundle('syncer', bundle.dir),
+    redelivery: LambdaCode.fromBundle('redelivery', bundle.dir),
   },
 };
 
@@ -92,6 +93,25 @@ describe('GitHubRunners', () => {
         'instanceProfilePath must start and end with "/", got "/ci"',
         'managedPolicyArns must hold IAM policy ARNs (arn:aws:iam::aws:policy/… or arn:aws:iam::<account>:policy/…), got "ReadOnlyAccess"',
       ]);
+    });
+  });
+
+  describe('webhook redelivery', () => {
+    const functionNames = (stack: ReturnType<typeof synthRunners>['stack']) => Object.values(resources(stack, 'aws_lambda_function')).map((f: any) => f.function_name);
+
+    it('should redeliver failed deliveries by default, reading the App parameters and the GHES URL of scale-up', () => {
+      const { stack } = synthRunners({ scaleUp: { ghesUrl: 'https://ghes.example.com' } });
+      const fn = Object.values(resources(stack, 'aws_lambda_function')).find((f: any) => f.function_name === 'gh-ci-webhook-redelivery') as any;
+      expect(fn.environment.variables).toMatchObject({
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: '/gh-ci/github/app-id',
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: '/gh-ci/github/private-key',
+        GHES_URL: 'https://ghes.example.com',
+      });
+      expect(Object.values(resources(stack, 'aws_cloudwatch_event_rule')).map((r: any) => r.name)).toContain('gh-ci-webhook-redelivery');
+    });
+
+    it('should leave the redelivery out with enabled: false', () => {
+      expect(functionNames(synthRunners({ webhookRedelivery: { enabled: false } }).stack)).not.toContain('gh-ci-webhook-redelivery');
     });
   });
 

@@ -20,7 +20,7 @@ const REQUIRED = ['prefix', 'vpc_id', 'subnet_ids', 'github_app_ssm_parameters']
  * bundles taken from a temporary folder instead of dist/lambdas.
  */
 function synthModule(): Synthesized {
-  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool']);
+  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery']);
   const original = LambdaCode.fromBundleOrS3.bind(LambdaCode);
   const spy = jest
     .spyOn(LambdaCode, 'fromBundleOrS3')
@@ -208,7 +208,7 @@ describe('TerraformModuleStack', () => {
       const result = planVariables({
         pool_runner_owner: 'my-org',
         lambda_s3_bucket: 'lambdas',
-        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
+        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
         scale_down_schedule_expression: 'rate(1 minute)',
         runner_binaries_syncer_schedule_expression: 'rate(15 minutes)',
         runner_types: {
@@ -253,6 +253,15 @@ describe('TerraformModuleStack', () => {
       expect(withoutBucket.errors).not.toContain('webhook_lambda_s3_key');
       // The bucket without keys is a precondition on terraform_data.input_checks (a validation
       // would form a cycle with the keys'): test/scripts/module-validation.test.ts plans it.
+    });
+
+    it('should reject a bad webhook redelivery schedule or look-back window, and accept good ones', () => {
+      const bad = planVariables({ webhook_redelivery_schedule_expression: 'rate(5 minute)', webhook_redelivery_lookback_minutes: 4 });
+      expect(bad.status).not.toBe(0);
+      expect(bad.errors).toContain('webhook_redelivery_schedule_expression must be an EventBridge rate(1 minute)');
+      expect(bad.errors).toContain('webhook_redelivery_lookback_minutes must be a whole number from 5 to 4320.');
+      const good = planVariables({ enable_webhook_redelivery: false, webhook_redelivery_schedule_expression: 'rate(10 minutes)', webhook_redelivery_lookback_minutes: 4320 });
+      expect(good).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
     });
 
     it('should reject a scale-up timeout too short to launch, and take the shortest that can', () => {

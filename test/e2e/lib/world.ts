@@ -136,6 +136,7 @@ export class World {
   private readonly scaleUpWarm = new Map<string, Container<SQSEvent, SQSBatchResponse>>();
   private webhookContainer?: Container<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   private scaleDownContainer?: Container<unknown, unknown>;
+  private redeliveryContainer?: Container<unknown, unknown>;
   /** The runner's own AWS CLI calls (GetParameter, DeleteParameter). */
   private readonly runnerSsm = new SSMClient({ region: REGION });
 
@@ -254,6 +255,21 @@ export class World {
       LOG_LEVEL: this.logLevel,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-down`),
+    };
+  }
+
+  /** The environment modules/webhook/redelivery.ts sets; the delivery log is reached as GHES at `deliveryLogUrl`. */
+  redeliveryEnv(deliveryLogUrl: string): Record<string, string> {
+    return {
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
+      GHES_URL: deliveryLogUrl,
+      REDELIVERY_LOOKBACK_MINUTES: '60',
+      REDELIVERY_MAX_PAGES: '10',
+      REDELIVERY_MAX_PER_RUN: '100',
+      LOG_LEVEL: this.logLevel,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...lambdaRuntimeEnv(`${PREFIX}-webhook-redelivery`),
     };
   }
 
@@ -519,6 +535,15 @@ export class World {
     const result = await this.scaleDownContainer.handler(event, lambdaContext(`${PREFIX}-scale-down`, 300_000, () => this.clock.now()));
     this.stampLaunchTimes();
     return result;
+  }
+
+  // --- webhook redelivery --------------------------------------------------------
+
+  /** One scheduled webhook-redelivery run against the delivery log at `deliveryLogUrl` (see test/lambdas/redelivery/fake-delivery-log.ts). */
+  async redeliveryRun(deliveryLogUrl: string): Promise<unknown> {
+    this.redeliveryContainer ??= this.container('redelivery', `${PREFIX}-webhook-redelivery`, this.redeliveryEnv(deliveryLogUrl));
+    const event = { version: '0', id: `sched-${this.clock.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+    return this.redeliveryContainer.handler(event, lambdaContext(`${PREFIX}-webhook-redelivery`, 120_000, () => this.clock.now()));
   }
 
   // --- what is left, and what leaked -------------------------------------------------

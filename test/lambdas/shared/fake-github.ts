@@ -374,7 +374,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** An RS256 JWT signed by the App's key, issued by the App, not expired. */
-function validJwt(authorization: string, options: FakeGitHubOptions): boolean {
+export function validJwt(authorization: string, options: Pick<FakeGitHubOptions, 'appId' | 'publicKey'>): boolean {
   const match = authorization.match(/^bearer (.+)$/i);
   if (!match) return false;
   const [header, payload, signature] = match[1].split('.');

@@ -128,6 +128,14 @@ describe('Observability', () => {
       ]);
     });
 
+    it('should sum the webhook deliveries redelivered, refused and left for the next run', () => {
+      expect(graph(stack, /^Failed webhook deliveries redelivered/).expressions).toEqual([
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="DeliveriesRedelivered"', 'Sum', 300)`,
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="RedeliveryFailures"', 'Sum', 300)`,
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="RedeliveriesDeferred"', 'Sum', 300)`,
+      ]);
+    });
+
     it('should sum jobs deferred by the cap per runner type', () => {
       expect(graph(stack, /^Jobs deferred/).expressions).toEqual([
         `SEARCH('{"GitHubRunners/gh-ci",RunnerType} MetricName="JobsDeferredByCap"', 'Sum', 300)`,

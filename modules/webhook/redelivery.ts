@@ -1,0 +1,128 @@
+/**
+ * Webhook redelivery: a scheduled function that reads the GitHub App's
+ * webhook delivery log and redelivers failed workflow_job deliveries once
+ * (lambdas/redelivery). GitHub itself never redelivers a failed delivery,
+ * so without it a job whose `queued` delivery was answered 429 or 5xx (or
+ * timed out) waits for a runner that never comes.
+ *
+ * The delivery endpoints take the App's JWT only, so the function needs
+ * nothing in AWS beyond reading (and decrypting) the App id and private key.
+ */
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { IResolvable, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { EventTrigger } from '../shared/event-trigger';
+import { LambdaCode } from '../shared/lambda-code';
+import { ModuleFunction } from '../shared/lambda-function';
+import { LambdaSettings } from '../shared/lambda-settings';
+import { ModuleKey } from '../shared/module-key';
+import { validate, whenKnown } from '../shared/validation';
+
+/** Default schedule: every 5 minutes, so a failed delivery waits at most about 5 minutes for its redelivery. */
+export const DEFAULT_REDELIVERY_SCHEDULE = 'cron(*/5 * * * ? *)';
+
+/**
+ * The limits lambdas/redelivery/config.ts enforces (the package ships modules/
+ * only, so they are repeated here; test/modules/webhook-redelivery.test.ts
+ * runs the Lambda's config loader on the synthesized environment).
+ */
+export const REDELIVERY_LIMITS = {
+  lookbackMinutes: { min: 5, max: 3 * 24 * 60, default: 60 },
+  maxPages: { min: 1, max: 100, default: 10 },
+  maxRedeliveries: { min: 1, max: 500, default: 100 },
+} as const;
+
+export interface WebhookRedeliveryProps {
+  readonly prefix: string;
+  readonly key: ModuleKey;
+  readonly code: LambdaCode;
+  readonly lambda: LambdaSettings;
+  readonly appIdParameterName: string;
+  readonly privateKeyParameterName: string;
+  /** @default github.com */
+  readonly ghesUrl?: string;
+  /**
+   * Whether the schedule fires. A Terraform expression keeps the function and
+   * disables its schedule when false (the HCL module's input); pass `false`
+   * literally to leave the construct out instead. @default true
+   */
+  readonly enabled?: boolean | IResolvable;
+  /** When a run starts (EventBridge rate or cron expression). @default "cron(*\/5 * * * ? *)" */
+  readonly scheduleExpression?: string;
+  /**
+   * Minutes of the delivery log each run reads, 5 to 4320 (GitHub keeps 3 days).
+   * Keep it well above the schedule's interval: a failure older than the window is not redelivered. @default 60
+   */
+  readonly lookbackMinutes?: number;
+  /** Pages of 100 deliveries read per run, 1 to 100. @default 10 */
+  readonly maxPages?: number;
+  /** Redeliveries per run, 1 to 500; the rest wait for the next run. @default 100 */
+  readonly maxRedeliveriesPerRun?: number;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export class WebhookRedelivery extends Construct {
+  readonly function: ModuleFunction;
+
+  constructor(scope: Construct, id: string, props: WebhookRedeliveryProps) {
+    super(scope, id);
+    const l = REDELIVERY_LIMITS;
+    const lookback = props.lookbackMinutes ?? l.lookbackMinutes.default;
+    const pages = props.maxPages ?? l.maxPages.default;
+    const perRun = props.maxRedeliveriesPerRun ?? l.maxRedeliveries.default;
+    const whole = (name: string, value: number, limits: { min: number; max: number }) =>
+      whenKnown(value, () => Number.isInteger(value) && value >= limits.min && value <= limits.max, `${name} must be a whole number from ${limits.min} to ${limits.max}, got ${value}`);
+    validate('WebhookRedelivery', [
+      whole('lookbackMinutes', lookback, l.lookbackMinutes),
+      whole('maxPages', pages, l.maxPages),
+      whole('maxRedeliveriesPerRun', perRun, l.maxRedeliveries),
+    ]);
+
+    this.function = new ModuleFunction(this, 'lambda', {
+      functionName: `${props.prefix}-webhook-redelivery`,
+      description: "Redelivers failed workflow_job webhook deliveries once, from the GitHub App's delivery log",
+      code: props.code,
+      key: props.key,
+      timeoutSeconds: 120,
+      memorySizeMb: 256,
+      // One run at a time: two overlapping runs could both redeliver a guid before either redelivery is logged.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
+        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
+        GHES_URL: props.ghesUrl ?? '',
+        REDELIVERY_LOOKBACK_MINUTES: Token.asString(lookback),
+        REDELIVERY_MAX_PAGES: Token.asString(pages),
+        REDELIVERY_MAX_PER_RUN: Token.asString(perRun),
+        LOG_LEVEL: props.lambda.logLevel,
+        METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      statements: [
+        {
+          sid: 'ReadGitHubApp',
+          actions: ['ssm:GetParameters'],
+          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
+        },
+        { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
+      ],
+      ...props.lambda.functionSettings,
+      tags: props.tags,
+    });
+
+    // A failed run is not retried: the next run reads the same log.
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.function.functionName,
+      maximumRetryAttempts: 0,
+    });
+    new EventTrigger(this, 'schedule', {
+      name: `${props.prefix}-webhook-redelivery`,
+      description: 'Runs the webhook redelivery',
+      target: this.function,
+      scheduleExpression: props.scheduleExpression ?? DEFAULT_REDELIVERY_SCHEDULE,
+      enabled: props.enabled,
+      tags: props.tags,
+    });
+  }
+}
