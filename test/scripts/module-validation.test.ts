@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { discoverLambdas } from '../../scripts/lib/lambda-bundles';
 import { findPluginDir, planOffline } from '../../scripts/lib/terraform';
 
 /** Issue #10 item 8: bad inputs fail at validate, naming the variable and each offending type. */
@@ -52,7 +53,11 @@ describe('module validation at terraform validate', () => {
       const missing = /every Lambda needs its key and object version; missing: ([a-z0-9_, ]+)\./.exec(text)?.[1].split(', ');
       expect(missing).toContain('webhook_lambda_s3_key');
       expect(missing).toContain('pool_lambda_s3_object_version');
-      expect(missing).toHaveLength(12);
+      // Every Lambda the build discovers has its pair: a new function without S3 inputs fails here.
+      const expected = discoverLambdas(join(__dirname, '..', '..', 'lambdas'))
+        .map((name) => name.replace(/-/g, '_'))
+        .flatMap((stem) => [`${stem}_lambda_s3_key`, `${stem}_lambda_s3_object_version`]);
+      expect([...(missing ?? [])].sort()).toEqual(expected.sort());
       expect(text).not.toContain('source code not available');
     } finally {
       rmSync(plans, { recursive: true, force: true });
