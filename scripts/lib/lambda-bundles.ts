@@ -125,6 +125,11 @@ export async function bundleLambda(lambdasDir: string, name: string, outDir: str
     // `module` condition.
     mainFields: ['module', 'main'],
     external: sdk === 'external' ? ['@aws-sdk/*', '@smithy/*'] : [],
+    // The SDK's ES sources load some Node built-ins lazily with import()
+    // (node:http, node:async_hooks). As require() they behave the same in
+    // Lambda, and the bundle also runs where import() has no module loader
+    // (a vm context, as jest evaluates it in test/e2e/lib/bundles.ts).
+    supported: { 'dynamic-import': false },
     // Bundles must not depend on where the repo was checked out.
     absWorkingDir: resolve(lambdasDir, '..'),
     logLevel: 'silent',

@@ -175,7 +175,9 @@ export function extractBundle(bundlesDir: string, name: string, root = join(EXTR
       renameSync(staging, target);
     }
   }
-  for (const file of [ENTRY_FILE, BUNDLE_FILE]) if (!existsSync(join(dir, file))) throw new Error(`${zipPath} has no ${file}`);
+  // The zips' layout; a lone index.js is the bench's comparison build (bundleLambda's withoutEntry).
+  const layout = existsSync(join(dir, 'index.js')) ? ['index.js'] : [ENTRY_FILE, BUNDLE_FILE];
+  for (const file of layout) if (!existsSync(join(dir, file))) throw new Error(`${zipPath} has no ${file}`);
   return dir;
 }
 
