@@ -11,6 +11,7 @@ import { builtinModules } from 'node:module';
 import { BUNDLE_FILE, bundleAll, discoverLambdas, ENTRY_FILE, LAMBDA_HANDLER, pinnedAwsSdkVersion } from '../../scripts/lib/lambda-bundles';
 import { LAMBDA_HANDLER as CONSTRUCT_HANDLER } from '../../modules/shared/lambda-function';
 import { createZip } from '../../scripts/lib/deterministic-zip';
+import { extractBundle, loadBundle } from '../e2e/lib/bundles';
 
 const ROOT = join(__dirname, '..', '..');
 const LAMBDAS = join(ROOT, 'lambdas');
@@ -131,6 +132,10 @@ describe('bundleAll', () => {
     expect(manifest.sdk).toBe('external');
     const code = readZip(readFileSync(join(out, manifest.lambdas['scale-up'].file)))[BUNDLE_FILE].toString('utf8');
     expect(code).toMatch(/require\("@aws-sdk\/client-ec2"\)/);
+    // The loader of the over-the-wire tests refuses it unless told it is the test build, so those tests cannot run it by mistake.
+    const dir = extractBundle(out, 'scale-up', join(out, 'extracted'));
+    expect(() => loadBundle(dir, { env: {} })).toThrow('requires "@aws-sdk/');
+    expect(typeof loadBundle(dir, { env: {}, sdk: 'external' }).handler).toBe('function');
   });
 });
 
