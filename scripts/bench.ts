@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: build the Lambdas, then measure
  * - each Lambda's zipped size;
- * - cold module load of each bundle (fresh child processes);
+ * - cold load of each bundle (fresh child processes): the shipped zips (AWS SDK
+ *   bundled, ES entry) against the SDK-external build, under both runtime loaders;
  * - the webhook handler's throughput and p99 latency, in process;
  * - GitHub calls per runner and EC2 calls per scale-up batch in the e2e burst;
  * - `npm run synth` and `npm run plan` wall clock;
@@ -13,13 +14,15 @@
  *   --no-synth-plan        skip synth and plan (the slow part)
  *   --burst-jobs N         burst size (default 500)
  *   --burst-cap N          runners_maximum_count of the burst (default 50)
- *   --cold-samples N       processes per bundle (default 20)
+ *   --cold-samples N       rounds per bundle, 6 processes each (default 10)
  *   --webhook-events N     timed webhook calls (default 10000)
  *   --out FILE             report file (default BENCHMARKS.md); --no-write to skip it
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runBurst } from '../test/e2e/lib/burst';
+import { prepareBundles } from '../test/e2e/lib/bundles';
+import { bundleAll } from './lib/lambda-bundles';
 import { measureColdLoad } from './lib/bench/cold-load';
 import { planTargetSeconds, timeNpmScript } from './lib/bench/commands';
 import { describeMachine } from './lib/bench/machine';
@@ -51,7 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
     synthAndPlan: !argv.includes('--no-synth-plan'),
     burstJobs: value('--burst-jobs', 500),
     burstCap: value('--burst-cap', 50),
-    coldSamples: value('--cold-samples', 20),
+    coldSamples: value('--cold-samples', 10),
     webhookEvents: value('--webhook-events', 10_000),
     out: argv.includes('--no-write') ? undefined : resolve(ROOT, outIndex >= 0 ? argv[outIndex + 1] : 'BENCHMARKS.md'),
   };
@@ -77,16 +80,24 @@ async function main(): Promise<void> {
     .map(([name, entry]) => ({ name, bytes: entry.bytes }))
     .sort((a, b) => a.name.localeCompare(b.name));
 
+  // The builds the shipped zips are compared with, from the same sources.
+  const external = join(logs, 'builds', 'external');
+  const bundledCjs = join(logs, 'builds', 'bundled-cjs');
+  step('builds to compare: SDK external (index.js), SDK bundled without the ES entry (index.js)');
+  await bundleAll(join(ROOT, 'lambdas'), external, { sdk: 'external', withoutEntry: true });
+  await bundleAll(join(ROOT, 'lambdas'), bundledCjs, { withoutEntry: true });
   const cold = sizes.map(({ name }) => {
-    step(`cold load of ${name} (${options.coldSamples} processes)`);
-    return measureColdLoad(bundlesDir, name, ROOT, options.coldSamples);
+    step(`cold load of ${name} (${options.coldSamples} rounds of 3 builds x 2 loaders)`);
+    return measureColdLoad({ external, 'bundled-cjs': bundledCjs, shipped: bundlesDir }, name, ROOT, options.coldSamples);
   });
 
+  // In process, under aws-sdk-client-mock: the SDK-external test build of the same sources.
+  const testBuild = await prepareBundles();
   step(`webhook handler, ${options.webhookEvents} events`);
-  const webhook = await measureWebhook(bundlesDir, options.webhookEvents);
+  const webhook = await measureWebhook(testBuild, options.webhookEvents);
 
   step(`burst of ${options.burstJobs} jobs, cap ${options.burstCap}`);
-  const burst = await runBurst({ bundlesDir, jobs: options.burstJobs, cap: options.burstCap });
+  const burst = await runBurst({ bundlesDir: testBuild, jobs: options.burstJobs, cap: options.burstCap });
 
   let synth: BenchResults['synth'] = { skipped: '--no-synth-plan' };
   let plan: BenchResults['plan'] = { skipped: '--no-synth-plan' };

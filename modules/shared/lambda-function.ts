@@ -19,6 +19,13 @@ import { validate, whenKnown } from './validation';
 /** The runtime the bundles target (scripts/lib/lambda-bundles.ts builds for node22). */
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 
+/**
+ * The handler of every function: `handler` of the zip's ES module entry
+ * `index.mjs` (scripts/lib/lambda-bundles.ts writes it; the zip has no
+ * index.js, so the runtime's lookup of `index` finds it).
+ */
+export const LAMBDA_HANDLER = 'index.handler';
+
 export interface LambdaVpcConfig {
   /** Subnets for the function's network interfaces. An empty list means no VPC. */
   readonly subnetIds: string[];
@@ -142,7 +149,7 @@ export class ModuleFunction extends Construct {
       description: props.description,
       role: props.forEach ? this.eachRole('arn') : this.role.arn,
       runtime: LAMBDA_RUNTIME,
-      handler: 'index.handler',
+      handler: LAMBDA_HANDLER,
       architectures: [architecture],
       timeout,
       memorySize: memory,

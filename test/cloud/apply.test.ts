@@ -24,7 +24,7 @@ import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../e2e/lib/bundles';
+import { extractBundle, lambdaContext, loadBundle, prepareShippedBundles } from '../e2e/lib/bundles';
 import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/fake-github';
 import { loadPoolConfig } from '../../lambdas/pool/config';
@@ -267,8 +267,8 @@ interface Sandbox {
 
 /**
  * Run `scenario` with a fake GitHub, and with the host's SDK pointed at the
- * proxy: the SDK inside a bundle is the host's (as the Lambda runtime's is),
- * so it reads the host's environment for its endpoint, region and credentials.
+ * proxy. The shipped bundles carry their own SDK, which reads the
+ * container's environment (see `container`).
  */
 async function inSandbox(scenario: (sandbox: Sandbox) => Promise<void>): Promise<void> {
   const key = generateAppKey();
@@ -277,14 +277,16 @@ async function inSandbox(scenario: (sandbox: Sandbox) => Promise<void>): Promise
   const names = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
   const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
   Object.assign(process.env, { AWS_ENDPOINT_URL: proxy!.url, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey });
-  const bundlesDir = await prepareBundles();
+  // The shipped zips, AWS SDK bundled: loadBundle refuses them any require but Node's built-ins.
+  const bundlesDir = await prepareShippedBundles();
   try {
     await scenario({
       gh,
       privateKeyPem: key.privateKeyPem,
       client: <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials }),
       container: async (bundle, functionName) => {
-        const exports = loadBundle(extractBundle(bundlesDir, bundle), { env: await appliedEnvironment(functionName), fetch: githubFetch(gh) });
+        // The bundled SDK reads the container's environment: the applied one, plus the emulator's endpoint.
+        const exports = loadBundle(extractBundle(bundlesDir, bundle), { env: { ...(await appliedEnvironment(functionName)), AWS_ENDPOINT_URL: proxy!.url }, fetch: githubFetch(gh) });
         return exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
       },
     });

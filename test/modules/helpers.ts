@@ -37,7 +37,7 @@ export function makeBundleDir(names: readonly string[] = ['webhook']): TestBundl
     sha256[name] = createHash('sha256').update(zip).digest('hex');
     lambdas[name] = { file, sha256: sha256[name], bytes: zip.length };
   }
-  const manifest: Manifest = { runtime: 'nodejs22.x', lambdas };
+  const manifest: Manifest = { runtime: 'nodejs22.x', sdk: 'bundled', lambdas };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return { dir, sha256 };
 }

@@ -1,6 +1,6 @@
 /**
- * Webhook handler throughput and latency, in process: the shipped bundle's
- * handler called back to back with signed `workflow_job queued` deliveries
+ * Webhook handler throughput and latency, in process: the webhook bundle's
+ * handler (the SDK-external test build of the shipped sources) called back to back with signed `workflow_job queued` deliveries
  * (a real example payload, about 7 KB). Signature verification, JSON
  * parsing, routing and the SQS send through the SDK client are included;
  * SQS and SSM answer in process (aws-sdk-client-mock), so no network time is.
@@ -46,6 +46,8 @@ export async function measureWebhook(bundlesDir: string, events = 10_000, warmup
       },
       // Log lines are built as in production and then dropped: stdout is not what is measured.
       stdout: () => undefined,
+      // The SDK-external build of the same sources, so that the mocks above patch its clients.
+      sdk: 'external',
     });
     const handler = exports.handler as Handler;
     const context = lambdaContext('bench-webhook', 10_000);

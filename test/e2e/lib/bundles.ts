@@ -1,15 +1,24 @@
 /**
- * The shipped Lambda bundles (`dist/lambdas/<name>.zip`), unzipped and loaded
- * the way the Lambda runtime loads them: one CommonJS module, `handler`
- * called with an event and a context.
+ * The Lambda bundles, unzipped and loaded the way the Lambda runtime loads
+ * them: the zip's CommonJS bundle (`handler.cjs`, which the zip's ES entry
+ * `index.mjs` requires), `handler` called with an event and a context.
+ *
+ * Two builds of the same sources (scripts/lib/lambda-bundles.ts):
+ * - {@link prepareShippedBundles}: the shipped zips (`dist/lambdas/`), the AWS
+ *   SDK bundled in. Over-the-wire tests (test/cloud, moto_server) run these.
+ * - {@link prepareBundles}: a TEST BUILD with the SDK left external, written
+ *   to `.e2e/test-build-sdk-external/<pid>/` and never shipped. The in-process
+ *   e2e world runs it, because aws-sdk-client-mock can only patch SDK clients
+ *   that the bundle requires from this repository's node_modules.
  *
  * Each {@link loadBundle} call is one fresh "container": the bundle's code is
  * evaluated again, so its module-level state (config, token caches, write
- * pacer) starts empty. What the runtime provides stays shared: the bundle's
- * `require('@aws-sdk/...')` resolves to this repository's node_modules, the
- * very module instances that aws-sdk-client-mock patches in the test. A bundle
- * that requires anything else fails to load, because the Lambda runtime would
- * not have it either.
+ * pacer) starts empty. Node's built-ins stay shared. In the SDK-external
+ * test build, the bundle's `require('@aws-sdk/...')` resolves to this
+ * repository's node_modules, the very module instances that
+ * aws-sdk-client-mock patches in the test. A shipped bundle may require
+ * nothing but Node's built-ins: it fails to load otherwise, because it must
+ * not lean on the runtime's own SDK.
  *
  * A container gets its own environment, stdout and (optionally) clock and
  * network, like a real function: `process.env`, `process.stdout`, `Date`,
@@ -27,6 +36,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { BUNDLE_FILE, bundleAll, ENTRY_FILE, type SdkPackaging } from '../../../scripts/lib/lambda-bundles';
 
 /** The repository root. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -34,30 +44,51 @@ export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** Where bundles are extracted: under the repository, so plain Node resolution finds node_modules too. */
 export const EXTRACT_ROOT = join(REPO_ROOT, '.e2e', 'bundles');
 
-/** Where the zips are: $E2E_BUNDLES_DIR, else dist/lambdas. */
-export function defaultBundlesDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.E2E_BUNDLES_DIR ? resolve(env.E2E_BUNDLES_DIR) : join(REPO_ROOT, 'dist', 'lambdas');
+/** The shipped zips: dist/lambdas. */
+export const SHIPPED_BUNDLES_DIR = join(REPO_ROOT, 'dist', 'lambdas');
+
+/**
+ * The TEST BUILD for the in-process tests: the same sources as the shipped
+ * zips, with the AWS SDK left external so that aws-sdk-client-mock can patch
+ * it. Built with the project's own build into
+ * .e2e/test-build-sdk-external/<pid>/, once per process (jest workers build
+ * side by side), never a stale one from an earlier run. $E2E_BUNDLES_DIR
+ * names another such build (its manifest must say `"sdk": "external"`).
+ */
+export async function prepareBundles(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.E2E_BUNDLES_DIR) return checkedBuild(resolve(env.E2E_BUNDLES_DIR), 'external');
+  externalBuild ??= buildOnce('test-build-sdk-external', 'external');
+  return externalBuild;
 }
 
 /**
- * The directory holding the zips. When dist/lambdas has no webhook.zip yet
- * (a fresh clone that never ran `npm run build`), the bundles are built with
- * the project's own build into .e2e/dist/<pid>/, so the tests still run the
- * real artifacts: one build per process (jest workers build side by side),
- * never a stale one from an earlier run.
+ * The shipped zips, SDK bundled: dist/lambdas when `npm run build` made it
+ * (its manifest says `"sdk": "bundled"`), else the same build into
+ * .e2e/shipped-build/<pid>/ (a fresh clone, or a dist/ from before #12).
  */
-export async function prepareBundles(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const dir = defaultBundlesDir(env);
-  if (existsSync(join(dir, 'webhook.zip'))) return dir;
-  if (env.E2E_BUNDLES_DIR) throw new Error(`E2E_BUNDLES_DIR=${env.E2E_BUNDLES_DIR} holds no webhook.zip`);
-  fallbackBuild ??= buildFallback();
-  return fallbackBuild;
+export async function prepareShippedBundles(): Promise<string> {
+  if (manifestSdk(SHIPPED_BUNDLES_DIR) === 'bundled' && existsSync(join(SHIPPED_BUNDLES_DIR, 'webhook.zip'))) return SHIPPED_BUNDLES_DIR;
+  shippedBuild ??= buildOnce('shipped-build', 'bundled');
+  return shippedBuild;
 }
 
-let fallbackBuild: Promise<string> | undefined;
+let externalBuild: Promise<string> | undefined;
+let shippedBuild: Promise<string> | undefined;
 
-async function buildFallback(): Promise<string> {
-  const root = join(REPO_ROOT, '.e2e', 'dist');
+function manifestSdk(dir: string): string | undefined {
+  const file = join(dir, 'manifest.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { sdk?: string }).sdk : undefined;
+}
+
+function checkedBuild(dir: string, sdk: SdkPackaging): string {
+  if (!existsSync(join(dir, 'webhook.zip'))) throw new Error(`${dir} holds no webhook.zip`);
+  const found = manifestSdk(dir);
+  if (found !== sdk) throw new Error(`${dir} is not an SDK-${sdk} build (its manifest says sdk: ${found ?? 'nothing'})`);
+  return dir;
+}
+
+async function buildOnce(folder: string, sdk: SdkPackaging): Promise<string> {
+  const root = join(REPO_ROOT, '.e2e', folder);
   mkdirSync(root, { recursive: true });
   // Builds of processes that are gone are of no use to anyone.
   for (const entry of readdirSync(root)) {
@@ -65,9 +96,7 @@ async function buildFallback(): Promise<string> {
     if (Number.isSafeInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(root, entry), { recursive: true, force: true });
   }
   const out = join(root, String(process.pid));
-  // Imported lazily: esbuild is only needed on this path.
-  const { bundleAll } = await import('../../../scripts/lib/lambda-bundles');
-  await bundleAll(join(REPO_ROOT, 'lambdas'), out);
+  await bundleAll(join(REPO_ROOT, 'lambdas'), out, { sdk });
   return out;
 }
 
@@ -129,8 +158,8 @@ export function readZip(zip: Buffer): Map<string, Buffer> {
   return files;
 }
 
-/** Unzip `<name>.zip` into `<root>/<name>/` (rewriting only files that changed); returns that directory. */
-export function extractBundle(bundlesDir: string, name: string, root = EXTRACT_ROOT): string {
+/** Unzip `<name>.zip` into `<root>/<name>/` (by default .e2e/bundles/<bundled|external>/<name>/, so the two builds never overwrite each other) (rewriting only files that changed); returns that directory. */
+export function extractBundle(bundlesDir: string, name: string, root = join(EXTRACT_ROOT, manifestSdk(bundlesDir) ?? 'unknown-build')): string {
   const zipPath = join(bundlesDir, `${name}.zip`);
   if (!existsSync(zipPath)) throw new Error(`no bundle ${zipPath}: run \`npm run build\``);
   const dir = join(root, name);
@@ -146,7 +175,9 @@ export function extractBundle(bundlesDir: string, name: string, root = EXTRACT_R
       renameSync(staging, target);
     }
   }
-  if (!existsSync(join(dir, 'index.js'))) throw new Error(`${zipPath} has no index.js`);
+  // The zips' layout; a lone index.js is the bench's comparison build (bundleLambda's withoutEntry).
+  const layout = existsSync(join(dir, 'index.js')) ? ['index.js'] : [ENTRY_FILE, BUNDLE_FILE];
+  for (const file of layout) if (!existsSync(join(dir, file))) throw new Error(`${zipPath} has no ${file}`);
   return dir;
 }
 
@@ -169,6 +200,13 @@ export interface ContainerOptions {
   readonly clock?: ContainerClock;
   /** `fetch` and `globalThis.fetch` inside the bundle. @default the host's */
   readonly fetch?: typeof fetch;
+  /**
+   * How the loaded build packages the AWS SDK: `bundled` (the shipped zips)
+   * may require only Node's built-ins; `external` (the test build of
+   * {@link prepareBundles}) may also require `@aws-sdk/*` and `@smithy/*`,
+   * which resolve to this repository's node_modules. @default 'bundled'
+   */
+  readonly sdk?: SdkPackaging;
 }
 
 /** A Lambda context with the fields handlers commonly read. */
@@ -206,10 +244,10 @@ const BUNDLE_PARAMETERS = [
   'clearInterval',
 ];
 
-/** Packages the Lambda runtime provides, and so the bundles leave external. */
-function runtimeProvided(id: string): boolean {
+/** What a bundle may require: Node's built-ins, and the SDK in the SDK-external test build. */
+function mayRequire(id: string, sdk: SdkPackaging): boolean {
   const bare = id.startsWith('node:') ? id.slice(5) : id;
-  return builtinModules.includes(bare) || id.startsWith('@aws-sdk/') || id.startsWith('@smithy/');
+  return builtinModules.includes(bare) || (sdk === 'external' && (id.startsWith('@aws-sdk/') || id.startsWith('@smithy/')));
 }
 
 /**
@@ -217,10 +255,14 @@ function runtimeProvided(id: string): boolean {
  * Throws when the bundle requires a package the runtime would not provide.
  */
 export function loadBundle(dir: string, options: ContainerOptions): Record<string, unknown> {
-  const filename = join(dir, 'index.js');
+  const filename = join(dir, BUNDLE_FILE);
   const code = readFileSync(filename, 'utf8');
+  const sdk = options.sdk ?? 'bundled';
   const bundleRequire = (id: string): unknown => {
-    if (!runtimeProvided(id)) throw new Error(`${filename} requires "${id}", which the Lambda runtime does not provide`);
+    if (!mayRequire(id, sdk)) {
+      const why = sdk === 'bundled' ? 'a shipped bundle must carry every package it needs but Node built-ins' : 'the Lambda runtime does not provide it';
+      throw Object.assign(new Error(`${filename} requires "${id}": ${why}`), { code: 'MODULE_NOT_FOUND' });
+    }
     return require(id);
   };
   const stdout = options.stdout ?? (() => undefined);

@@ -287,6 +287,8 @@ export class World {
     let pending = '';
     const exports = loadBundle(dir, {
       env,
+      // The world runs the SDK-external test build (prepareBundles): the mocks patch the SDK it requires.
+      sdk: 'external',
       clock: this.clock.globals(),
       fetch: this.github.bundleFetch(),
       stdout: (text) => {

@@ -14,7 +14,7 @@ import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client
 import { CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, Instance, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { extractBundle, lambdaContext, loadBundle, prepareBundles } from '../../e2e/lib/bundles';
+import { extractBundle, lambdaContext, loadBundle, prepareShippedBundles } from '../../e2e/lib/bundles';
 import { Moto, startMoto } from '../../cloud/moto';
 import { EmulatorProxy, startEmulatorProxy } from '../../cloud/emulator-proxy';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
@@ -38,7 +38,7 @@ const key = generateAppKey();
 const direct = <T>(Client: new (c: object) => T): T => new Client({ region: REGION, endpoint: moto.url, credentials });
 
 beforeAll(async () => {
-  [moto, bundlesDir] = await Promise.all([startMoto(), prepareBundles()]);
+  [moto, bundlesDir] = await Promise.all([startMoto(), prepareShippedBundles()]);
   proxy = await startEmulatorProxy(moto.url);
   gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
 
@@ -73,9 +73,9 @@ beforeAll(async () => {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     LOG_LEVEL: 'debug',
   };
-  // The bundle's own process.env is `env`, but the SDK it requires is the
-  // host's (as the Lambda runtime provides it) and reads the host's
-  // environment for its endpoint, region and credentials.
+  // The shipped bundle carries its SDK, which reads the bundle's own
+  // process.env (`env`). The host's SDK (the `direct` clients) gets the
+  // same settings, for any client built without an explicit endpoint.
   for (const name of SDK_ENV) {
     hostEnvBefore[name] = process.env[name];
     process.env[name] = env[name];

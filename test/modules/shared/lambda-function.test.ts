@@ -7,7 +7,7 @@ import { TerraformIterator, TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { Statement } from '../../../modules/shared/iam';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
-import { LAMBDA_RUNTIME, ModuleFunction, ModuleFunctionProps } from '../../../modules/shared/lambda-function';
+import { LAMBDA_HANDLER, LAMBDA_RUNTIME, ModuleFunction, ModuleFunctionProps } from '../../../modules/shared/lambda-function';
 import { ModuleKey } from '../../../modules/shared/module-key';
 import { allStatements, dataSources, logicalId, onlyResource, statementsOf, synth, Synthesized, testKey, validationError } from '../helpers';
 
@@ -113,7 +113,7 @@ describe('ModuleFunction', () => {
         function_name: 'gh-ci-fn',
         role: `\${aws_iam_role.${roleId}.arn}`,
         runtime: LAMBDA_RUNTIME,
-        handler: 'index.handler',
+        handler: LAMBDA_HANDLER,
         timeout: 45,
         memory_size: 512,
         reserved_concurrent_executions: 3,
