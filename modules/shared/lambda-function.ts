@@ -13,6 +13,8 @@ import { moduleRole, policyDocument, RoleSettings, Statement } from './iam';
 import { eachRef } from './iteration';
 import { LambdaCode } from './lambda-code';
 import { EncryptedLogGroup } from './log-group';
+import { mergeTags } from './tags';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from './version';
 import { ModuleKey } from './module-key';
 import { validate, whenKnown } from './validation';
 
@@ -162,6 +164,8 @@ export class ModuleFunction extends Construct {
       ...props.code.bind(this),
       dependsOn: [this.logGroup.logGroup],
       ...common,
+      // Only the functions carry the release: they are what it changes (new code), so the tag adds no resource to an upgrade's plan.
+      tags: mergeTags(props.tags, { [MODULE_VERSION_TAG]: MODULE_VERSION }),
     });
   }
 

@@ -13,6 +13,7 @@ import { scheduleExpressionCondition } from '../shared/schedule';
 import { address } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { LOG_RETENTION_DAYS } from '../shared/log-group';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from '../shared/version';
 import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
 import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from '../webhook/webhook';
 import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
@@ -173,6 +174,10 @@ export class TerraformModuleStack extends TerraformStack {
     new TerraformOutput(this, 'job_dead_letter_queues', {
       value: queueMap(queues.deadLetterQueue),
       description: 'Per runner type, the dead-letter queue (name, arn, url) of jobs that could not be served; alarm on its depth.',
+    });
+    new TerraformOutput(this, 'module_version', {
+      value: MODULE_VERSION,
+      description: `The cdktf-github-runners release this module is (semantic version; the Lambda functions carry it as the ${MODULE_VERSION_TAG} tag).`,
     });
     new TerraformOutput(this, 'dashboard_name', {
       value: runners.observability.dashboard.dashboardName,

@@ -165,8 +165,11 @@ describe('the npm package', () => {
 
     mkdirSync(join(scratch, 'plans'));
     const plan = await planOffline({ name: 'npm-consumer', dir: stackDir, provider: 'override' }, join(scratch, 'plans'), findPluginDir());
-    const planned = JSON.parse(readFileSync(plan.planJsonPath, 'utf8')) as { resource_changes?: { type: string }[] };
-    expect(planned.resource_changes?.filter((r) => r.type === 'aws_lambda_function').length).toBeGreaterThanOrEqual(5);
+    const planned = JSON.parse(readFileSync(plan.planJsonPath, 'utf8')) as { resource_changes?: { type: string; change: { after?: { tags?: Record<string, string> } } }[] };
+    const functions = planned.resource_changes?.filter((r) => r.type === 'aws_lambda_function') ?? [];
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    // The installed package reads its own package.json for the version (#13 item 4).
+    for (const f of functions) expect(f.change.after?.tags?.['ghr:module-version']).toBe(pkg.version);
     console.log(`consumer app: install (${mode}) ${installSeconds.toFixed(1)} s, tsc + synth ${synthSeconds.toFixed(1)} s, offline plan ${plan.seconds.toFixed(1)} s`);
   }, 240_000);
 });

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { BYPASS_TAG, ScaleDown, ScaleDownProps } from '../../../modules/runners/scale-down';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { allStatements, logicalId, onlyResource, statementsOf, synth, Synthesized, testKey, validationError } from '../helpers';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from '../../../modules/shared/version';
 
 Testing.setupJest();
 
@@ -115,7 +116,7 @@ describe('ScaleDown', () => {
         s3_bucket: 'artifacts',
         s3_key: 'lambdas/scale-down.zip',
         s3_object_version: 'v1',
-        tags: { team: 'ci' },
+        tags: { team: 'ci', [MODULE_VERSION_TAG]: MODULE_VERSION },
       });
     });
 

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { TerminationWatcher, TerminationWatcherProps } from '../../../modules/runners/termination-watcher';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { allStatements, logicalId, onlyResource, resources, statementsOf, synth, Synthesized, testKey, validationError } from '../helpers';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from '../../../modules/shared/version';
 
 Testing.setupJest();
 
@@ -156,7 +157,7 @@ describe('TerminationWatcher', () => {
         memory_size: 256,
         reserved_concurrent_executions: -1,
         kms_key_arn: keyArn,
-        tags: { team: 'ci' },
+        tags: { team: 'ci', [MODULE_VERSION_TAG]: MODULE_VERSION },
       });
     });
 

@@ -9,6 +9,7 @@ import { Statement } from '../../../modules/shared/iam';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { LAMBDA_HANDLER, LAMBDA_RUNTIME, ModuleFunction, ModuleFunctionProps } from '../../../modules/shared/lambda-function';
 import { ModuleKey } from '../../../modules/shared/module-key';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from '../../../modules/shared/version';
 import { allStatements, dataSources, logicalId, onlyResource, statementsOf, synth, Synthesized, testKey, validationError } from '../helpers';
 
 Testing.setupJest();
@@ -117,7 +118,8 @@ describe('ModuleFunction', () => {
         timeout: 45,
         memory_size: 512,
         reserved_concurrent_executions: 3,
-        tags: { team: 'ci' },
+        // The caller's tags, and the release the function runs (#13 item 4).
+        tags: { team: 'ci', [MODULE_VERSION_TAG]: MODULE_VERSION },
       });
     });
 

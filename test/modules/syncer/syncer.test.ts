@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { RUNNER_BINARIES_KEY_PREFIX, RunnerBinariesSyncer, RunnerBinariesSyncerProps } from '../../../modules/syncer/syncer';
 import { logicalId, makeBundleDir, onlyResource, resources, statementsOf, synth, testKey, validationError } from '../helpers';
+import { MODULE_VERSION, MODULE_VERSION_TAG } from '../../../modules/shared/version';
 
 Testing.setupJest();
 
@@ -175,7 +176,7 @@ describe('RunnerBinariesSyncer', () => {
         reserved_concurrent_executions: 1,
         kms_key_arn: keyArn,
         source_code_hash: Buffer.from(bundle.sha256.syncer, 'hex').toString('base64'),
-        tags: { team: 'ci' },
+        tags: { team: 'ci', [MODULE_VERSION_TAG]: MODULE_VERSION },
       });
     });
 
