@@ -36,6 +36,7 @@ import { loadTerminationWatcherConfig } from '../../lambdas/termination-watcher/
 import { loadWebhookConfig } from '../../lambdas/webhook/config';
 import { EmulatorProxy, motoShims, startEmulatorProxy } from './emulator-proxy';
 import { Moto, startMoto } from './moto';
+import { consumerRoot } from './consumer-root';
 import { EmulatorRoot, PlannedChange } from './terraform-emulator';
 
 const REPO = join(__dirname, '..', '..');
@@ -44,52 +45,6 @@ const REGION = 'eu-west-1';
 const credentials = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator' };
 
 jest.setTimeout(360_000);
-
-/** moto rejects a security group in a VPC it does not hold, so the root gets a network of its own. */
-const NETWORK = `
-resource "aws_vpc" "emulator" {
-  cidr_block = "10.0.0.0/16"
-}
-resource "aws_subnet" "emulator" {
-  vpc_id     = aws_vpc.emulator.id
-  cidr_block = "10.0.1.0/24"
-}
-`;
-
-/** The example's module block, pointed at that network (an override file, so the example itself is applied as written). */
-const NETWORK_OVERRIDE = `
-module "runners" {
-  vpc_id     = aws_vpc.emulator.id
-  subnet_ids = [aws_subnet.emulator.id]
-}
-`;
-
-/** A second instance of the module in the same root: several runner types, one with a warm pool and an architecture of its own. */
-const SECOND_INSTANCE = `
-module "multi" {
-  source            = "${MODULE}"
-  prefix            = "multi"
-  vpc_id            = aws_vpc.emulator.id
-  subnet_ids        = [aws_subnet.emulator.id]
-  pool_runner_owner = "octo-org"
-  github_app_ssm_parameters = {
-    app_id         = "/multi/github/app-id"
-    private_key    = "/multi/github/private-key"
-    webhook_secret = "/multi/github/webhook-secret"
-  }
-  runner_types = {
-    linux-x64 = { labels = ["self-hosted", "linux", "x64"], runners_maximum_count = 20 }
-    linux-arm64 = {
-      labels                = ["self-hosted", "linux", "arm64"]
-      runner_architecture   = "arm64"
-      instance_types        = ["m7g.large", "c7g.large"]
-      runners_maximum_count = 5
-      pool_config           = [{ size = 2, schedule_expression = "cron(0/5 8-18 ? * MON-FRI *)", schedule_expression_timezone = "Europe/Amsterdam" }]
-    }
-  }
-  tags = { team = "platform" }
-}
-`;
 
 let moto: Moto | undefined;
 let proxy: EmulatorProxy | undefined;
@@ -100,11 +55,7 @@ beforeAll(async () => {
   if (!existsSync(join(MODULE, 'cdk.tf.json'))) throw new Error(`${MODULE} is missing: run \`npm run synth\` first (npm test does)`);
   moto = await startMoto();
   proxy = await startEmulatorProxy(moto.url, motoShims());
-  root = new EmulatorRoot(join(REPO, 'examples', 'hcl-consumer'), proxy.url, { '"../../dist/terraform-module"': JSON.stringify(MODULE) }, {
-    'emulator_network.tf': NETWORK,
-    'emulator_network_override.tf': NETWORK_OVERRIDE,
-    'second_instance.tf': SECOND_INSTANCE,
-  });
+  root = consumerRoot(proxy.url);
   await root.init();
 });
 
