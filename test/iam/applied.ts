@@ -21,6 +21,8 @@ export interface AppliedFunction {
   readonly name: string;
   readonly role: RolePolicies;
   readonly env: Readonly<Record<string, string>>;
+  /** The queue ARNs of the function's SQS event source mappings. */
+  readonly eventSources: readonly string[];
 }
 
 export interface AppliedTemplate {
@@ -40,6 +42,10 @@ export interface AppliedModule {
   readonly accountId: string;
   readonly keyArn: string;
   readonly keyPolicy: PolicyDocument;
+  /** The key's aliases (`alias/...`), as a KeyId may name it. */
+  readonly keyAliases: readonly string[];
+  /** The module's queues by ARN, with the KMS key each is encrypted with. */
+  readonly queues: ReadonlyMap<string, { readonly kmsKey?: string }>;
   readonly functions: ReadonlyMap<string, AppliedFunction>;
   readonly runnerRole: RolePolicies;
   readonly runnerLogGroup: string;
@@ -86,7 +92,11 @@ export function readApplied(showJson: string): AppliedRoot {
     const functions = new Map<string, AppliedFunction>();
     for (const f of of('aws_lambda_function')) {
       const env = ((f.values.environment as { variables: Record<string, string> }[] | undefined) ?? [])[0]?.variables ?? {};
-      functions.set(String(f.values.function_name), { name: String(f.values.function_name), role: role(String(f.values.role)), env });
+      const name = String(f.values.function_name);
+      const eventSources = of('aws_lambda_event_source_mapping')
+        .filter((e) => String(e.values.function_name).split(':').pop() === name || String(e.values.function_arn) === String(f.values.arn))
+        .map((e) => String(e.values.event_source_arn));
+      functions.set(name, { name, role: role(String(f.values.role)), env, eventSources });
     }
     const key = of('aws_kms_key')[0];
     const keyPolicy = of('aws_kms_key_policy')[0];
@@ -113,6 +123,8 @@ export function readApplied(showJson: string): AppliedRoot {
       accountId,
       keyArn: String(key.values.arn),
       keyPolicy: JSON.parse(String(keyPolicy.values.policy)) as PolicyDocument,
+      keyAliases: of('aws_kms_alias').map((a) => String(a.values.name)),
+      queues: new Map(of('aws_sqs_queue').map((q) => [String(q.values.arn), { kmsKey: (q.values.kms_master_key_id as string | null) || undefined }])),
       functions,
       runnerRole,
       runnerLogGroup: logGroups.find((g) => g.startsWith('/github-runners/')) ?? '',

@@ -44,6 +44,39 @@ export interface Evaluation {
   readonly error?: string;
 }
 
+/**
+ * The public parameters of AMIs (`/aws/service/...`) have ARNs without an
+ * account id (`arn:aws:ssm:<region>::parameter/aws/service/...`, EC2 User
+ * Guide, "Use a Systems Manager parameter instead of an AMI ID"; Systems
+ * Manager User Guide, "Discovering public parameters"). The simulator
+ * (@cloud-copilot/iam-simulate) refuses an ARN whose account field is
+ * empty for a resource type whose ARN pattern has one
+ * (`arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}`),
+ * so such a request is evaluated with this literal in the account field,
+ * and every policy resource `...::parameter/aws/service/...` is rewritten the
+ * same way for that evaluation ({@link substituteEmptyAccount}). Both sides get
+ * the same substitution, so the match is the one AWS makes; what it cannot
+ * show is a policy that names the public parameter with an account id
+ * (AWS would not match it; the plan rule in test/terraform checks that).
+ */
+export const EMPTY_ACCOUNT_STANDIN = '000000000000';
+
+const PUBLIC_PARAMETER = /^(arn:[^:]+:ssm:[^:]*):(:parameter\/aws\/service\/)/;
+
+/** An empty-account public parameter ARN, with {@link EMPTY_ACCOUNT_STANDIN} in its account field. */
+export function substituteEmptyAccount(arn: string): string {
+  return arn.replace(PUBLIC_PARAMETER, `$1:${EMPTY_ACCOUNT_STANDIN}$2`);
+}
+
+/** A policy with {@link substituteEmptyAccount} applied to every Resource and NotResource. */
+function substitutePolicy(policy: PolicyDocument): PolicyDocument {
+  const fix = (r: unknown): unknown => (typeof r === 'string' ? substituteEmptyAccount(r) : Array.isArray(r) ? r.map(fix) : r);
+  return {
+    ...policy,
+    Statement: policy.Statement.map((s) => ({ ...s, ...('Resource' in s ? { Resource: fix(s.Resource) } : {}), ...('NotResource' in s ? { NotResource: fix(s.NotResource) } : {}) })),
+  };
+}
+
 /** The session principal of a role: what a Lambda function or an instance profile calls AWS as. */
 export function sessionArn(role: RolePolicies, session: string): string {
   const [, partition, , , account] = role.arn.split(':');
@@ -57,13 +90,13 @@ export function sessionArn(role: RolePolicies, session: string): string {
 export async function evaluate(role: RolePolicies, session: string, request: IamRequest, resourcePolicy?: PolicyDocument): Promise<Evaluation> {
   const principal = sessionArn(role, session);
   const account = role.arn.split(':')[4];
-  const resourceAccount = request.resource.split(':')[4] || account;
+  const resourceAccount = substituteEmptyAccount(request.resource).split(':')[4] || account;
   const out = await runSimulation(
     {
       request: {
         principal,
         action: request.action,
-        resource: { resource: request.resource, accountId: resourceAccount },
+        resource: { resource: substituteEmptyAccount(request.resource), accountId: resourceAccount },
         contextVariables: {
           'aws:PrincipalArn': role.arn,
           'aws:PrincipalAccount': account,
@@ -72,10 +105,10 @@ export async function evaluate(role: RolePolicies, session: string, request: Iam
           ...(request.context ?? {}),
         },
       },
-      identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.policy })),
+      identityPolicies: role.policies.map((p) => ({ name: p.name, policy: substitutePolicy(p.policy) })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy,
+      resourcePolicy: resourcePolicy && substitutePolicy(resourcePolicy),
     },
     {},
   );
