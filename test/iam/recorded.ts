@@ -127,9 +127,8 @@ export class RecordedTranslator {
     const requests: IamRequest[] = [
       { action: 'logs:CreateLogStream', resource: stream, why: 'Lambda writes the function logs (on the function\'s behalf)' },
       { action: 'logs:PutLogEvents', resource: stream, why: 'Lambda writes the function logs (on the function\'s behalf)' },
-      this.kms(m, 'kms:Decrypt', 'lambda', 'Lambda decrypts the environment with the module key (on the function\'s behalf)', {
-        'kms:EncryptionContext:aws:lambda:FunctionArn': `arn:aws:lambda:${m.region}:${m.accountId}:function:${f.name}`,
-      }),
+      // Lambda's encryption context (aws:lambda:FunctionArn) is left out: the simulator drops kms:EncryptionContext keys, and no policy here conditions on it.
+      this.kms(m, 'kms:Decrypt', 'lambda', 'Lambda decrypts the environment with the module key (on the function\'s behalf)'),
     ];
     for (const queue of f.eventSources) {
       for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
@@ -140,8 +139,8 @@ export class RecordedTranslator {
     return requests;
   }
 
-  private kms(m: AppliedModule, action: string, service: string, why: string, context: Record<string, string> = {}): IamRequest {
-    return { action, resource: m.keyArn, context: { 'kms:ViaService': `${service}.${m.region}.amazonaws.com`, 'kms:CallerAccount': m.accountId, ...context }, why };
+  private kms(m: AppliedModule, action: string, service: string, why: string): IamRequest {
+    return { action, resource: m.keyArn, context: { 'kms:ViaService': `${service}.${m.region}.amazonaws.com`, 'kms:CallerAccount': m.accountId }, why };
   }
 
   private parameterArn(m: AppliedModule, name: string): string {

@@ -90,7 +90,9 @@ export function sessionArn(role: RolePolicies, session: string): string {
 export async function evaluate(role: RolePolicies, session: string, request: IamRequest, resourcePolicy?: PolicyDocument): Promise<Evaluation> {
   const principal = sessionArn(role, session);
   const account = role.arn.split(':')[4];
-  const resourceAccount = substituteEmptyAccount(request.resource).split(':')[4] || account;
+  // A public parameter belongs to no account a resource policy could speak for: AWS lets any identity policy
+  // grant it, so it is evaluated as in the caller's account (else the simulator wants a resource policy too).
+  const resourceAccount = substituteEmptyAccount(request.resource) !== request.resource ? account : request.resource.split(':')[4] || account;
   const out = await runSimulation(
     {
       request: {
