@@ -22,7 +22,7 @@ import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/cl
 import { DeleteParameterCommand, DeleteParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractBundle, lambdaContext, loadBundle, prepareShippedBundles } from '../e2e/lib/bundles';
 import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
@@ -36,6 +36,12 @@ import { loadTerminationWatcherConfig } from '../../lambdas/termination-watcher/
 import { loadWebhookConfig } from '../../lambdas/webhook/config';
 import { EmulatorProxy, motoShims, startEmulatorProxy } from './emulator-proxy';
 import { Moto, startMoto } from './moto';
+import { ACCOUNT_ID_OVERRIDE, consumerRoot } from './consumer-root';
+import { startFakeDeliveryLog } from '../lambdas/redelivery/fake-delivery-log';
+import { readApplied } from '../iam/applied';
+import { Check, forbiddenChecks } from '../iam/calls';
+import { RecordedSegment, RecordedTranslator } from '../iam/recorded';
+import { Evaluation, evaluate, withoutStatement } from '../iam/simulator';
 import { EmulatorRoot, PlannedChange } from './terraform-emulator';
 
 const REPO = join(__dirname, '..', '..');
@@ -45,66 +51,19 @@ const credentials = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator' }
 
 jest.setTimeout(360_000);
 
-/** moto rejects a security group in a VPC it does not hold, so the root gets a network of its own. */
-const NETWORK = `
-resource "aws_vpc" "emulator" {
-  cidr_block = "10.0.0.0/16"
-}
-resource "aws_subnet" "emulator" {
-  vpc_id     = aws_vpc.emulator.id
-  cidr_block = "10.0.1.0/24"
-}
-`;
-
-/** The example's module block, pointed at that network (an override file, so the example itself is applied as written). */
-const NETWORK_OVERRIDE = `
-module "runners" {
-  vpc_id     = aws_vpc.emulator.id
-  subnet_ids = [aws_subnet.emulator.id]
-}
-`;
-
-/** A second instance of the module in the same root: several runner types, one with a warm pool and an architecture of its own. */
-const SECOND_INSTANCE = `
-module "multi" {
-  source            = "${MODULE}"
-  prefix            = "multi"
-  vpc_id            = aws_vpc.emulator.id
-  subnet_ids        = [aws_subnet.emulator.id]
-  pool_runner_owner = "octo-org"
-  github_app_ssm_parameters = {
-    app_id         = "/multi/github/app-id"
-    private_key    = "/multi/github/private-key"
-    webhook_secret = "/multi/github/webhook-secret"
-  }
-  runner_types = {
-    linux-x64 = { labels = ["self-hosted", "linux", "x64"], runners_maximum_count = 20 }
-    linux-arm64 = {
-      labels                = ["self-hosted", "linux", "arm64"]
-      runner_architecture   = "arm64"
-      instance_types        = ["m7g.large", "c7g.large"]
-      runners_maximum_count = 5
-      pool_config           = [{ size = 2, schedule_expression = "cron(0/5 8-18 ? * MON-FRI *)", schedule_expression_timezone = "Europe/Amsterdam" }]
-    }
-  }
-  tags = { team = "platform" }
-}
-`;
-
 let moto: Moto | undefined;
 let proxy: EmulatorProxy | undefined;
 let root: EmulatorRoot | undefined;
 let applied = false;
+/** The AWS calls each function invocation and runner made over the wire, in order (issue #12 item 3). */
+const segments: RecordedSegment[] = [];
 
 beforeAll(async () => {
   if (!existsSync(join(MODULE, 'cdk.tf.json'))) throw new Error(`${MODULE} is missing: run \`npm run synth\` first (npm test does)`);
   moto = await startMoto();
   proxy = await startEmulatorProxy(moto.url, motoShims());
-  root = new EmulatorRoot(join(REPO, 'examples', 'hcl-consumer'), proxy.url, { '"../../dist/terraform-module"': JSON.stringify(MODULE) }, {
-    'emulator_network.tf': NETWORK,
-    'emulator_network_override.tf': NETWORK_OVERRIDE,
-    'second_instance.tf': SECOND_INSTANCE,
-  });
+  // The provider asks STS for the account id, so that every ARN it builds names the account as AWS's would (test/iam evaluates them).
+  root = consumerRoot(proxy.url, ACCOUNT_ID_OVERRIDE);
   await root.init();
 });
 
@@ -170,6 +129,91 @@ describe('the module applied to moto_server', () => {
 
   it('should top up the applied warm pool from its schedule, and deregister a pool runner on a spot interruption', async () => {
     await runPoolOverTheWire();
+  });
+
+  // --- every recorded call checked against IAM (issue #12 item 3) ---
+  let allowed: { check: Check; evaluation: Evaluation }[] = [];
+
+  it('should allow every AWS call the scenarios made over the wire, and what AWS checks on the callers\' behalf', async () => {
+    const world = readApplied(await root!.show());
+    const reservations = await new EC2Client({ region: REGION, endpoint: moto!.url, credentials }).send(new DescribeInstancesCommand({}));
+    const instanceTags = new Map((reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => [i.InstanceId!, Object.fromEntries((i.Tags ?? []).map((t) => [t.Key!, t.Value!]))]));
+    // IAM_RECORDING=<file> keeps what was recorded, to replay the check without an apply (.e2e/ is git-ignored).
+    if (process.env.IAM_RECORDING) writeFileSync(process.env.IAM_RECORDING, JSON.stringify({ show: await root!.show(), segments, instanceTags: [...instanceTags] }));
+    const checks = new RecordedTranslator(world, { instanceTags }).checks(segments);
+    // Every caller of the scenarios was recorded, and the calls the brief names are among them.
+    expect([...new Set(segments.map((s) => s.who.replace(/^runner:.*/, 'runner')))].sort()).toEqual(
+      ['gh-ci-scale-down', 'gh-ci-scale-up-default', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-termination-watcher', 'runner'].sort(),
+    );
+    const seen = new Set(checks.map((c) => `${c.who.replace(/^runner:.*/, 'runner')} ${c.request.action} ${c.request.resource.split(':').slice(5).join(':').replace(/[0-9a-f]{8,}/g, '*').replace(/key\/.*/, 'key/*')}`));
+    expect([...seen]).toEqual(
+      expect.arrayContaining([
+        'gh-ci-webhook dynamodb:UpdateItem table/gh-ci-job-launches',
+        'gh-ci-scale-up-default dynamodb:UpdateItem table/gh-ci-job-launches',
+        'gh-ci-scale-down dynamodb:Query table/gh-ci-job-launches/index/awaiting',
+        'gh-ci-scale-up-default ec2:RunInstances launch-template/lt-*',
+        'gh-ci-scale-up-default ec2:CreateTags instance/i-*',
+        'gh-ci-scale-up-default iam:PassRole role/gh-ci-runner',
+        'gh-ci-scale-up-default ssm:GetParameter parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+        'multi-pool ec2:CreateFleet launch-template/lt-*',
+        'gh-ci-scale-up-default kms:Encrypt key/*',
+        'gh-ci-webhook-redelivery ssm:GetParameters parameter/ops/github/runner/dev/private-key',
+        'runner ssm:GetParameter parameter/gh-ci/runners/config/i-*',
+        'runner ssm:DeleteParameter parameter/gh-ci/runners/config/i-*',
+      ]),
+    );
+    const evaluations = await Promise.all(checks.map(async (check) => ({ check, evaluation: await evaluate(check.role, check.session, check.request, check.resourcePolicy) })));
+    const refused = evaluations
+      .filter(({ evaluation }) => evaluation.decision !== 'Allowed' || evaluation.ignoredContextKeys.length > 0)
+      .map(({ check, evaluation }) => `${check.who}: ${check.request.action} ${check.request.resource} (${check.request.why}) -> ${evaluation.decision}${evaluation.error ? `: ${evaluation.error}` : ''}${evaluation.ignoredContextKeys.length ? ` ignoring ${evaluation.ignoredContextKeys.join(', ')}` : ''}`);
+    expect(refused).toEqual([]);
+    allowed = evaluations;
+    expect(allowed.length).toBeGreaterThan(100);
+  });
+
+  it('should deny the calls no role may make', async () => {
+    const world = readApplied(await root!.show());
+    const ci = world.modules.get('module.runners')!;
+    const multi = world.modules.get('module.multi')!;
+    const checks = [...forbiddenChecks(ci, multi), ...forbiddenChecks(multi, ci)];
+    // The redelivery function reads the App key and nothing else of the module.
+    const redelivery = ci.functions.get('gh-ci-webhook-redelivery')!;
+    const webhookSecret = ci.functions.get('gh-ci-webhook')!.env.WEBHOOK_SECRET_SSM_PARAMETER_NAME;
+    for (const request of [
+      { action: 'ssm:GetParameters', resource: `arn:aws:ssm:${ci.region}:${ci.accountId}:parameter/${webhookSecret.replace(/^\//, '')}`, why: 'the redelivery function reads the webhook secret' },
+      { action: 'ec2:TerminateInstances', resource: `arn:aws:ec2:${ci.region}:${ci.accountId}:instance/i-0123456789abcdef0`, context: { 'ec2:ResourceTag/ghr:prefix': 'gh-ci', 'ec2:ResourceTag/ghr:runner-type': 'default' }, why: 'the redelivery function terminates a runner' },
+      { action: 'sqs:SendMessage', resource: `arn:aws:sqs:${ci.region}:${ci.accountId}:gh-ci-jobs-default`, why: 'the redelivery function queues a job itself' },
+    ]) {
+      checks.push({ who: redelivery.name, role: redelivery.role, session: redelivery.name, request: request as Check['request'] });
+    }
+    expect(checks.map((c) => c.request.why)).toEqual(
+      expect.arrayContaining(['terminate an instance without the module\'s tags', 'a runner reads another instance\'s config', 'the webhook reads the App key']),
+    );
+    const evaluations = await Promise.all(checks.map(async (check) => ({ check, evaluation: await evaluate(check.role, check.session, check.request, check.resourcePolicy) })));
+    const let_through = evaluations
+      // A key the simulator drops would make a condition fail for the wrong reason: refused as well.
+      .filter(({ evaluation }) => (evaluation.decision !== 'ImplicitlyDenied' && evaluation.decision !== 'ExplicitlyDenied') || evaluation.ignoredContextKeys.length > 0)
+      .map(({ check, evaluation }) => `${check.who}: ${check.request.action} ${check.request.resource} (${check.request.why}) -> ${evaluation.decision}${evaluation.error ? `: ${evaluation.error}` : ''}${evaluation.ignoredContextKeys.length ? ` ignoring ${evaluation.ignoredContextKeys.join(', ')}` : ''}`);
+    expect(let_through).toEqual([]);
+  });
+
+  it.each([
+    ['gh-ci-scale-up-default', 'LaunchIdempotency', 'dynamodb:UpdateItem'],
+    ['gh-ci-scale-up-default', 'RunInstancesFromOwnTemplate', 'ec2:RunInstances'],
+    ['gh-ci-scale-up-default', 'PassRunnerRole', 'iam:PassRole'],
+    ['gh-ci-scale-up-default', 'WriteRunnerConfigs', 'ssm:PutParameter'],
+    ['gh-ci-scale-down', 'ReadAwaitingJobs', 'dynamodb:Query'],
+    ['gh-ci-webhook', 'RecordJobProgress', 'dynamodb:UpdateItem'],
+    ['gh-ci-webhook', 'SendJobs', 'sqs:SendMessage'],
+    ['gh-ci-webhook-redelivery', 'ReadGitHubApp', 'ssm:GetParameters'],
+    ['runner', 'ReadAndDeleteOwnRunnerConfig', 'ssm:GetParameter'],
+  ])('should refuse %s, without its statement %s, the recorded %s calls', async (who, sid, action) => {
+    const mine = allowed.filter(({ check }) => check.who.replace(/^runner:.*/, 'runner') === who && check.request.action === action);
+    expect(mine.length).toBeGreaterThan(0);
+    // Allowed as applied (the test above), refused without the statement.
+    expect(mine.map(({ evaluation }) => evaluation.decision)).toEqual(mine.map(() => 'Allowed'));
+    const without = await Promise.all(mine.map(({ check }) => evaluate(withoutStatement(check.role, sid), check.session, check.request, check.resourcePolicy)));
+    expect(without.map((e) => e.decision)).toEqual(mine.map(() => 'ImplicitlyDenied'));
   });
 
   it('should destroy everything it created', async () => {
@@ -260,9 +304,12 @@ function githubFetch(gh: FakeGitHub): typeof fetch {
 interface Sandbox {
   readonly gh: FakeGitHub;
   readonly privateKeyPem: string;
+  readonly publicKey: ReturnType<typeof generateAppKey>['publicKey'];
+  /** Run `calls` as the runner on `instanceId`, with an SDK pointed at the proxy, recording what it sends. */
+  asRunner<T>(instanceId: string, calls: (ssm: SSMClient) => Promise<T>): Promise<T>;
   client<T>(C: new (c: object) => T): T;
   /** A fresh container of `bundle`, with the environment Terraform gave `functionName`. */
-  container(bundle: string, functionName: string): Promise<(event: unknown, context: unknown) => Promise<unknown>>;
+  container(bundle: string, functionName: string, fetchOverride?: typeof fetch): Promise<(event: unknown, context: unknown) => Promise<unknown>>;
 }
 
 /**
@@ -283,11 +330,17 @@ async function inSandbox(scenario: (sandbox: Sandbox) => Promise<void>): Promise
     await scenario({
       gh,
       privateKeyPem: key.privateKeyPem,
+      publicKey: key.publicKey,
+      asRunner: (instanceId, calls) => recorded(`runner:${instanceId}`, () => calls(new SSMClient({ region: REGION, endpoint: proxy!.url, credentials }))),
       client: <T>(C: new (c: object) => T) => new C({ region: REGION, endpoint: moto!.url, credentials }),
-      container: async (bundle, functionName) => {
+      container: async (bundle, functionName, fetchOverride) => {
         // The bundled SDK reads the container's environment: the applied one, plus the emulator's endpoint.
-        const exports = loadBundle(extractBundle(bundlesDir, bundle), { env: { ...(await appliedEnvironment(functionName)), AWS_ENDPOINT_URL: proxy!.url }, fetch: githubFetch(gh) });
-        return exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
+        const exports = loadBundle(extractBundle(bundlesDir, bundle), {
+          env: { ...(await appliedEnvironment(functionName)), AWS_ENDPOINT_URL: proxy!.url },
+          fetch: fetchOverride ?? githubFetch(gh),
+        });
+        const handler = exports.handler as (event: unknown, context: unknown) => Promise<unknown>;
+        return (event, context) => recorded(functionName, () => handler(event, context));
       },
     });
   } finally {
@@ -299,8 +352,18 @@ async function inSandbox(scenario: (sandbox: Sandbox) => Promise<void>): Promise
   }
 }
 
+/** Run `body` as `who`, recording the calls it sends through the proxy (nothing else calls the proxy while a scenario runs). */
+async function recorded<T>(who: string, body: () => Promise<T>): Promise<T> {
+  const from = proxy!.calls.length;
+  try {
+    return await body();
+  } finally {
+    segments.push({ who, calls: proxy!.calls.slice(from) });
+  }
+}
+
 async function runJobOverTheWire(): Promise<void> {
-  await inSandbox(async ({ gh, privateKeyPem, client, container }) => {
+  await inSandbox(async ({ gh, privateKeyPem, publicKey, client, container, asRunner }) => {
     try {
       const ssm = client(SSMClient);
       // What the user keeps in SSM (the example's github_app_ssm_parameters).
@@ -356,15 +419,44 @@ async function runJobOverTheWire(): Promise<void> {
       expect(mine.map((p) => p.Type)).toEqual(['SecureString']);
       expect(gh.issuedJitConfigs.some((c) => mine[0].Value!.includes(c))).toBe(true);
       // The runner reads its config once and deletes it (modules/runners/templates/user-data.sh).
-      const read = await ssm.send(new GetParameterCommand({ Name: mine[0].Name!, WithDecryption: true }));
+      // Over the proxy, as the instance's role, so that test/iam checks these calls too.
+      const read = await asRunner(instanceId, async (own) => {
+        const value = await own.send(new GetParameterCommand({ Name: mine[0].Name!, WithDecryption: true }));
+        await own.send(new DeleteParameterCommand({ Name: mine[0].Name! }));
+        return value;
+      });
       expect(read.Parameter?.Value).toBe(mine[0].Value);
-      await ssm.send(new DeleteParameterCommand({ Name: mine[0].Name! }));
+
+      // 4b. GitHub reports the job in progress on that runner: the webhook records it in the job ledger.
+      const started = (await webhook(
+        signedDelivery('workflow_job', workflowJobPayload({ ...job, status: 'in_progress' } as never, 'in_progress'), WEBHOOK_SECRET),
+        lambdaContext('gh-ci-webhook', 10_000),
+      )) as { statusCode: number };
+      expect(started.statusCode).toBeLessThan(300);
+      expect(proxy!.calls.some((c) => c.service === 'dynamodb' && c.action === 'UpdateItem' && segments.at(-1)?.calls.includes(c))).toBe(true);
 
       // 5. Scale-down, configured as applied, runs over the same account and keeps the fresh runner.
       const scaleDown = await container('scale-down', 'gh-ci-scale-down');
       await scaleDown({}, lambdaContext('gh-ci-scale-down', 60_000));
       const after = await client(EC2Client).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
       expect(after.Reservations?.[0].Instances?.[0].State?.Name).toMatch(/^(pending|running)$/);
+      // 6. The scheduled redelivery run, as applied, reads the App's key and an empty delivery log.
+      const log = await startFakeDeliveryLog({ appId: APP_ID, publicKey });
+      try {
+        const logUrl = new URL(log.url);
+        const toLog = (async (input: string | URL | Request, init?: RequestInit) => {
+          const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+          if (url.hostname !== 'api.github.com' && url.hostname !== '127.0.0.1') throw new TypeError(`fetch failed: no network here (${url.hostname})`);
+          url.protocol = logUrl.protocol;
+          url.host = logUrl.host;
+          return fetch(url, init);
+        }) as typeof fetch;
+        const redelivery = await container('redelivery', 'gh-ci-webhook-redelivery', toLog);
+        await redelivery({ scheduledTime: new Date().toISOString() }, lambdaContext('gh-ci-webhook-redelivery', 60_000));
+        expect(log.calls.length).toBeGreaterThan(0);
+      } finally {
+        await log.close();
+      }
       // The job is done and the runner's instance shuts down.
       await client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
     } finally {

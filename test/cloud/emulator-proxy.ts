@@ -37,6 +37,10 @@ export interface ProxiedCall {
   readonly throttled: boolean;
   /** ms since the proxy started */
   readonly at: number;
+  /** Path and query as sent. */
+  readonly url: string;
+  /** The request body as text (empty for bodies over 256 KiB: function code, large uploads), for test/iam to read the call's parameters. */
+  readonly body: string;
 }
 
 /** What a shim sees of a call. */
@@ -198,7 +202,7 @@ export async function startEmulatorProxy(target: string, shims: readonly Shim[] 
       const action = actionOf(method, url, req.headers, body);
       const call: ShimCall = { service, action, method, url, headers: req.headers, body };
       const rule = rules.find((r) => r.left > 0 && r.rule.service === service && r.rule.action === action);
-      calls.push({ service, action, method, path: url.split('?')[0], throttled: rule !== undefined, at: Date.now() - started });
+      calls.push({ service, action, method, path: url.split('?')[0], throttled: rule !== undefined, at: Date.now() - started, url, body: body.length > 256 * 1024 ? '' : body.toString('utf8') });
       if (rule) {
         rule.left -= 1;
         sendThrottled(service, res);

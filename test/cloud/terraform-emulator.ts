@@ -123,6 +123,11 @@ export class EmulatorRoot {
     await this.terraform(['destroy', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
   }
 
+  /** The applied state, as `terraform show -json` prints it. */
+  async show(): Promise<string> {
+    return (await this.terraform(['show', '-json', '-no-color'])).stdout;
+  }
+
   async stateList(): Promise<string[]> {
     const { stdout } = await this.terraform(['state', 'list'], [0, 1]);
     return stdout.split('\n').filter((l) => l.trim() !== '');
