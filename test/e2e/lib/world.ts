@@ -34,7 +34,7 @@ import { WarpClock } from './clock';
 import { GitHubLayout, signedDelivery, workflowJobPayload } from './deliveries';
 import { FakeSqs } from './fake-sqs';
 import { FakeSsm } from './fake-ssm';
-import { APP_ID, GitHubWorld, JobSpec, SimJob } from './github-world';
+import { APP_ID, DEFAULT_OWNER, GitHubWorld, JobSpec, SimJob } from './github-world';
 
 export const PREFIX = 'gh-ci';
 export const ACCOUNT_ID = '123456789012';
@@ -137,6 +137,7 @@ export class World {
   private webhookContainer?: Container<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   private scaleDownContainer?: Container<unknown, unknown>;
   private redeliveryContainer?: Container<unknown, unknown>;
+  private poolContainer?: Container<unknown, unknown>;
   /** The runner's own AWS CLI calls (GetParameter, DeleteParameter). */
   private readonly runnerSsm = new SSMClient({ region: REGION });
 
@@ -233,6 +234,7 @@ export class World {
       INSTANCE_ARN_PREFIX: `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/`,
       KMS_KEY_ID: KMS_KEY_ARN,
       IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+      RUNNER_BOOT_TIME_IN_MINUTES: '5',
       LOG_LEVEL: this.logLevel,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-up-${t.name}`),
@@ -255,6 +257,30 @@ export class World {
       LOG_LEVEL: this.logLevel,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-down`),
+    };
+  }
+
+  /** The environment modules/runners/warm-pool.ts sets (every type has a pool; the owner is the default job owner). */
+  poolEnv(owner = DEFAULT_OWNER): Record<string, string> {
+    const types = Object.fromEntries(this.runnerTypes.map((t) => [t.name, JSON.parse(this.scaleUpEnv(t.name).RUNNER_TYPE_CONFIG) as unknown]));
+    return {
+      PREFIX,
+      POOL_RUNNER_OWNER: owner,
+      RUNNER_TYPES_CONFIG: JSON.stringify(types),
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
+      GHES_URL: this.ghesUrl,
+      RUNNER_GROUP_NAME: 'Default',
+      ENABLE_JIT_CONFIG: 'true',
+      RUNNER_BOOT_TIME_IN_MINUTES: '5',
+      DRY_RUN: 'false',
+      SSM_CONFIG_PATH,
+      INSTANCE_ARN_PREFIX: `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/`,
+      KMS_KEY_ID: KMS_KEY_ARN,
+      LOG_LEVEL: this.logLevel,
+      JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...lambdaRuntimeEnv(`${PREFIX}-pool`),
     };
   }
 
@@ -534,6 +560,18 @@ export class World {
     };
     const result = await this.scaleDownContainer.handler(event, lambdaContext(`${PREFIX}-scale-down`, 300_000, () => this.clock.now()));
     this.stampLaunchTimes();
+    return result;
+  }
+
+  // --- the warm pool ---------------------------------------------------------------
+
+  /** One tick of a pool window's schedule: `{ runnerType, size, scheduledTime }`, as EventBridge Scheduler sends it. */
+  async poolTick(runnerType: string, size: number): Promise<unknown> {
+    this.poolContainer ??= this.container('pool', `${PREFIX}-pool`, this.poolEnv());
+    const event = { runnerType, size, scheduledTime: new Date(this.clock.now()).toISOString() };
+    const result = await this.poolContainer.handler(event, lambdaContext(`${PREFIX}-pool`, 60_000, () => this.clock.now()));
+    this.stampLaunchTimes();
+    this.peakLiveInstances = Math.max(this.peakLiveInstances, this.liveInstances().length);
     return result;
   }
 
