@@ -86,6 +86,12 @@ export interface WorldOptions {
   readonly scaleUpContainers?: 'warm' | 'cold';
   /** LOG_LEVEL of every function. @default "info" */
   readonly logLevel?: string;
+  /**
+   * job_retry.max_attempts: the webhook records job progress in the job
+   * ledger and scale-down relaunches jobs still waiting (the construct's
+   * JOB_LEDGER_TABLE_NAME, JOB_RETRY_MAX_ATTEMPTS, JOB_QUEUE_URLS). @default off
+   */
+  readonly jobRetryMaxAttempts?: number;
 }
 
 /** What one scale-up invocation did and cost. */
@@ -124,6 +130,8 @@ export class World {
   /** Captured stdout lines per function name. */
   readonly logs = new Map<string, string[]>();
   readonly invocations: ScaleUpInvocation[] = [];
+  /** Instances that boot but whose runner never comes online (a bad AMI, a hung boot): boot() leaves them alone. */
+  readonly neverOnline = new Set<string>();
   /** Most live runner instances seen after any scale-up invocation. */
   peakLiveInstances = 0;
   /** Status codes the webhook answered, in order. */
@@ -202,6 +210,7 @@ export class World {
       RUNNER_TYPES_CONFIG: JSON.stringify(routes),
       REPOSITORY_ALLOW_LIST: '[]',
       LOG_LEVEL: this.logLevel,
+      ...(this.options.jobRetryMaxAttempts ? { JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE } : {}),
       ...lambdaRuntimeEnv(`${PREFIX}-webhook`),
     };
   }
@@ -255,6 +264,13 @@ export class World {
       BYPASS_TAG: 'ghr:scale-down-bypass',
       DRY_RUN: 'false',
       LOG_LEVEL: this.logLevel,
+      ...(this.options.jobRetryMaxAttempts
+        ? {
+            JOB_RETRY_MAX_ATTEMPTS: String(this.options.jobRetryMaxAttempts),
+            JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE,
+            JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
+          }
+        : {}),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-down`),
     };
@@ -461,6 +477,7 @@ export class World {
       this.instanceLives.set(id, life);
       if (life.runnerName) continue;
       instance.State = { Name: 'running' };
+      if (this.neverOnline.has(id)) continue;
       const name = `${SSM_CONFIG_PATH}/${id}`;
       let value: string | undefined;
       try {
