@@ -287,6 +287,8 @@ export class GitHubRunners extends Construct {
       code: props.lambdaCode?.scaleUp ?? LambdaCode.fromBundle('scale-up'),
       lambda,
       enableOrganizationRunners: props.enableOrganizationRunners,
+      // Pool top-ups run in scale-up (one launcher per type): a booting pool runner counts as ready this long.
+      runnerBootTimeInMinutes: props.scaleDown?.runnerBootTimeInMinutes,
       ...props.scaleUp,
       tags,
     });
@@ -339,6 +341,7 @@ export class GitHubRunners extends Construct {
         runnerTypes,
         instances: this.instances,
         subnetIds: props.subnetIds,
+        queues: this.queues,
         runnerOwner: props.poolRunnerOwner,
         ssmConfigPath,
         code: props.lambdaCode?.pool ?? LambdaCode.fromBundle('pool'),

@@ -44,6 +44,12 @@ export interface PoolConfig extends GitHubAppSettings {
   readonly metricsNamespace: string;
   /** LOG_LEVEL. @default "info" */
   readonly logLevel: LogLevel;
+  /**
+   * JOB_QUEUE_URLS: runner type → its job queue URL. The pool's tick sends
+   * its top-up there, for the type's scale-up to launch within the cap
+   * (issue #11 item 5). Required for every pooled type. @default {} (no pool)
+   */
+  readonly queueUrls: Readonly<Record<string, string>>;
 }
 
 /** Read and check the pool's environment; throws ConfigError listing every problem. */
@@ -67,6 +73,10 @@ export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
   }
   const metricsNamespace = reader.metricsNamespace();
   const logLevel = reader.logLevel();
+  const queueUrls = pooled ? reader.json<Record<string, string>>('JOB_QUEUE_URLS', queueUrlProblems) ?? {} : {};
+  if (pooled && raw && env.JOB_QUEUE_URLS) {
+    for (const name of Object.keys(raw)) if (typeof queueUrls[name] !== 'string') reader.problem(`JOB_QUEUE_URLS has no queue for pooled runner type "${name}"`);
+  }
   reader.done();
   return {
     prefix,
@@ -82,7 +92,13 @@ export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
     instanceArnPrefix,
     metricsNamespace,
     logLevel,
+    queueUrls,
   };
+}
+
+function queueUrlProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object of runner type to queue URL'];
+  return Object.entries(value).flatMap(([type, url]) => (typeof url === 'string' && /^https?:\/\//.test(url) ? [] : [`["${type}"] must be a queue URL`]));
 }
 
 /** POOL_RUNNER_OWNER as a target; problems go to `reader`. */

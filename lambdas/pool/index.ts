@@ -3,33 +3,31 @@
  * schedule per pool window, with the input
  * `{ "runnerType": "<name>", "size": <n>, "scheduledTime": "<aws.scheduler.scheduled-time>" }`.
  *
- * The handler loads configuration and adapters once per container, checks the
- * event, runs `topUpPool`, and returns its result. It throws when it cannot
- * start, when the event is invalid, and when the run failed before launching
- * anything, so the function's error alarm fires. Nothing retries a failed
- * tick (the schedule and the function allow no retries): the next tick
- * recounts and does the same work, and no job waits on a pool.
+ * The handler loads configuration once per container, checks the event, and
+ * sends the top-up to the type's job queue (pool.ts, `requestTopUp`): the
+ * type's scale-up function launches pool runners, so one launcher per type
+ * keeps runners_maximum_count (issue #11 item 5). It throws when it cannot
+ * start, when the event is invalid, and when the send failed, so the
+ * function's error alarm fires. Nothing retries a failed tick (the schedule
+ * and the function allow no retries): the next tick asks again, and no job
+ * waits on a pool.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { createEc2Runners } from '../shared/aws/ec2-runners';
-import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { onceAsync } from '../shared/config';
 import { startContext } from '../shared/handler';
-import { loadGitHubApp } from '../shared/github/app-settings';
 import { Logger } from '../shared/logger';
 import { PoolConfig, loadPoolConfig } from './config';
 import { parsePoolEvent } from './plan';
-import { PoolDependencies, PoolResult, topUpPool } from './pool';
+import { RequestTopUpDependencies, TopUpRequest, requestTopUp } from './pool';
 
 /** Configuration and adapters, built once per container. */
 export interface PoolContext {
   readonly config: PoolConfig;
-  readonly deps: PoolDependencies;
+  readonly deps: RequestTopUpDependencies;
 }
 
 /** A handler over `init`, which is called on every invocation and should memoise. */
-export function createHandler(init: () => Promise<PoolContext>): (event: unknown) => Promise<PoolResult> {
+export function createHandler(init: () => Promise<PoolContext>): (event: unknown) => Promise<TopUpRequest> {
   return async (event) => {
     const context: PoolContext = await startContext('pool', init);
     const { config, deps } = context;
@@ -42,9 +40,9 @@ export function createHandler(init: () => Promise<PoolContext>): (event: unknown
       throw error;
     }
     try {
-      return await topUpPool(poolEvent, config, deps);
+      return await requestTopUp(poolEvent, config, deps);
     } catch (error) {
-      deps.logger.error('pool top-up failed', { error, runnerType: poolEvent.runnerType, scheduledTime: poolEvent.scheduledTime });
+      deps.logger.error('pool top-up request failed', { error, runnerType: poolEvent.runnerType, scheduledTime: poolEvent.scheduledTime });
       throw error;
     }
   };
@@ -54,14 +52,15 @@ export function createHandler(init: () => Promise<PoolContext>): (event: unknown
 export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env): Promise<PoolContext> {
   const config = loadPoolConfig(env);
   const logger = new Logger('pool', { prefix: config.prefix }, undefined, config.logLevel);
-  const ssm = new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
-  const github = await loadGitHubApp(config, ssm, logger);
+  const sqs = new SQSClient({ maxAttempts: 4 });
   return {
     config,
     deps: {
-      ec2: createEc2Runners(new EC2Client({ retryMode: 'adaptive', maxAttempts: 4 })),
-      github,
-      configStore: createRunnerConfigStore(ssm, { ssmConfigPath: config.ssmConfigPath, kmsKeyId: config.kmsKeyId, instanceArnPrefix: config.instanceArnPrefix }),
+      queue: {
+        async send(queueUrl, body) {
+          await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+        },
+      },
       logger,
     },
   };

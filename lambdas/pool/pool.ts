@@ -1,16 +1,25 @@
 /**
  * Warm pool for one runner type: keep `size` idle runners of the pool's owner
- * while a schedule window is open. EventBridge Scheduler invokes the function
- * on the window's schedule; each invocation tops the pool up once.
+ * while a schedule window is open. EventBridge Scheduler invokes the pool
+ * function on the window's schedule.
  *
- * Per invocation:
- * a. List the type's live instances (one paginated DescribeInstances) and the
- *    owner's runners at GitHub (once, paginated).
+ * One launcher per type (issue #11 item 5). The pool function launches
+ * nothing itself: {@link requestTopUp} puts a pool top-up message on the
+ * type's job queue, and the type's scale-up function (reserved concurrency 1,
+ * the only one that launches runners of the type) runs {@link topUpPool}
+ * after the jobs of its batch. The pool and a burst of jobs therefore count
+ * the same instances one after the other and cannot both fill the same free
+ * slots of runners_maximum_count.
+ *
+ * {@link topUpPool}, per top-up:
+ * a. List the type's live instances (one paginated DescribeInstances, plus the
+ *    ones the caller launched a moment ago) and the owner's runners at GitHub
+ *    (once, paginated).
  * b. Count the ready runners (planPool) and decide how many to launch, within
  *    runners_maximum_count.
  * c. Launch them with the shared fleet launcher (failover to on demand as
  *    configured), named by a ClientToken derived from the scheduled time, so
- *    a second delivery of the same invocation gets the same fleet.
+ *    a second delivery of the same tick gets the same fleet.
  * d. Register each instance (JIT config or registration token in SSM) with
  *    the shared registrar; terminate every instance whose registration failed.
  *
@@ -19,13 +28,14 @@
  * outlive its minimum running time, so a window's schedule has to run often
  * enough (every few minutes) to keep the pool topped up.
  */
-import type { Ec2Runners } from '../shared/aws/ec2-runners';
+import type { ActiveRunner, Ec2Runners } from '../shared/aws/ec2-runners';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi, GitHubRunner } from '../shared/github/runners';
 import type { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/runners/map-limited';
 import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
+import { type PoolTopUpMessage } from '../shared/job-message';
 import type { PoolConfig } from './config';
 import { type PoolEvent, planPool, poolClientToken } from './plan';
 
@@ -37,6 +47,16 @@ export interface PoolDependencies {
   readonly logger: Logger;
   /** @default Date.now */
   readonly now?: () => number;
+}
+
+/** Options of {@link topUpPool}. */
+export interface TopUpOptions {
+  /**
+   * Instances the caller launched in this invocation (scale-up's runners for
+   * the batch's jobs): they count against runners_maximum_count even when
+   * DescribeInstances does not list them yet. @default none
+   */
+  readonly alsoActive?: readonly ActiveRunner[];
 }
 
 /** What one invocation did. */
@@ -71,7 +91,7 @@ const CONCURRENCY = 10;
  * counted (PoolRunnersFailed); the next scheduled invocation, with a fresh
  * token, tops the pool up again.
  */
-export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: PoolDependencies): Promise<PoolResult> {
+export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: PoolDependencies, options: TopUpOptions = {}): Promise<PoolResult> {
   const { runnerType, size, scheduledTime } = event;
   const settings = config.runnerTypes[runnerType];
   const { target } = config;
@@ -80,7 +100,10 @@ export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: Pool
   const log = deps.logger.withKeys({ runnerType, scheduledTime, owner: target.ownerTag });
   const now = (deps.now ?? Date.now)();
 
-  const active = await deps.ec2.listActiveRunners({ prefix: config.prefix, runnerType });
+  const listed = await deps.ec2.listActiveRunners({ prefix: config.prefix, runnerType });
+  // DescribeInstances is eventually consistent: what the caller launched a moment ago counts whether or not EC2 lists it yet.
+  const listedIds = new Set(listed.map((r) => r.instanceId));
+  const active = [...listed, ...(options.alsoActive ?? []).filter((r) => !listedIds.has(r.instanceId))];
   const github = await deps.github.forAccount(target.owner);
   const runners = new Map<string, GitHubRunner>();
   for (const r of await github.listRunners(target)) runners.set(r.name, r);
@@ -181,4 +204,42 @@ export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: Pool
  */
 function isRunnerNameTaken(error: unknown): boolean {
   return (error as { status?: number }).status === 409;
+}
+
+/** Sends a message to a runner type's job queue. */
+export interface TopUpQueue {
+  send(queueUrl: string, body: string): Promise<void>;
+}
+
+/** What the pool function drives. */
+export interface RequestTopUpDependencies {
+  readonly queue: TopUpQueue;
+  readonly logger: Logger;
+}
+
+/** What one tick did. */
+export interface TopUpRequest {
+  readonly runnerType: string;
+  readonly size: number;
+  /** The type's job queue the top-up went to. */
+  readonly queueUrl: string;
+  readonly dryRun: boolean;
+}
+
+/**
+ * The pool function's whole job: put the tick's top-up on the type's job
+ * queue for scale-up. Throws when the owner is not set or the send fails, so
+ * the function's error alarm fires; nothing retries it (the next tick asks again).
+ */
+export async function requestTopUp(event: PoolEvent, config: PoolConfig, deps: RequestTopUpDependencies): Promise<TopUpRequest> {
+  const { runnerType, size, scheduledTime } = event;
+  const { target } = config;
+  if (!target) throw new Error(`runner type "${runnerType}" has a pool but POOL_RUNNER_OWNER is not set`);
+  const queueUrl = config.queueUrls[runnerType];
+  // loadPoolConfig requires a queue for every pooled type, and events name pooled types only.
+  if (!queueUrl) throw new Error(`runner type "${runnerType}" has a pool but JOB_QUEUE_URLS names no queue for it`);
+  const message: PoolTopUpMessage = { version: 1, kind: 'pool-top-up', runnerType, owner: target.ownerTag, size, scheduledTime };
+  await deps.queue.send(queueUrl, JSON.stringify(message));
+  deps.logger.info('pool top-up sent to the runner type\'s queue', { runnerType, size, scheduledTime, owner: target.ownerTag });
+  return { runnerType, size, queueUrl, dryRun: config.dryRun };
 }

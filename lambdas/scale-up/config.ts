@@ -32,6 +32,11 @@ export interface ScaleUpConfig extends GitHubAppSettings {
   readonly kmsKeyId: string;
   /** INSTANCE_ARN_PREFIX: `arn:<partition>:ec2:<region>:<account>:instance/`, for the parameter's instance-ARN tag. */
   readonly instanceArnPrefix: string;
+  /**
+   * RUNNER_BOOT_TIME_IN_MINUTES: for pool top-ups, an instance younger than
+   * this whose runner is not online yet counts as ready. 1 to 1440. @default 5
+   */
+  readonly runnerBootTimeMinutes: number;
   /** IDEMPOTENCY_TABLE_NAME. */
   readonly idempotencyTableName: string;
   /** METRICS_NAMESPACE. @default "GitHubRunners" */
@@ -58,6 +63,7 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
   if (instanceArnPrefix !== '' && !/^arn:[a-z-]+:ec2:[a-z0-9-]+:\d{12}:instance\/$/.test(instanceArnPrefix)) {
     reader.problem(`INSTANCE_ARN_PREFIX must look like arn:aws:ec2:<region>:<account>:instance/, got "${instanceArnPrefix}"`);
   }
+  const runnerBootTimeMinutes = reader.int('RUNNER_BOOT_TIME_IN_MINUTES', 5, 1, 24 * 60);
   const idempotencyTableName = reader.string('IDEMPOTENCY_TABLE_NAME');
   const metricsNamespace = reader.metricsNamespace();
   const logLevel = reader.logLevel();
@@ -74,6 +80,7 @@ export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
     ssmConfigPath,
     kmsKeyId,
     instanceArnPrefix,
+    runnerBootTimeMinutes,
     idempotencyTableName,
     metricsNamespace,
     logLevel,

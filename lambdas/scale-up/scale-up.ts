@@ -17,6 +17,14 @@
  *    tag the registered instances with their jobs (one CreateTags); mark
  *    their jobs launched.
  *
+ * e. Pool top-ups (issue #11 item 5): the warm pool's tick puts a top-up
+ *    message on this queue, so this function is the one launcher of the type.
+ *    After the batch's jobs, the newest top-up of the batch counts the pool
+ *    and launches the gap within the cap left (pool/pool.ts `topUpPool`,
+ *    with the instances just launched counted whether or not EC2 lists them
+ *    yet). Jobs come first: a pool is a convenience, a queued job is demand.
+ *    Top-ups are acknowledged whatever happens: the next tick asks again.
+ *
  * Every job that does not end with a registered runner, an acknowledged
  * duplicate, or a job GitHub says is no longer queued goes back to the queue
  * with its lock released.
@@ -35,7 +43,9 @@ import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';
 import type { InvocationBudget } from '../shared/deadline';
-import { parseJobMessage } from '../shared/job-message';
+import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type PoolTopUpMessage } from '../shared/job-message';
+import { runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/runners/map-limited';
@@ -78,6 +88,8 @@ export interface ScaleUpResult {
   readonly jobsDeferredByCap: number;
   /** Jobs returned to the queue because the invocation's time ran short. */
   readonly jobsDeferredByDeadline: number;
+  /** What the batch's pool top-up did; undefined when the batch held none. */
+  readonly pool?: PoolResult;
 }
 
 /** A message whose runner type is not this function's. */
@@ -128,6 +140,9 @@ class BatchRun {
   private jobsDeferredByDeadline = 0;
   /** Runners left without their job-id tag (CreateTags failed). */
   private jobIdTagFailures = 0;
+  /** The batch's pool top-ups (step e). */
+  private readonly topUps: PoolTopUpMessage[] = [];
+  private poolResult?: PoolResult;
 
   constructor(
     private readonly config: ScaleUpConfig,
@@ -140,6 +155,7 @@ class BatchRun {
   async run(records: readonly ScaleUpRecord[]): Promise<ScaleUpResult> {
     const jobs = this.parse(records);
     if (jobs.length > 0) await this.launchFor(jobs);
+    if (this.topUps.length > 0) await this.topUpPool();
     this.log.metrics(
       this.config.metricsNamespace,
       { RunnerType: this.config.runnerType },
@@ -163,7 +179,56 @@ class BatchRun {
       onDemandFallbacks: this.onDemandFallbacks,
       jobsDeferredByCap: this.jobsDeferredByCap,
       jobsDeferredByDeadline: this.jobsDeferredByDeadline,
+      ...(this.poolResult && { pool: this.poolResult }),
     };
+  }
+
+  /** Step e: the newest pool top-up of the batch, within the cap the jobs left. */
+  private async topUpPool(): Promise<void> {
+    const newest = [...this.topUps].sort((a, b) => Date.parse(b.scheduledTime) - Date.parse(a.scheduledTime))[0];
+    const log = this.log.withKeys({ scheduledTime: newest.scheduledTime, owner: newest.owner });
+    if (this.topUps.length > 1) log.info('pool top-ups collapsed to the newest', { topUps: this.topUps.length });
+    if (!this.hasTime(LAUNCH_MIN_MS)) {
+      log.warn('deadline near: pool top-up acknowledged without launching; the next tick asks again', { remainingMs: this.deps.budget?.untilEnd() });
+      return;
+    }
+    const owner = runnerTargetFromOwnerTag(newest.owner);
+    if (!owner) {
+      log.error('pool top-up names an owner that is neither an organization nor owner/repo; acknowledged');
+      return;
+    }
+    const c = this.config;
+    try {
+      this.poolResult = await this.within(TERMINATE_RESERVE_MS, () =>
+        topUpPool(
+          { runnerType: c.runnerType, size: newest.size, scheduledTime: new Date(Date.parse(newest.scheduledTime)).toISOString() },
+          {
+            prefix: c.prefix,
+            appIdParameterName: c.appIdParameterName,
+            appKeyParameterName: c.appKeyParameterName,
+            ghesUrl: c.ghesUrl,
+            organizationRunners: c.organizationRunners,
+            target: { ...owner, ownerTag: newest.owner },
+            runnerTypes: { [c.runnerType]: c.runnerTypeSettings },
+            runnerGroupName: c.runnerGroupName,
+            jitConfig: c.jitConfig,
+            runnerBootTimeMinutes: c.runnerBootTimeMinutes,
+            dryRun: c.dryRun,
+            ssmConfigPath: c.ssmConfigPath,
+            kmsKeyId: c.kmsKeyId,
+            instanceArnPrefix: c.instanceArnPrefix,
+            metricsNamespace: c.metricsNamespace,
+            logLevel: c.logLevel,
+            queueUrls: {},
+          },
+          { ec2: this.deps.ec2, github: this.deps.github, configStore: this.deps.configStore, logger: this.deps.logger },
+          { alsoActive: this.launched.map((r) => ({ instanceId: r.instanceId, state: 'pending', jobId: r.jobId, lifecycle: r.lifecycle })) },
+        ),
+      );
+    } catch (error) {
+      // Acknowledged on purpose: the next tick recounts and asks again, and no job waits on a pool.
+      log.error('pool top-up failed; the next tick asks again', { error });
+    }
   }
 
   /** Step 0: parse, drop poison, collapse repeats. */
@@ -171,6 +236,12 @@ class BatchRun {
     const parsed: QueuedJob[] = [];
     for (const record of records) {
       try {
+        if (isPoolTopUpBody(record.body)) {
+          const topUp = parsePoolTopUpMessage(record.body);
+          if (topUp.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
+          this.topUps.push(topUp);
+          continue;
+        }
         const job = parseJobMessage(record.body);
         if (job.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
         parsed.push({ messageId: record.messageId, job });

@@ -71,3 +71,51 @@ export class InvalidJobMessageError extends Error {
     this.name = 'InvalidJobMessageError';
   }
 }
+
+/**
+ * The message the warm pool's tick puts on a runner type's queue (issue #11
+ * item 5): "keep `size` idle runners of `owner`". Scale-up, the one launcher
+ * per type (reserved concurrency 1), counts the pool and launches the gap
+ * within runners_maximum_count after the batch's jobs, so the pool and a
+ * burst of jobs can never both launch into the same free slots.
+ */
+export interface PoolTopUpMessage {
+  readonly version: 1;
+  readonly kind: 'pool-top-up';
+  readonly runnerType: string;
+  /** Where pool runners register: an organization login or `owner/repo` (POOL_RUNNER_OWNER). */
+  readonly owner: string;
+  /** Idle runners to keep, ≥ 1. */
+  readonly size: number;
+  /** The tick's `<aws.scheduler.scheduled-time>`, normalised ISO 8601: names the pool's CreateFleet (ClientToken). */
+  readonly scheduledTime: string;
+}
+
+/** Whether a queue message body is a pool top-up (rather than a job), judged by its `kind`; a body that is not JSON is not. */
+export function isPoolTopUpBody(body: string): boolean {
+  try {
+    const v = JSON.parse(body) as { kind?: unknown } | null;
+    return typeof v === 'object' && v !== null && v.kind === 'pool-top-up';
+  } catch {
+    return false;
+  }
+}
+
+/** Parse and check a pool top-up message; throws InvalidJobMessageError naming every problem. */
+export function parsePoolTopUpMessage(body: string): PoolTopUpMessage {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new InvalidJobMessageError('body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null) throw new InvalidJobMessageError('body is not an object');
+  const problems: string[] = [];
+  if (v.version !== 1) problems.push(`unsupported version ${JSON.stringify(v.version)}`);
+  if (v.kind !== 'pool-top-up') problems.push('kind must be "pool-top-up"');
+  for (const k of ['runnerType', 'owner'] as const) if (typeof v[k] !== 'string' || v[k] === '') problems.push(`${k} must be a non-empty string`);
+  if (!Number.isSafeInteger(v.size) || (v.size as number) < 1) problems.push('size must be an integer ≥ 1');
+  if (typeof v.scheduledTime !== 'string' || Number.isNaN(Date.parse(v.scheduledTime))) problems.push('scheduledTime must be an ISO 8601 time');
+  if (problems.length > 0) throw new InvalidJobMessageError(`pool top-up: ${problems.join('; ')}`);
+  return v as unknown as PoolTopUpMessage;
+}

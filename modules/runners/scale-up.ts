@@ -63,7 +63,12 @@ export interface ScaleUpProps {
    * @default 30
    */
   readonly timeoutSeconds?: number;
-  /** Reserved concurrency per type; 1 serialises the cap check. @default 1 */
+  /**
+   * Minutes a pool runner that is not online yet counts as ready, for the
+   * pool top-ups scale-up runs (issue #11 item 5). 1 to 1440. @default 5
+   */
+  readonly runnerBootTimeInMinutes?: number;
+  /** Reserved concurrency per type; 1 serialises the cap check (of jobs and pool top-ups alike). @default 1 */
   readonly reservedConcurrentExecutions?: number;
   /** @default {} */
   readonly tags?: Record<string, string>;
@@ -183,6 +188,7 @@ export class ScaleUp extends Construct {
         INSTANCE_ARN_PREFIX: `arn:${partition}:ec2:${region}:${accountId}:instance/`,
         KMS_KEY_ID: props.key.arn,
         IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.name,
+        RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(props.runnerBootTimeInMinutes ?? 5),
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -6,8 +6,12 @@
  * One EventBridge Scheduler schedule per pool window (for_each over every
  * type's `pool_config`, so an HCL user adds a window without re-synthesizing)
  * invokes one pool function with `{ runnerType, size, scheduledTime }`. The
- * function counts the type's runners that are idle and online, or still
- * booting, and launches the difference, within `runners_maximum_count`.
+ * function launches nothing: it puts a pool top-up message on the type's job
+ * queue, and the type's scale-up function (the one launcher of the type, reserved
+ * concurrency 1) counts the runners that are idle and online, or still
+ * booting, and launches the difference after its batch's jobs, within
+ * `runners_maximum_count` (issue #11 item 5). The pool's role can send to the
+ * job queues and nothing else: no EC2, SSM or GitHub.
  *
  * A failed top-up is not retried: the next tick of the schedule does the same
  * work with fresh counts, and no job depends on it (scale-up still launches a
@@ -21,14 +25,15 @@ import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { Fn, IResolvable, Op, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { moduleRole, policyDocument } from '../shared/iam';
-import { address, allRefs } from '../shared/iteration';
+import { allRefs } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
-import { launchStatements, readAmiParameterStatement } from './launch-permissions';
-import { RunnerInstances, TAGS } from './runner-instances';
+import { address } from '../shared/iteration';
+import { JobQueues } from './job-queues';
+import { RunnerInstances } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 
 export interface WarmPoolProps {
@@ -38,6 +43,8 @@ export interface WarmPoolProps {
   readonly instances: RunnerInstances;
   /** The module's subnets, for types that name none. */
   readonly subnetIds: string[];
+  /** The job queues: each tick's top-up goes to its type's queue, for scale-up. */
+  readonly queues: JobQueues;
   /**
    * Where pool runners register: an organisation login, or "owner/repo".
    * A pool has no job to say where, so this does. May be a Terraform
@@ -83,6 +90,7 @@ export class WarmPool extends Construct {
     const tags = props.tags;
     const types = `local.${props.runnerTypes.local.friendlyUniqueId}`;
     const launchTemplate = address(props.instances.launchTemplate);
+    const queue = props.queues.queues.queue;
 
     // Every type's launch settings, as scale-up reads them per type: the
     // defaults for instance types and subnets live in locals so the
@@ -127,26 +135,14 @@ export class WarmPool extends Construct {
         KMS_KEY_ID: props.key.arn,
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
+        // Where each tick's top-up goes: the type's job queue, which only scale-up consumes.
+        JOB_QUEUE_URLS: Fn.jsonencode(props.runnerTypes.iterator().forExpressionForMap('key', `${address(queue)}[key].url`)),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       statements: [
-        ...launchStatements(props, {
-          templateArns: allRefs(props.instances.launchTemplate, 'arn'),
-          runnerTypes: Token.asList(Fn.keys(props.runnerTypes.local.asAnyMap)),
-          runInstancesSid: 'RunInstancesFromModuleTemplates',
-        }),
-        readAmiParameterStatement(Token.asList(Fn.values(props.instances.amiParameterArns.asAnyMap))),
-        {
-          // Instances whose registration failed are terminated at once.
-          sid: 'TerminateOwnInstances',
-          actions: ['ec2:TerminateInstances'],
-          resources: [`arn:${partition}:ec2:${region}:${accountId}:instance/*`],
-          // Only what scale-up or the pool launched: the prefix and a runner-type tag.
-          conditions: [
-            { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.prefix}`, values: [props.prefix] },
-            { test: 'Null', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: ['false'] },
-          ],
-        },
+        // The tick's top-up goes on the type's job queue (SSE-KMS with the module key); scale-up launches.
+        { sid: 'SendPoolTopUps', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
+        { sid: 'EncryptPoolTopUps', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
       ],
       ...props.lambda.functionSettings,
       tags,

@@ -34,7 +34,7 @@ import { WarpClock } from './clock';
 import { GitHubLayout, signedDelivery, workflowJobPayload } from './deliveries';
 import { FakeSqs } from './fake-sqs';
 import { FakeSsm } from './fake-ssm';
-import { APP_ID, GitHubWorld, JobSpec, SimJob } from './github-world';
+import { APP_ID, DEFAULT_OWNER, GitHubWorld, JobSpec, SimJob } from './github-world';
 
 export const PREFIX = 'gh-ci';
 export const ACCOUNT_ID = '123456789012';
@@ -86,6 +86,12 @@ export interface WorldOptions {
   readonly scaleUpContainers?: 'warm' | 'cold';
   /** LOG_LEVEL of every function. @default "info" */
   readonly logLevel?: string;
+  /**
+   * job_retry.max_attempts: the webhook records job progress in the job
+   * ledger and scale-down relaunches jobs still waiting (the construct's
+   * JOB_LEDGER_TABLE_NAME, JOB_RETRY_MAX_ATTEMPTS, JOB_QUEUE_URLS). @default off
+   */
+  readonly jobRetryMaxAttempts?: number;
 }
 
 /** What one scale-up invocation did and cost. */
@@ -124,6 +130,8 @@ export class World {
   /** Captured stdout lines per function name. */
   readonly logs = new Map<string, string[]>();
   readonly invocations: ScaleUpInvocation[] = [];
+  /** Instances that boot but whose runner never comes online (a bad AMI, a hung boot): boot() leaves them alone. */
+  readonly neverOnline = new Set<string>();
   /** Most live runner instances seen after any scale-up invocation. */
   peakLiveInstances = 0;
   /** Status codes the webhook answered, in order. */
@@ -137,6 +145,7 @@ export class World {
   private webhookContainer?: Container<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   private scaleDownContainer?: Container<unknown, unknown>;
   private redeliveryContainer?: Container<unknown, unknown>;
+  private poolContainer?: Container<unknown, unknown>;
   /** The runner's own AWS CLI calls (GetParameter, DeleteParameter). */
   private readonly runnerSsm = new SSMClient({ region: REGION });
 
@@ -201,6 +210,7 @@ export class World {
       RUNNER_TYPES_CONFIG: JSON.stringify(routes),
       REPOSITORY_ALLOW_LIST: '[]',
       LOG_LEVEL: this.logLevel,
+      ...(this.options.jobRetryMaxAttempts ? { JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE } : {}),
       ...lambdaRuntimeEnv(`${PREFIX}-webhook`),
     };
   }
@@ -233,6 +243,7 @@ export class World {
       INSTANCE_ARN_PREFIX: `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/`,
       KMS_KEY_ID: KMS_KEY_ARN,
       IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+      RUNNER_BOOT_TIME_IN_MINUTES: '5',
       LOG_LEVEL: this.logLevel,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-up-${t.name}`),
@@ -253,8 +264,39 @@ export class World {
       BYPASS_TAG: 'ghr:scale-down-bypass',
       DRY_RUN: 'false',
       LOG_LEVEL: this.logLevel,
+      ...(this.options.jobRetryMaxAttempts
+        ? {
+            JOB_RETRY_MAX_ATTEMPTS: String(this.options.jobRetryMaxAttempts),
+            JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE,
+            JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
+          }
+        : {}),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...lambdaRuntimeEnv(`${PREFIX}-scale-down`),
+    };
+  }
+
+  /** The environment modules/runners/warm-pool.ts sets (every type has a pool; the owner is the default job owner). */
+  poolEnv(owner = DEFAULT_OWNER): Record<string, string> {
+    const types = Object.fromEntries(this.runnerTypes.map((t) => [t.name, JSON.parse(this.scaleUpEnv(t.name).RUNNER_TYPE_CONFIG) as unknown]));
+    return {
+      PREFIX,
+      POOL_RUNNER_OWNER: owner,
+      RUNNER_TYPES_CONFIG: JSON.stringify(types),
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
+      GHES_URL: this.ghesUrl,
+      RUNNER_GROUP_NAME: 'Default',
+      ENABLE_JIT_CONFIG: 'true',
+      RUNNER_BOOT_TIME_IN_MINUTES: '5',
+      DRY_RUN: 'false',
+      SSM_CONFIG_PATH,
+      INSTANCE_ARN_PREFIX: `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/`,
+      KMS_KEY_ID: KMS_KEY_ARN,
+      LOG_LEVEL: this.logLevel,
+      JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...lambdaRuntimeEnv(`${PREFIX}-pool`),
     };
   }
 
@@ -437,6 +479,7 @@ export class World {
       this.instanceLives.set(id, life);
       if (life.runnerName) continue;
       instance.State = { Name: 'running' };
+      if (this.neverOnline.has(id)) continue;
       const name = `${SSM_CONFIG_PATH}/${id}`;
       let value: string | undefined;
       try {
@@ -536,6 +579,18 @@ export class World {
     };
     const result = await this.scaleDownContainer.handler(event, lambdaContext(`${PREFIX}-scale-down`, 300_000, () => this.clock.now()));
     this.stampLaunchTimes();
+    return result;
+  }
+
+  // --- the warm pool ---------------------------------------------------------------
+
+  /** One tick of a pool window's schedule: `{ runnerType, size, scheduledTime }`, as EventBridge Scheduler sends it. */
+  async poolTick(runnerType: string, size: number): Promise<unknown> {
+    this.poolContainer ??= this.container('pool', `${PREFIX}-pool`, this.poolEnv());
+    const event = { runnerType, size, scheduledTime: new Date(this.clock.now()).toISOString() };
+    const result = await this.poolContainer.handler(event, lambdaContext(`${PREFIX}-pool`, 60_000, () => this.clock.now()));
+    this.stampLaunchTimes();
+    this.peakLiveInstances = Math.max(this.peakLiveInstances, this.liveInstances().length);
     return result;
   }
 

@@ -5,7 +5,11 @@ import { OTHER_TYPE, RUNNER_TYPE, poolEnv, runnerType } from './harness';
 describe('loadPoolConfig', () => {
   it('should apply the documented defaults', () => {
     // GIVEN only the required settings
-    const env = poolEnv({ METRICS_NAMESPACE: '', RUNNER_TYPES_CONFIG: JSON.stringify({ small: runnerType({ instance_target_capacity_type: 'on-demand', runners_maximum_count: -1 }) }) });
+    const env = poolEnv({
+      METRICS_NAMESPACE: '',
+      RUNNER_TYPES_CONFIG: JSON.stringify({ small: runnerType({ instance_target_capacity_type: 'on-demand', runners_maximum_count: -1 }) }),
+      JOB_QUEUE_URLS: JSON.stringify({ small: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-small' }),
+    });
     delete env.METRICS_NAMESPACE;
 
     // WHEN the configuration is loaded
@@ -22,6 +26,7 @@ describe('loadPoolConfig', () => {
       metricsNamespace: 'GitHubRunners',
       logLevel: 'info',
       ghesUrl: undefined,
+      queueUrls: { small: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-small' },
       runnerTypes: {
         small: {
           labels: ['linux', 'x64'],
@@ -128,6 +133,7 @@ describe('loadPoolConfig', () => {
       /KMS_KEY_ID is required/,
       /INSTANCE_ARN_PREFIX must look like/,
       /LOG_LEVEL must be one of/,
+      /JOB_QUEUE_URLS has no queue for pooled runner type "broken"/,
     ];
     for (const e of expected) expect(problems).toMatch(e);
     expect(error!.problems).toHaveLength(expected.length);

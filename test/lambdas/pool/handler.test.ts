@@ -1,43 +1,30 @@
-import { CreateFleetCommandInput, EC2Client } from '@aws-sdk/client-ec2';
-import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+/**
+ * The pool function's handler (issue #11 item 5): it launches nothing; each
+ * tick puts a pool top-up on the type's job queue for scale-up, the one
+ * launcher of the type.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SQSClient, SendMessageCommand, SendMessageCommandInput } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { onceAsync } from '../../../lambdas/shared/config';
+import { parsePoolTopUpMessage } from '../../../lambdas/shared/job-message';
 import { createDefaultContext, createHandler } from '../../../lambdas/pool/index';
-import { FakeEc2 } from '../shared/fake-ec2';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
-import { FakeSsm } from '../shared/fake-ssm';
-import { APP_ID, INSTALLATION_ID, poolEnv, poolEvent } from './harness';
+import { OTHER_TYPE, QUEUE_URL, RUNNER_TYPE, poolEnv, poolEvent } from './harness';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
+const sqsMock = mockClient(SQSClient);
 
 describe('pool handler', () => {
-  let key: AppKeyPair;
-  let gh: FakeGitHub;
-  let ec2: FakeEc2;
   let stdout: string[];
   let spy: jest.SpyInstance;
-
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-    gh.installations.push({ id: INSTALLATION_ID, account: 'octo' });
-  });
-  afterAll(() => gh.close());
 
   beforeEach(() => {
     ec2Mock.reset();
     ssmMock.reset();
-    ec2 = new FakeEc2(ec2Mock);
-    new FakeSsm(ssmMock);
-    ssmMock.on(GetParametersCommand).resolves({
-      Parameters: [
-        { Name: '/gh-ci/github-app/id', Value: String(APP_ID) },
-        { Name: '/gh-ci/github-app/key', Value: Buffer.from(key.privateKeyPem).toString('base64') },
-      ],
-    });
-    gh.resetCalls();
-    gh.runners.clear();
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
     stdout = [];
     spy = jest.spyOn(process.stdout, 'write').mockImplementation((line) => {
       stdout.push(String(line));
@@ -47,24 +34,33 @@ describe('pool handler', () => {
   afterEach(() => spy.mockRestore());
 
   const production = (env: Record<string, string>) => createHandler(onceAsync(() => createDefaultContext(env)));
+  const sent = () => sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input as SendMessageCommandInput);
 
-  it('should load configuration and credentials once per container and reach GHES', async () => {
-    // GIVEN the production wiring, pointed at the fake as GHES
-    const load = jest.fn(() => createDefaultContext(poolEnv({ GHES_URL: gh.url })));
+  it('should send each tick to the type\'s job queue as a pool top-up, and call neither EC2 nor SSM nor GitHub', async () => {
+    // GIVEN the production wiring
+    const load = jest.fn(() => createDefaultContext(poolEnv()));
     const run = createHandler(onceAsync(load));
 
-    // WHEN two scheduled invocations arrive
-    const first = await run(poolEvent({ size: 1 }));
-    const second = await run(poolEvent({ size: 2, scheduledTime: '2026-03-02T08:05:00Z' }));
+    // WHEN two scheduled invocations arrive, one per type
+    const first = await run(poolEvent({ size: 2 }));
+    await run(poolEvent({ runnerType: OTHER_TYPE, size: 1, scheduledTime: '2026-03-02T08:05:00+01:00' }));
 
-    // THEN the context was built once, the credentials read once, and the pool topped up twice
+    // THEN the context was built once and each top-up went to its own type's queue
     expect(load).toHaveBeenCalledTimes(1);
-    expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(1);
-    expect(first).toMatchObject({ launched: 1 });
-    expect(second).toMatchObject({ ready: 1, launched: 1 });
-    expect(ec2.callsOf('CreateFleet').map((c) => (c.input as CreateFleetCommandInput).TargetCapacitySpecification?.TotalTargetCapacity)).toEqual([1, 1]);
-    expect(gh.calls.filter((c) => c.route.endsWith('/generate-jitconfig')).map((c) => c.path)).toEqual(Array(2).fill('/api/v3/orgs/octo/actions/runners/generate-jitconfig'));
-    expect(stdout.join('')).not.toContain('PRIVATE KEY');
+    expect(first).toEqual({ runnerType: RUNNER_TYPE, size: 2, queueUrl: QUEUE_URL, dryRun: false });
+    expect(sent().map((m) => m.QueueUrl)).toEqual([QUEUE_URL, `${QUEUE_URL}-arm64`]);
+    expect(sent().map((m) => parsePoolTopUpMessage(m.MessageBody!))).toEqual([
+      { version: 1, kind: 'pool-top-up', runnerType: RUNNER_TYPE, owner: 'octo', size: 2, scheduledTime: '2026-03-02T08:00:00.000Z' },
+      { version: 1, kind: 'pool-top-up', runnerType: OTHER_TYPE, owner: 'octo', size: 1, scheduledTime: '2026-03-02T07:05:00.000Z' },
+    ]);
+    expect(ec2Mock.calls()).toHaveLength(0);
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('should fail the tick when the send fails, so the error alarm fires', async () => {
+    sqsMock.on(SendMessageCommand).rejects(Object.assign(new Error('KMS key disabled'), { name: 'KmsDisabled' }));
+    await expect(production(poolEnv())(poolEvent())).rejects.toThrow(/KMS key disabled/);
+    expect(stdout.join('')).toContain('pool top-up request failed');
   });
 
   it('should reject an invalid event with a message naming every problem, without logging the event', async () => {
@@ -77,8 +73,8 @@ describe('pool handler', () => {
       'invalid pool event: runnerType "gpu" is not configured (RUNNER_TYPES_CONFIG has "linux-x64", "linux-arm64"); size must be an integer ≥ 1, got -1; scheduledTime must be an ISO 8601 time',
     );
 
-    // THEN nothing was launched, and the log names the problem but not the event
-    expect(ec2.calls).toHaveLength(0);
+    // THEN nothing was sent, and the log names the problem but not the event
+    expect(sent()).toHaveLength(0);
     const logged = stdout.join('');
     expect(logged).toContain('invalid pool event');
     expect(logged).not.toContain('do-not-log-me');
@@ -88,8 +84,14 @@ describe('pool handler', () => {
     const run = production(poolEnv({ POOL_RUNNER_OWNER: '' }));
     await expect(run(poolEvent())).rejects.toThrow(/pool_runner_owner must be set/);
     await expect(run(poolEvent())).rejects.toThrow(/pool_runner_owner must be set/);
-    expect(ec2.calls).toHaveLength(0);
-    expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(0);
+    expect(sent()).toHaveLength(0);
+  });
+
+  it('should refuse to start without a queue for every pooled type', async () => {
+    await expect(production(poolEnv({ JOB_QUEUE_URLS: JSON.stringify({ [RUNNER_TYPE]: QUEUE_URL }) }))(poolEvent())).rejects.toThrow(
+      /JOB_QUEUE_URLS has no queue for pooled runner type "linux-arm64"/,
+    );
+    await expect(production(poolEnv({ JOB_QUEUE_URLS: '' }))(poolEvent())).rejects.toThrow(/JOB_QUEUE_URLS is required/);
   });
 
   it('should fail the invocation when the configuration is invalid', async () => {

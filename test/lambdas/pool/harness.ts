@@ -10,8 +10,8 @@ import { createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
 import { Logger } from '../../../lambdas/shared/logger';
 import { loadPoolConfig } from '../../../lambdas/pool/config';
-import { PoolContext, createHandler } from '../../../lambdas/pool/index';
-import type { PoolResult } from '../../../lambdas/pool/pool';
+import { parsePoolEvent } from '../../../lambdas/pool/plan';
+import { type PoolDependencies, type PoolResult, topUpPool } from '../../../lambdas/pool/pool';
 import type { FakeGitHub } from '../shared/fake-github';
 
 export const APP_ID = 4343;
@@ -19,6 +19,7 @@ export const INSTALLATION_ID = 88;
 export const PREFIX = 'gh-ci';
 export const RUNNER_TYPE = 'linux-x64';
 export const OTHER_TYPE = 'linux-arm64';
+export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-linux-x64';
 export const SCHEDULED_TIME = '2026-03-02T08:00:00Z';
 
 /** One runner type's entry of RUNNER_TYPES_CONFIG. */
@@ -50,6 +51,7 @@ export function poolEnv(overrides: Record<string, string> = {}): Record<string, 
     GITHUB_APP_ID_SSM_PARAMETER_NAME: '/gh-ci/github-app/id',
     GITHUB_APP_KEY_SSM_PARAMETER_NAME: '/gh-ci/github-app/key',
     POOL_RUNNER_OWNER: 'octo',
+    JOB_QUEUE_URLS: JSON.stringify({ [RUNNER_TYPE]: QUEUE_URL, [OTHER_TYPE]: `${QUEUE_URL}-arm64` }),
     RUNNER_TYPES_CONFIG: runnerTypesConfig(),
     SSM_CONFIG_PATH: '/gh-ci/runners/config',
     KMS_KEY_ID: 'alias/gh-ci',
@@ -78,12 +80,15 @@ export interface HandlerOptions {
   readonly now?: () => number;
 }
 
-/** A handler over real adapters, built once (one "container"). */
+/**
+ * The pool top-up (which scale-up runs for a pool top-up message, issue #11
+ * item 5) over real adapters, built once (one "container"), driven by the
+ * scheduler's event as the pool function receives it.
+ */
 export function makeHandler(bed: TestBed, options: HandlerOptions = {}): (event: unknown) => Promise<PoolResult> {
   const config = loadPoolConfig(poolEnv(options.env));
   const logger = new Logger('pool', {}, (line) => bed.logs.push(line), 'debug');
-  const context: PoolContext = {
-    config,
+  const context: { deps: PoolDependencies } = {
     deps: {
       ec2: createEc2Runners(new EC2Client({})),
       github: createGitHubApp({
@@ -99,7 +104,15 @@ export function makeHandler(bed: TestBed, options: HandlerOptions = {}): (event:
       now: options.now,
     },
   };
-  return createHandler(async () => context);
+  return async (event) => {
+    const poolEvent = parsePoolEvent(event, Object.keys(config.runnerTypes));
+    try {
+      return await topUpPool(poolEvent, config, context.deps);
+    } catch (error) {
+      logger.error('pool top-up failed', { error, runnerType: poolEvent.runnerType });
+      throw error;
+    }
+  };
 }
 
 /** Parsed log lines. */

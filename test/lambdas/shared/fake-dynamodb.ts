@@ -2,12 +2,27 @@
  * An in-memory DynamoDB table behind aws-sdk-client-mock, for the
  * UpdateItem subset the idempotency store uses: `SET` with `:value`,
  * `if_not_exists(attr, :value)` and `x + :value`; `REMOVE`; conditions made of
- * `attribute_not_exists(attr)`, `attr < :v` and `attr = :v` joined by `OR`;
- * ReturnValues ALL_NEW and ReturnValuesOnConditionCheckFailure ALL_OLD.
+ * `attribute_not_exists(attr)`, `attribute_exists(attr)`, `attr < :v`,
+ * `attr <= :v` and `attr = :v` joined by `AND` within `OR` (AND binds
+ * tighter, as in DynamoDB); ReturnValues ALL_NEW and
+ * ReturnValuesOnConditionCheckFailure ALL_OLD. GetItem, and Query on a sparse
+ * global secondary index: `hash = :v` with an optional `AND range <= :v`
+ * (items without the hash attribute are not in the index, as DynamoDB
+ * documents for sparse indexes), ScanIndexForward and Limit.
  * It evaluates the expressions the code sends, so a wrong expression fails
  * the test instead of passing through a hand-written stub.
  */
-import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  GetItemCommandInput,
+  QueryCommand,
+  QueryCommandInput,
+  UpdateItemCommand,
+  UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { AwsClientStub } from 'aws-sdk-client-mock';
 
 type Item = Record<string, AttributeValue>;
@@ -41,6 +56,31 @@ export function installFakeTable(mock: AwsClientStub<DynamoDBClient>): FakeTable
     table.items.set(pk, updated);
     return input.ReturnValues === 'ALL_NEW' ? { Attributes: updated } : {};
   });
+  mock.on(GetItemCommand).callsFake(async (input: GetItemCommandInput) => {
+    const pk = input.Key?.pk?.S;
+    if (!pk) throw new Error('fake table: Key.pk (S) required');
+    const item = table.items.get(pk);
+    return item ? { Item: { ...item } } : {};
+  });
+  mock.on(QueryCommand).callsFake(async (input: QueryCommandInput) => {
+    if (!input.IndexName) throw new Error('fake table: Query needs an IndexName (the table has only pk)');
+    const names = input.ExpressionAttributeNames ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    const m = (input.KeyConditionExpression ?? '').match(/^\s*(\S+)\s*=\s*(:\w+)(?:\s+AND\s+(\S+)\s*(<=|<|=)\s*(:\w+))?\s*$/);
+    if (!m) throw new Error(`fake table: unsupported key condition "${input.KeyConditionExpression}"`);
+    const hash = name(m[1], names);
+    const range = m[3] ? name(m[3], names) : undefined;
+    let found = [...table.items.values()].filter((item) => compare(item[hash], values[m[2]]) === 0);
+    if (range) {
+      found = found.filter((item) => {
+        const c = compare(item[range], values[m[5]]);
+        return c !== undefined && (m[4] === '<=' ? c <= 0 : m[4] === '<' ? c < 0 : c === 0);
+      });
+      found.sort((a, b) => (compare(a[range], b[range]!) ?? 0) * (input.ScanIndexForward === false ? -1 : 1));
+    }
+    if (input.Limit !== undefined) found = found.slice(0, input.Limit);
+    return { Items: found.map((i) => ({ ...i })), Count: found.length };
+  });
   return table;
 }
 
@@ -63,15 +103,18 @@ function compare(a: AttributeValue | undefined, b: AttributeValue): number | und
 }
 
 function condition(expression: string, item: Item | undefined, names: Record<string, string>, values: Record<string, AttributeValue>): boolean {
-  return expression.split(/\s+OR\s+/).some((clause) => {
-    let m: RegExpMatchArray | null;
-    if ((m = clause.match(/^\s*attribute_not_exists\(([^)]+)\)\s*$/))) return item?.[name(m[1], names)] === undefined;
-    if ((m = clause.match(/^\s*(\S+)\s*(<|=)\s*(:\w+)\s*$/))) {
-      const c = compare(item?.[name(m[1], names)], values[m[3]]);
-      return c !== undefined && (m[2] === '<' ? c < 0 : c === 0);
-    }
-    throw new Error(`fake table: unsupported condition "${clause}"`);
-  });
+  return expression.split(/\s+OR\s+/).some((disjunct) =>
+    disjunct.split(/\s+AND\s+/).every((clause) => {
+      let m: RegExpMatchArray | null;
+      if ((m = clause.match(/^\s*attribute_not_exists\(([^)]+)\)\s*$/))) return item?.[name(m[1], names)] === undefined;
+      if ((m = clause.match(/^\s*attribute_exists\(([^)]+)\)\s*$/))) return item?.[name(m[1], names)] !== undefined;
+      if ((m = clause.match(/^\s*(\S+)\s*(<=|<|=)\s*(:\w+)\s*$/))) {
+        const c = compare(item?.[name(m[1], names)], values[m[3]]);
+        return c !== undefined && (m[2] === '<' ? c < 0 : m[2] === '<=' ? c <= 0 : c === 0);
+      }
+      throw new Error(`fake table: unsupported condition "${clause}"`);
+    }),
+  );
 }
 
 function applyUpdate(expression: string, item: Item, names: Record<string, string>, values: Record<string, AttributeValue>): Item {

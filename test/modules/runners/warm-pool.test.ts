@@ -3,7 +3,7 @@ import { Testing } from 'cdktf';
 import { GitHubRunners, GitHubRunnersProps } from '../../../modules/github-runners';
 import { RunnerTypes } from '../../../modules/runners/runner-types';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
-import { allStatements, makeBundleDir, resources, synth, validationError } from '../helpers';
+import { allStatements, dataSources, makeBundleDir, resources, synth, validationError } from '../helpers';
 
 Testing.setupJest();
 
@@ -87,12 +87,18 @@ describe('WarmPool', () => {
     expect(statements.find((s) => s.sid === 'SchedulerAssumeRole')).toMatchObject({ principals: [{ type: 'Service', identifiers: ['scheduler.amazonaws.com'] }] });
   });
 
-  it('should launch only from the module launch templates and terminate only instances of the prefix', () => {
-    const statements = allStatements(stack);
-    const run = statements.find((s) => s.sid === 'RunInstancesFromModuleTemplates');
-    expect(run?.condition).toEqual([{ test: 'ArnEquals', variable: 'ec2:LaunchTemplate', values: expect.stringContaining('aws_launch_template.') }]);
-    const terminate = statements.find((s) => s.sid === 'TerminateOwnInstances' && s.condition?.[0].values[0] === 'gh-ci');
-    expect(terminate?.actions).toEqual(['ec2:TerminateInstances']);
+  it('should only send top-ups to the job queues: scale-up is the one launcher per type (no EC2, SSM or GitHub)', () => {
+    // GIVEN the pool function's own policy document
+    const [, doc] = Object.entries(dataSources(stack, 'aws_iam_policy_document')).find(([id]) => id.includes('pool_lambda') && id.includes('policy-document'))!;
+    const statements = (doc as any).statement as any[];
+    const actions = statements.flatMap((s) => s.actions as string[]);
+
+    // THEN it sends to the job queues and encrypts for them, and may not launch, tag, terminate or write SSM
+    expect(statements.find((s) => s.sid === 'SendPoolTopUps')).toMatchObject({ actions: ['sqs:SendMessage'], resources: expect.stringContaining('aws_sqs_queue.') });
+    expect(statements.find((s) => s.sid === 'EncryptPoolTopUps')?.actions).toEqual(['kms:GenerateDataKey']);
+    expect(actions.filter((a) => /^ec2:|^ssm:(Put|Delete|GetParameter$)/.test(a))).toEqual([]);
+    // AND its environment names each type's queue
+    expect(pool.environment.variables.JOB_QUEUE_URLS).toMatch(/aws_sqs_queue\.\S+\[key\]\.url/);
   });
 
   it('should alarm on the pool function errors', () => {
