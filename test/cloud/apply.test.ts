@@ -20,7 +20,7 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, DeleteParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -143,7 +143,7 @@ describe('the module applied to moto_server', () => {
     const checks = new RecordedTranslator(world, { instanceTags }).checks(segments);
     // Every caller of the scenarios was recorded, and the calls the brief names are among them.
     expect([...new Set(segments.map((s) => s.who.replace(/^runner:.*/, 'runner')))].sort()).toEqual(
-      ['gh-ci-scale-down', 'gh-ci-scale-up-default', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-termination-watcher', 'runner'].sort(),
+      ['gh-ci-scale-down', 'gh-ci-scale-up-default', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-scale-up-linux-arm64', 'multi-termination-watcher', 'runner'].sort(),
     );
     const seen = new Set(checks.map((c) => `${c.who.replace(/^runner:.*/, 'runner')} ${c.request.action} ${c.request.resource.split(':').slice(5).join(':').replace(/[0-9a-f]{8,}/g, '*').replace(/key\/.*/, 'key/*')}`));
     expect([...seen]).toEqual(
@@ -155,7 +155,8 @@ describe('the module applied to moto_server', () => {
         'gh-ci-scale-up-default ec2:CreateTags instance/i-*',
         'gh-ci-scale-up-default iam:PassRole role/gh-ci-runner',
         'gh-ci-scale-up-default ssm:GetParameter parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
-        'multi-pool ec2:CreateFleet launch-template/lt-*',
+        'multi-pool sqs:SendMessage multi-jobs-linux-arm64',
+        'multi-scale-up-linux-arm64 ec2:CreateFleet launch-template/lt-*',
         'gh-ci-scale-up-default kms:Encrypt key/*',
         'gh-ci-webhook-redelivery ssm:GetParameters parameter/ops/github/runner/dev/private-key',
         'runner ssm:GetParameter parameter/gh-ci/runners/config/i-*',
@@ -387,19 +388,7 @@ async function runJobOverTheWire(): Promise<void> {
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs-default' }));
       const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       expect(received.Messages ?? []).toHaveLength(1);
-      const event: SQSEvent = {
-        Records: (received.Messages ?? []).map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body!,
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'webhook', ApproximateFirstReceiveTimestamp: '0' },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:gh-ci-jobs-default`,
-          awsRegion: REGION,
-        })),
-      };
+      const event = sqsEvent(received.Messages ?? [], 'gh-ci-jobs-default');
 
       // 3. Scale-up launches from the applied launch template and registers a JIT runner.
       const scaleUp = await container('scale-up', 'gh-ci-scale-up-default');
@@ -468,6 +457,23 @@ async function runJobOverTheWire(): Promise<void> {
   });
 }
 
+/** The event Lambda's SQS poller hands a function for `messages` received from `queueName`. */
+function sqsEvent(messages: readonly Message[], queueName: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body!,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'sender', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:${queueName}`,
+      awsRegion: REGION,
+    })),
+  };
+}
+
 async function runPoolOverTheWire(): Promise<void> {
   await inSandbox(async ({ gh, privateKeyPem, client, container }) => {
     const appParameters = ['/multi/github/app-id', '/multi/github/private-key', '/multi/github/webhook-secret'];
@@ -483,9 +489,18 @@ async function runPoolOverTheWire(): Promise<void> {
       const input = JSON.parse(schedule.Target!.Input!.replace('<aws.scheduler.scheduled-time>', new Date().toISOString())) as unknown;
       expect(input).toEqual({ runnerType: 'linux-arm64', size: 2, scheduledTime: expect.any(String) });
 
-      // 2. The pool launches its two idle runners and registers them with the pool owner.
+      // 2. The pool's tick is a top-up message on the type's queue (#11 item 5: scale-up is the one launcher per type).
       const pool = await container('pool', 'multi-pool');
       await pool(input, lambdaContext('multi-pool', 60_000));
+      const sqs = client(SQSClient);
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'multi-jobs-linux-arm64' }));
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect(received.Messages ?? []).toHaveLength(1);
+
+      // 3. The type's scale-up, as applied, launches the two idle runners and registers them with the pool owner.
+      const scaleUp = await container('scale-up', 'multi-scale-up-linux-arm64');
+      const result = (await scaleUp(sqsEvent(received.Messages ?? [], 'multi-jobs-linux-arm64'), lambdaContext('multi-scale-up-linux-arm64', 30_000))) as SQSBatchResponse;
+      expect(result.batchItemFailures).toEqual([]);
       const reservations = await client(EC2Client).send(
         new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['multi'] }, { Name: 'tag:ghr:runner-type', Values: ['linux-arm64'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }),
       );
@@ -493,7 +508,7 @@ async function runPoolOverTheWire(): Promise<void> {
       expect(launched).toHaveLength(2);
       expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(2);
 
-      // 3. EC2 warns that one of them is reclaimed: the watcher, as applied, removes its runner from GitHub.
+      // 4. EC2 warns that one of them is reclaimed: the watcher, as applied, removes its runner from GitHub.
       const watcher = await container('termination-watcher', 'multi-termination-watcher');
       const runnersBefore = gh.runners.get('octo-org')?.length ?? 0;
       await watcher(
