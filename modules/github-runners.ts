@@ -181,6 +181,12 @@ export interface GitHubRunnersProps {
    */
   readonly roles?: RoleSettings;
   /**
+   * Labels every runner type offers in addition to its own (philips
+   * `runner_extra_labels`): runners register with them, and the webhook routes
+   * jobs on them, as on the type's labels. @default []
+   */
+  readonly runnerExtraLabels?: string[];
+  /**
    * Bring your own KMS key (philips `kms_key_arn`): a symmetric key in the
    * module's account and region whose policy allows what the README's "Bring
    * your own KMS key" lists. The module then creates no key. @default the module creates its key
@@ -227,12 +233,15 @@ export class GitHubRunners extends Construct {
         () => props.roles?.permissionsBoundary === undefined || POLICY_ARN_PATTERN.test(props.roles.permissionsBoundary),
         `roles.permissionsBoundary must be an IAM policy ARN, got "${props.roles?.permissionsBoundary}"`,
       ),
+      ...(Token.isUnresolved(props.runnerExtraLabels) ? [] : (props.runnerExtraLabels ?? [])).map((l) =>
+        whenKnown(l, () => l.trim() !== '' && !l.includes(','), `runnerExtraLabels must hold labels that are not empty and have no comma, got "${l}"`),
+      ),
       ...(['appId', 'privateKey', 'webhookSecret'] as const).map((k) =>
         whenKnown(props.githubApp[k], () => props.githubApp[k] !== '' && !props.githubApp[k].startsWith('arn:'), `githubApp.${k} must be an SSM parameter name (not empty, not an ARN), got "${props.githubApp[k]}"`),
       ),
     ]);
     const tags = props.tags ?? {};
-    const runnerTypes = types.bind(this);
+    const runnerTypes = types.bind(this, props.runnerExtraLabels);
     const roles = props.roles ?? {};
     const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: { ...props.lambda, role: roles } };
 

@@ -142,6 +142,7 @@ export class TerraformModuleStack extends TerraformStack {
       },
       roles: { path: v.rolePath.stringValue, permissionsBoundary: v.rolePermissionsBoundary.stringValue },
       kmsKeyArn: v.kmsKeyArn.stringValue,
+      runnerExtraLabels: v.runnerExtraLabels.listValue,
       poolRunnerOwner: v.poolRunnerOwner.stringValue,
       observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
       tags: v.tags.value,
@@ -237,6 +238,7 @@ class ModuleVariables {
   readonly runnerManagedPolicyArns: TerraformVariable;
   readonly enableSsmOnRunners: TerraformVariable;
   readonly kmsKeyArn: TerraformVariable;
+  readonly runnerExtraLabels: TerraformVariable;
   readonly runnerEgressRules: TerraformVariable;
   readonly enableWebhookRedelivery: TerraformVariable;
   readonly webhookRedeliverySchedule: TerraformVariable;
@@ -547,6 +549,16 @@ class ModuleVariables {
       {
         condition: '${var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))}',
         errorMessage: 'kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.',
+      },
+    );
+    this.runnerExtraLabels = variable(
+      'runner_extra_labels',
+      'list(string)',
+      [],
+      'Labels every runner type offers besides its own: runners register with them and jobs are routed on them, as on the type\'s labels.',
+      {
+        condition: '${alltrue([for l in var.runner_extra_labels : length(trimspace(l)) > 0 && !strcontains(l, ",")])}',
+        errorMessage: 'runner_extra_labels must hold labels that are not empty or only whitespace and have no comma (config.sh takes them comma-separated).',
       },
     );
     this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');
