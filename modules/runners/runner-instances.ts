@@ -151,6 +151,11 @@ export class RunnerInstances extends Construct {
       ),
       whenKnown(version, () => /^\d+\.\d+\.\d+$/.test(version), `runnerVersion must look like 2.329.0, got "${version}"`),
       whenKnown(props.ssmConfigPath, () => props.ssmConfigPath.startsWith('/'), `ssmConfigPath must start with "/", got "${props.ssmConfigPath}"`),
+      // The rules shape only the group created here, which the caller's groups replace.
+      {
+        ok: props.egressRules === undefined || Token.isUnresolved(props.securityGroupIds) || (props.securityGroupIds ?? []).length === 0,
+        message: 'egressRules is set but securityGroupIds is too: the rules apply only to the security group created when securityGroupIds is empty; put them on your groups and drop egressRules, or drop securityGroupIds',
+      },
     ]);
     const { region } = props.key;
 

@@ -576,7 +576,7 @@ class ModuleVariables {
     this.runnerEgressRules = new TerraformVariable(scope, 'runner_egress_rules', {
       type: 'list(object({ cidr_blocks = optional(list(string)), ipv6_cidr_blocks = optional(list(string)), prefix_list_ids = optional(list(string)), from_port = number, protocol = string, security_groups = optional(list(string)), self = optional(bool), to_port = number, description = optional(string) }))',
       default: [{ cidr_blocks: ['0.0.0.0/0'], ipv6_cidr_blocks: ['::/0'], from_port: 0, protocol: '-1', to_port: 0 }],
-      description: 'Outbound rules of the runners\' security group (as aws_security_group egress). Unused when runner_security_group_ids is set. Default: everything to 0.0.0.0/0 and ::/0.',
+      description: 'Outbound rules of the runners\' security group (as aws_security_group egress). Only for the group the module creates: setting it together with runner_security_group_ids is an error at plan. Default: everything to 0.0.0.0/0 and ::/0.',
       validation: [
         egressCheck(
           `${all} || ${tcpUdp} || ${icmp} || try(floor(tonumber(r.protocol)) == tonumber(r.protocol) && tonumber(r.protocol) >= 0 && tonumber(r.protocol) <= 255, false)`,
@@ -589,6 +589,17 @@ class ModuleVariables {
           ['cidr_blocks', 'ipv6_cidr_blocks', 'prefix_list_ids', 'security_groups'].map((a) => `(r.${a} == null ? 0 : length(r.${a}))`).join(' + ') + ' > 0 || r.self == true',
           'every rule needs a destination: cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, security_groups or self',
         ),
+        // The rules only shape the group the module creates; with the caller's
+        // groups there is none, so rules given then would be silently unused.
+        // An error (not a check warning): the fix is to drop one of the two, and a
+        // warning is easy to miss while the runners' egress would not be what was asked.
+        // Compares with the default as the variable's type converts it (absent optionals are null).
+        // Reads a second variable, so Terraform (>= 1.9) evaluates it at plan.
+        {
+          condition: `\${length(var.runner_security_group_ids) == 0 || jsonencode(${rules}) == jsonencode([{ cidr_blocks = ["0.0.0.0/0"], description = null, from_port = 0, ipv6_cidr_blocks = ["::/0"], prefix_list_ids = null, protocol = "-1", security_groups = null, self = null, to_port = 0 }])}`,
+          errorMessage:
+            'runner_egress_rules is set but runner_security_group_ids is too: the rules apply only to the security group the module creates, which it does not when runner_security_group_ids is set. Put the egress rules on your own groups and unset runner_egress_rules, or unset runner_security_group_ids.',
+        },
       ],
     });
     this.tags = new TerraformVariable(scope, 'tags', {

@@ -202,6 +202,46 @@ describe('GitHubRunners', () => {
       const local = Object.entries(typed.locals ?? {}).find(([name]) => name.includes('runner_types'))?.[1] as Record<string, unknown>;
       expect(Object.keys(local)).toEqual(['arm']);
     });
+
+    /** Issue #10 item 5: runnerExtraLabels (philips `runner_extra_labels`). */
+    it('should join runnerExtraLabels to every type, in the one map routing and registration read', () => {
+      const { stack: typed } = synthRunners({
+        runnerTypes: RunnerTypes.fromList([
+          { name: 'arm', labels: ['linux', 'arm64'] },
+          { name: 'gpu', labels: ['linux', 'Team-A'], poolConfig: [{ size: 1, scheduleExpression: 'rate(1 hour)' }] },
+        ]),
+        poolRunnerOwner: 'my-org',
+        lambdaCode: { ...VALID.lambdaCode, pool: LambdaCode.fromBundle('pool', bundle.dir) },
+        runnerExtraLabels: ['team-a', 'ci'],
+      });
+      const [name, local] = Object.entries(typed.locals ?? {}).find(([n]) => n.includes('runner_types')) as [string, Record<string, { labels: string[] }>];
+      expect(Object.fromEntries(Object.entries(local).map(([k, t]) => [k, t.labels]))).toEqual({
+        arm: ['linux', 'arm64', 'team-a', 'ci'],
+        gpu: ['linux', 'Team-A', 'ci'],
+      });
+      const fns = Object.values(resources(typed, 'aws_lambda_function')) as any[];
+      const fn = (n: string) => fns.find((f) => f.function_name === n);
+      expect(fn('gh-ci-webhook').environment.variables.RUNNER_TYPES_CONFIG).toContain(`local.${name}`);
+      expect(fn('gh-ci-pool').environment.variables.RUNNER_TYPES_CONFIG).toContain(`local.${name}`);
+      const scaleUp = fns.find((f) => String(f.function_name).includes('scale-up'));
+      expect(scaleUp.for_each).toBe(`\${local.${name}}`);
+    });
+
+    it('should reject an empty extra label or one with a comma, naming runnerExtraLabels', () => {
+      expect(validationError(() => synthRunners({ runnerExtraLabels: ['ok', ' ', 'a,b'] })).problems).toEqual([
+        'runnerExtraLabels must hold labels that are not empty and have no comma, got " "',
+        'runnerExtraLabels must hold labels that are not empty and have no comma, got "a,b"',
+      ]);
+    });
+
+    it('should reject egressRules together with securityGroupIds, naming both', () => {
+      const error = validationError(() =>
+        synthRunners({ instances: { securityGroupIds: ['sg-0123456789abcdef0'], egressRules: [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }] } }),
+      );
+      expect(error.problems).toEqual([expect.stringMatching(/^egressRules is set but securityGroupIds is too/)]);
+      // Either alone is fine.
+      expect(() => synthRunners({ instances: { securityGroupIds: ['sg-0123456789abcdef0'] } })).not.toThrow();
+    });
   });
 
   describe('lifecycle and observability wiring', () => {

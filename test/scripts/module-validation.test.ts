@@ -82,12 +82,38 @@ describe('module validation at terraform validate', () => {
       expect(text).toContain('not: ReadOnlyAccess.');
       expect(text).toContain('kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.');
       expect(text).toContain('runner_egress_rules: protocol "-1" needs from_port = 0 and to_port = 0 (rules: #0 (all on 443)).');
+      expect(text).toContain('runner_extra_labels must hold labels that are not empty or only whitespace and have no comma (config.sh takes them comma-separated).');
+      expect(text).toMatch(/in module "runners": \d+: runner_extra_labels = /);
       expect(text).toMatch(/in module "runners": \d+: role_path = "ci\/runners"/);
       expect(text).not.toContain('source code not available');
     } finally {
       rmSync(plans, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('should stop at plan when runner_egress_rules and runner_security_group_ids are both set, naming both', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-egress-sg-'));
+    try {
+      const target = { name: 'egress-with-security-groups', dir: join(__dirname, 'fixtures', 'egress-with-security-groups'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      // The check reads a second variable, so Terraform evaluates it at plan.
+      expect(error?.message).toMatch(/terraform plan failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      const message = 'runner_egress_rules is set but runner_security_group_ids is too';
+      expect(text).toContain(`${message}: the rules apply only to the security group the module creates`);
+      // Only the module that sets both fails: the caller's groups with the default rules, or rules alone, plan.
+      expect(text.split(message)).toHaveLength(2);
+      expect(text).toMatch(/in module "both": \d+: runner_egress_rules = /);
+      expect(text).not.toContain('module "groups_only"');
+      expect(text).not.toContain('module "rules_only"');
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('should stop at plan on a KMS key from another region, naming kms_key_arn and both regions', async () => {
     const plans = mkdtempSync(join(tmpdir(), 'ghr-kms-region-'));
