@@ -114,6 +114,12 @@ export interface RunnerInstancesProps {
    * @default one rule: everything to 0.0.0.0/0 and ::/0
    */
   readonly egressRules?: EgressRule[] | IResolvable;
+  /**
+   * Verify the GitHub server's TLS certificate on the runners (terraform-aws-github-runner
+   * `ghes_ssl_verify`): false starts config.sh and run.sh with
+   * `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`. @default true
+   */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -283,6 +289,7 @@ export class RunnerInstances extends Construct {
       // base64: the template puts every value between single quotes.
       userdata_pre_install_base64: Fn.base64encode(it.getString('userdata_pre_install')),
       userdata_post_install_base64: Fn.base64encode(it.getString('userdata_post_install')),
+      ghes_ssl_verify: props.ghesSslVerify ?? true,
     });
     const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
 

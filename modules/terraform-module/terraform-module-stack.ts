@@ -121,6 +121,7 @@ export class TerraformModuleStack extends TerraformStack {
       },
       scaleUp: {
         ghesUrl: v.ghesUrl.stringValue,
+        ghesSslVerify: v.ghesSslVerify.booleanValue,
         runnerGroupName: v.runnerGroupName.stringValue,
         enableJitConfig: v.enableJitConfig.booleanValue,
         enableJobQueuedCheck: v.enableJobQueuedCheck.booleanValue,
@@ -212,6 +213,7 @@ class ModuleVariables {
   readonly scaleUpLambdaS3Key: TerraformVariable;
   readonly scaleUpLambdaS3ObjectVersion: TerraformVariable;
   readonly ghesUrl: TerraformVariable;
+  readonly ghesSslVerify: TerraformVariable;
   readonly runnerGroupName: TerraformVariable;
   readonly enableJitConfig: TerraformVariable;
   readonly enableJobQueuedCheck: TerraformVariable;
@@ -442,6 +444,17 @@ class ModuleVariables {
       condition: '${var.ghes_url == null || can(regex("^https://[^/]+/?$", var.ghes_url))}',
       errorMessage: 'ghes_url must be an https URL with no path, e.g. https://github.example.com.',
     });
+    // Reads a second variable, so Terraform (>= 1.9) evaluates it at plan.
+    this.ghesSslVerify = variable(
+      'ghes_ssl_verify',
+      'bool',
+      true,
+      "Verify the TLS certificate of the GitHub Enterprise Server in ghes_url. False (needs ghes_url) skips the check in every function that calls GitHub (their GitHub client only) and on the runners (GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1): anyone on the network path can then impersonate the server and read the App's tokens and the runners' JIT configs. Prefer a certificate from a CA the runners trust.",
+      {
+        condition: '${var.ghes_ssl_verify || var.ghes_url != null}',
+        errorMessage: 'ghes_ssl_verify is false but ghes_url is null: certificate checks can be turned off only for a GitHub Enterprise Server. Set ghes_url, or leave ghes_ssl_verify true.',
+      },
+    );
     this.runnerGroupName = variable('runner_group_name', 'string', 'Default', 'Runner group for organisation runners (ignored for repository runners).', {
       condition: '${length(trimspace(var.runner_group_name)) > 0}',
       errorMessage: 'runner_group_name must not be empty.',
