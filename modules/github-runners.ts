@@ -90,6 +90,17 @@ export interface SyncerSettings {
 export interface ScaleUpSettings {
   /** GitHub Enterprise Server or ghe.com URL, e.g. "https://github.example.com". @default github.com */
   readonly ghesUrl?: string;
+  /**
+   * Verify the TLS certificate of the GitHub server (terraform-aws-github-runner
+   * `ghes_ssl_verify`). `false` is for a GHES whose certificate no trusted CA
+   * signed: every function that calls GitHub (scale-up, scale-down, the
+   * termination watcher, the pool, webhook redelivery) skips the check for its
+   * GitHub client only, and the runners start with
+   * `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`. Anyone on the network path can then
+   * impersonate the server and read the App's tokens and the runners' JIT
+   * configs; prefer a trusted certificate. Needs `ghesUrl`. @default true
+   */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** Runner group for organisation runners. @default "Default" */
   readonly runnerGroupName?: string;
   /** Register with single-use JIT configs; false uses registration tokens and --ephemeral. @default true */
@@ -181,6 +192,12 @@ export interface GitHubRunnersProps {
    */
   readonly roles?: RoleSettings;
   /**
+   * Labels every runner type offers in addition to its own (philips
+   * `runner_extra_labels`): runners register with them, and the webhook routes
+   * jobs on them, as on the type's labels. @default []
+   */
+  readonly runnerExtraLabels?: string[];
+  /**
    * Bring your own KMS key (philips `kms_key_arn`): a symmetric key in the
    * module's account and region whose policy allows what the README's "Bring
    * your own KMS key" lists. The module then creates no key. @default the module creates its key
@@ -227,12 +244,20 @@ export class GitHubRunners extends Construct {
         () => props.roles?.permissionsBoundary === undefined || POLICY_ARN_PATTERN.test(props.roles.permissionsBoundary),
         `roles.permissionsBoundary must be an IAM policy ARN, got "${props.roles?.permissionsBoundary}"`,
       ),
+      ...(Token.isUnresolved(props.runnerExtraLabels) ? [] : (props.runnerExtraLabels ?? [])).map((l) =>
+        whenKnown(l, () => l.trim() !== '' && !l.includes(','), `runnerExtraLabels must hold labels that are not empty and have no comma, got "${l}"`),
+      ),
+      whenKnown(
+        props.scaleUp?.ghesSslVerify,
+        () => props.scaleUp?.ghesSslVerify !== false || props.scaleUp?.ghesUrl !== undefined,
+        'scaleUp.ghesSslVerify is false but scaleUp.ghesUrl is not set: certificate checks can be turned off only for a GitHub Enterprise Server; set scaleUp.ghesUrl, or leave scaleUp.ghesSslVerify true',
+      ),
       ...(['appId', 'privateKey', 'webhookSecret'] as const).map((k) =>
         whenKnown(props.githubApp[k], () => props.githubApp[k] !== '' && !props.githubApp[k].startsWith('arn:'), `githubApp.${k} must be an SSM parameter name (not empty, not an ARN), got "${props.githubApp[k]}"`),
       ),
     ]);
     const tags = props.tags ?? {};
-    const runnerTypes = types.bind(this);
+    const runnerTypes = types.bind(this, props.runnerExtraLabels);
     const roles = props.roles ?? {};
     const lambda = { logLevel, metricsNamespace: `GitHubRunners/${props.prefix}`, functionSettings: { ...props.lambda, role: roles } };
 
@@ -271,6 +296,7 @@ export class GitHubRunners extends Construct {
       binaries: this.syncer,
       ...props.instances,
       runnerVersion,
+      ghesSslVerify: props.scaleUp?.ghesSslVerify,
       role: roles,
       tags,
     });
@@ -312,6 +338,7 @@ export class GitHubRunners extends Construct {
       appIdParameterName: props.githubApp.appId,
       privateKeyParameterName: props.githubApp.privateKey,
       ghesUrl: props.scaleUp?.ghesUrl,
+      ghesSslVerify: props.scaleUp?.ghesSslVerify,
       enableOrganizationRunners: props.enableOrganizationRunners,
     };
     this.scaleDown = new ScaleDown(this, 'scale-down', {
@@ -363,6 +390,7 @@ export class GitHubRunners extends Construct {
         appIdParameterName: github.appIdParameterName,
         privateKeyParameterName: github.privateKeyParameterName,
         ghesUrl: github.ghesUrl,
+        ghesSslVerify: github.ghesSslVerify,
         ...props.webhookRedelivery,
         tags,
       });

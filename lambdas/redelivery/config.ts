@@ -13,6 +13,7 @@ export const REDELIVERY_ENV = {
   appIdParameterName: 'GITHUB_APP_ID_SSM_PARAMETER_NAME',
   appKeyParameterName: 'GITHUB_APP_KEY_SSM_PARAMETER_NAME',
   ghesUrl: 'GHES_URL',
+  tlsVerify: 'GHES_SSL_VERIFY',
   lookbackMinutes: 'REDELIVERY_LOOKBACK_MINUTES',
   maxPages: 'REDELIVERY_MAX_PAGES',
   maxRedeliveries: 'REDELIVERY_MAX_PER_RUN',
@@ -32,6 +33,8 @@ export interface RedeliveryConfig extends RedeliverySettings {
   readonly appKeyParameterName: string;
   /** GHES or ghe.com URL; github.com when absent. */
   readonly ghesUrl?: string;
+  /** GHES_SSL_VERIFY (philips `ghes_ssl_verify`). @default true */
+  readonly tlsVerify: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -44,6 +47,7 @@ export function loadRedeliveryConfig(env: NodeJS.ProcessEnv): RedeliveryConfig {
     appIdParameterName: reader.string(e.appIdParameterName),
     appKeyParameterName: reader.string(e.appKeyParameterName),
     ghesUrl: reader.optionalHttpUrl(e.ghesUrl),
+    tlsVerify: reader.bool(e.tlsVerify, true),
     lookbackMinutes: reader.int(e.lookbackMinutes, l.lookbackMinutes.default, l.lookbackMinutes.min, l.lookbackMinutes.max),
     maxPages: reader.int(e.maxPages, l.maxPages.default, l.maxPages.min, l.maxPages.max),
     maxRedeliveries: reader.int(e.maxRedeliveries, l.maxRedeliveries.default, l.maxRedeliveries.min, l.maxRedeliveries.max),

@@ -39,6 +39,8 @@ export interface DeliveryLogOptions extends AppCredentials {
   /** Overrides `ghesUrl` (tests). */
   readonly baseUrl?: string;
   readonly logger: Logger;
+  /** Verify GitHub's TLS certificate; see ClientSettings. @default true */
+  readonly tlsVerify?: boolean;
   readonly budget?: InvocationBudget;
   /** @default burst 10, 170 per minute */
   readonly writePacing?: WritePacerOptions;
@@ -53,6 +55,7 @@ export function createDeliveryLog(options: DeliveryLogOptions): DeliveryLog {
     logger: options.logger,
     throttleId: `ghr-redelivery-${options.appId}`,
     budget: options.budget,
+    tlsVerify: options.tlsVerify,
     ...options.retries,
   });
   return {

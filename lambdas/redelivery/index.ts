@@ -10,6 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { onceAsync } from '../shared/config';
 import { InvocationBudget } from '../shared/deadline';
 import { normalisePrivateKey } from '../shared/github/private-key';
+import { warnUnverifiedTls } from '../shared/github/app-settings';
 import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { ParameterCache } from '../shared/ssm-parameters';
@@ -45,11 +46,13 @@ export async function createDefaultContext(
   const logger = new Logger('redelivery', {}, undefined, config.logLevel);
   const ssm = options.ssm ?? new SSMClient({ retryMode: 'adaptive', maxAttempts: 5 });
   const secrets = await new ParameterCache(ssm).get([config.appIdParameterName, config.appKeyParameterName]);
+  warnUnverifiedTls(config.tlsVerify, logger);
   const budget = new InvocationBudget();
   const deliveries = createDeliveryLog({
     appId: secrets[config.appIdParameterName].trim(),
     privateKey: normalisePrivateKey(secrets[config.appKeyParameterName]),
     ghesUrl: config.ghesUrl,
+    tlsVerify: config.tlsVerify,
     logger,
     budget,
     ...options.client,

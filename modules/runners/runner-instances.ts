@@ -114,6 +114,12 @@ export interface RunnerInstancesProps {
    * @default one rule: everything to 0.0.0.0/0 and ::/0
    */
   readonly egressRules?: EgressRule[] | IResolvable;
+  /**
+   * Verify the GitHub server's TLS certificate on the runners (terraform-aws-github-runner
+   * `ghes_ssl_verify`): false starts config.sh and run.sh with
+   * `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`. @default true
+   */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -151,6 +157,11 @@ export class RunnerInstances extends Construct {
       ),
       whenKnown(version, () => /^\d+\.\d+\.\d+$/.test(version), `runnerVersion must look like 2.329.0, got "${version}"`),
       whenKnown(props.ssmConfigPath, () => props.ssmConfigPath.startsWith('/'), `ssmConfigPath must start with "/", got "${props.ssmConfigPath}"`),
+      // The rules shape only the group created here, which the caller's groups replace.
+      {
+        ok: props.egressRules === undefined || Token.isUnresolved(props.securityGroupIds) || (props.securityGroupIds ?? []).length === 0,
+        message: 'egressRules is set but securityGroupIds is too: the rules apply only to the security group created when securityGroupIds is empty; put them on your groups and drop egressRules, or drop securityGroupIds',
+      },
     ]);
     const { region } = props.key;
 
@@ -278,6 +289,7 @@ export class RunnerInstances extends Construct {
       // base64: the template puts every value between single quotes.
       userdata_pre_install_base64: Fn.base64encode(it.getString('userdata_pre_install')),
       userdata_post_install_base64: Fn.base64encode(it.getString('userdata_post_install')),
+      ghes_ssl_verify: props.ghesSslVerify ?? true,
     });
     const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
 

@@ -244,9 +244,21 @@ export abstract class RunnerTypes {
   /** Whether any type has a warm pool; undefined when only Terraform knows (a map variable). */
   abstract hasPools(): boolean | undefined;
 
-  /** Holds the map in a local and returns it with an iterator over it. */
-  bind(scope: Construct): BoundRunnerTypes {
-    const local = new TerraformLocal(scope, 'runner_types', this.value());
+  /**
+   * Holds the map in a local and returns it with an iterator over it.
+   * `extraLabels` (philips `runner_extra_labels`) join every type's labels
+   * there, so the webhook routes on them and runners register with them: one
+   * list for both sides.
+   */
+  bind(scope: Construct, extraLabels: string[] = []): BoundRunnerTypes {
+    const value = this.value();
+    const merged =
+      !Token.isUnresolved(extraLabels) && extraLabels.length === 0
+        ? value
+        : !Token.isUnresolved(value) && !Token.isUnresolved(extraLabels)
+          ? Object.fromEntries(Object.entries(value as Record<string, RunnerTypeEntry>).map(([k, t]) => [k, { ...t, labels: withExtraLabels(t.labels, extraLabels) }]))
+          : extraLabelsExpression(`local.${new TerraformLocal(scope, 'runner_types_given', value).friendlyUniqueId}`, `local.${new TerraformLocal(scope, 'runner_extra_labels', extraLabels).friendlyUniqueId}`);
+    const local = new TerraformLocal(scope, 'runner_types', merged);
     return { local, iterator: () => TerraformIterator.fromMap(local.asAnyMap) };
   }
 }
@@ -349,6 +361,18 @@ function instanceRules(t: RunnerTypeProps) {
       ),
     ]),
   ];
+}
+
+/** The same, in Terraform, for a map or labels that are Terraform expressions (`local.…` addresses). */
+function extraLabelsExpression(types: string, extra: string): string {
+  return `\${{ for k, t in ${types} : k => merge(t, { labels = concat(t.labels, [for l in ${extra} : l if !contains([for o in t.labels : lower(o)], lower(l))]) }) }}`;
+}
+
+/** A type's labels followed by the extra labels it does not have yet (case-insensitively, as GitHub compares). */
+export function withExtraLabels(labels: readonly string[], extra: readonly string[]): string[] {
+  const out = [...labels];
+  for (const l of extra) if (!out.some((o) => o.toLowerCase() === l.toLowerCase())) out.push(l);
+  return out;
 }
 
 /** The map entry for a typed runner type, with every default the variable's type would fill in. */

@@ -37,6 +37,8 @@ export interface ScaleDownProps {
   readonly ssmConfigPath: string;
   /** @default github.com */
   readonly ghesUrl?: string;
+  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** When scale-down runs. @default "cron(*\/5 * * * ? *)" (every 5 minutes) */
@@ -109,6 +111,7 @@ export class ScaleDown extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
+        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         MINIMUM_RUNNING_TIME_IN_MINUTES: Token.asString(minimum),
         RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),

@@ -39,6 +39,8 @@ export interface ScaleUpProps {
   readonly lambda: LambdaSettings;
   /** GitHub Enterprise Server or ghe.com URL. @default github.com */
   readonly ghesUrl?: string;
+  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** Organisation-level runners (else repository-level). @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** Runner group for organisation runners. @default "Default" */
@@ -179,6 +181,7 @@ export class ScaleUp extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
+        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         RUNNER_GROUP_NAME: props.runnerGroupName ?? 'Default',
         ENABLE_JIT_CONFIG: envFlag(props.enableJitConfig, true),

@@ -25,6 +25,8 @@ export interface TerminationWatcherProps {
   readonly privateKeyParameterName: string;
   /** @default github.com */
   readonly ghesUrl?: string;
+  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** Seconds before a busy runner is tried again, 0 to 900. @default 60 */
@@ -74,6 +76,7 @@ export class TerminationWatcher extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
+        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         RETRY_QUEUE_URL: queue.url,
         RETRY_DELAY_SECONDS: Token.asString(delay),

@@ -43,6 +43,8 @@ export const USER_DATA_TEMPLATE_PATH = path.join(__dirname, USER_DATA_TEMPLATE_R
  * - `runner_extra_packages`: space-separated dnf package names installed with them (`''` for none).
  * - `userdata_pre_install_base64`, `userdata_post_install_base64`: base64 of the type's
  *   `userdata_pre_install` / `userdata_post_install` shell snippets (`''` for none).
+ * - `ghes_ssl_verify`: `false` starts config.sh and run.sh with `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`
+ *   (the runner then skips the GitHub server's certificate check); `true` leaves it unset.
  *
  * Values are inserted between single quotes in the script, so they must not contain `'`
  * (the snippets are base64-encoded for that reason).
@@ -63,6 +65,7 @@ export const USER_DATA_TEMPLATE_VARIABLES = [
   'runner_extra_packages',
   'userdata_pre_install_base64',
   'userdata_post_install_base64',
+  'ghes_ssl_verify',
 ] as const;
 
 /**

@@ -59,6 +59,8 @@ export interface WarmPoolProps {
   readonly lambda: LambdaSettings;
   /** @default github.com */
   readonly ghesUrl?: string;
+  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default "Default" */
   readonly runnerGroupName?: string;
   /** @default true */
@@ -126,6 +128,7 @@ export class WarmPool extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
+        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
         RUNNER_GROUP_NAME: props.runnerGroupName ?? 'Default',
         ENABLE_JIT_CONFIG: envFlag(props.enableJitConfig, true),
         RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),

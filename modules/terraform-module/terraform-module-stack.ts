@@ -122,6 +122,7 @@ export class TerraformModuleStack extends TerraformStack {
       },
       scaleUp: {
         ghesUrl: v.ghesUrl.stringValue,
+        ghesSslVerify: v.ghesSslVerify.booleanValue,
         runnerGroupName: v.runnerGroupName.stringValue,
         enableJitConfig: v.enableJitConfig.booleanValue,
         enableJobQueuedCheck: v.enableJobQueuedCheck.booleanValue,
@@ -143,6 +144,7 @@ export class TerraformModuleStack extends TerraformStack {
       },
       roles: { path: v.rolePath.stringValue, permissionsBoundary: v.rolePermissionsBoundary.stringValue },
       kmsKeyArn: v.kmsKeyArn.stringValue,
+      runnerExtraLabels: v.runnerExtraLabels.listValue,
       poolRunnerOwner: v.poolRunnerOwner.stringValue,
       observability: { alarmSnsTopicArn: v.alarmSnsTopicArn.stringValue },
       tags: v.tags.value,
@@ -216,6 +218,7 @@ class ModuleVariables {
   readonly scaleUpLambdaS3Key: TerraformVariable;
   readonly scaleUpLambdaS3ObjectVersion: TerraformVariable;
   readonly ghesUrl: TerraformVariable;
+  readonly ghesSslVerify: TerraformVariable;
   readonly runnerGroupName: TerraformVariable;
   readonly enableJitConfig: TerraformVariable;
   readonly enableJobQueuedCheck: TerraformVariable;
@@ -242,6 +245,7 @@ class ModuleVariables {
   readonly runnerManagedPolicyArns: TerraformVariable;
   readonly enableSsmOnRunners: TerraformVariable;
   readonly kmsKeyArn: TerraformVariable;
+  readonly runnerExtraLabels: TerraformVariable;
   readonly runnerEgressRules: TerraformVariable;
   readonly enableWebhookRedelivery: TerraformVariable;
   readonly webhookRedeliverySchedule: TerraformVariable;
@@ -445,6 +449,17 @@ class ModuleVariables {
       condition: '${var.ghes_url == null || can(regex("^https://[^/]+/?$", var.ghes_url))}',
       errorMessage: 'ghes_url must be an https URL with no path, e.g. https://github.example.com.',
     });
+    // Reads a second variable, so Terraform (>= 1.9) evaluates it at plan.
+    this.ghesSslVerify = variable(
+      'ghes_ssl_verify',
+      'bool',
+      true,
+      "Verify the TLS certificate of the GitHub Enterprise Server in ghes_url. False (needs ghes_url) skips the check in every function that calls GitHub (their GitHub client only) and on the runners (GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1): anyone on the network path can then impersonate the server and read the App's tokens and the runners' JIT configs. Prefer a certificate from a CA the runners trust.",
+      {
+        condition: '${var.ghes_ssl_verify || var.ghes_url != null}',
+        errorMessage: 'ghes_ssl_verify is false but ghes_url is null: certificate checks can be turned off only for a GitHub Enterprise Server. Set ghes_url, or leave ghes_ssl_verify true.',
+      },
+    );
     this.runnerGroupName = variable('runner_group_name', 'string', 'Default', 'Runner group for organisation runners (ignored for repository runners).', {
       condition: '${length(trimspace(var.runner_group_name)) > 0}',
       errorMessage: 'runner_group_name must not be empty.',
@@ -554,6 +569,16 @@ class ModuleVariables {
         errorMessage: 'kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.',
       },
     );
+    this.runnerExtraLabels = variable(
+      'runner_extra_labels',
+      'list(string)',
+      [],
+      'Labels every runner type offers besides its own: runners register with them and jobs are routed on them, as on the type\'s labels.',
+      {
+        condition: '${alltrue([for l in var.runner_extra_labels : length(trimspace(l)) > 0 && !strcontains(l, ",")])}',
+        errorMessage: 'runner_extra_labels must hold labels that are not empty or only whitespace and have no comma (config.sh takes them comma-separated).',
+      },
+    );
     this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');
     // The provider's egress rules (aws_security_group docs): protocol "-1" needs
     // from_port = to_port = 0; ICMP ports are type and code (-1 for any).
@@ -569,7 +594,7 @@ class ModuleVariables {
     this.runnerEgressRules = new TerraformVariable(scope, 'runner_egress_rules', {
       type: 'list(object({ cidr_blocks = optional(list(string)), ipv6_cidr_blocks = optional(list(string)), prefix_list_ids = optional(list(string)), from_port = number, protocol = string, security_groups = optional(list(string)), self = optional(bool), to_port = number, description = optional(string) }))',
       default: [{ cidr_blocks: ['0.0.0.0/0'], ipv6_cidr_blocks: ['::/0'], from_port: 0, protocol: '-1', to_port: 0 }],
-      description: 'Outbound rules of the runners\' security group (as aws_security_group egress). Unused when runner_security_group_ids is set. Default: everything to 0.0.0.0/0 and ::/0.',
+      description: 'Outbound rules of the runners\' security group (as aws_security_group egress). Only for the group the module creates: setting it together with runner_security_group_ids is an error at plan. Default: everything to 0.0.0.0/0 and ::/0.',
       validation: [
         egressCheck(
           `${all} || ${tcpUdp} || ${icmp} || try(floor(tonumber(r.protocol)) == tonumber(r.protocol) && tonumber(r.protocol) >= 0 && tonumber(r.protocol) <= 255, false)`,
@@ -582,6 +607,17 @@ class ModuleVariables {
           ['cidr_blocks', 'ipv6_cidr_blocks', 'prefix_list_ids', 'security_groups'].map((a) => `(r.${a} == null ? 0 : length(r.${a}))`).join(' + ') + ' > 0 || r.self == true',
           'every rule needs a destination: cidr_blocks, ipv6_cidr_blocks, prefix_list_ids, security_groups or self',
         ),
+        // The rules only shape the group the module creates; with the caller's
+        // groups there is none, so rules given then would be silently unused.
+        // An error (not a check warning): the fix is to drop one of the two, and a
+        // warning is easy to miss while the runners' egress would not be what was asked.
+        // Compares with the default as the variable's type converts it (absent optionals are null).
+        // Reads a second variable, so Terraform (>= 1.9) evaluates it at plan.
+        {
+          condition: `\${length(var.runner_security_group_ids) == 0 || jsonencode(${rules}) == jsonencode([{ cidr_blocks = ["0.0.0.0/0"], description = null, from_port = 0, ipv6_cidr_blocks = ["::/0"], prefix_list_ids = null, protocol = "-1", security_groups = null, self = null, to_port = 0 }])}`,
+          errorMessage:
+            'runner_egress_rules is set but runner_security_group_ids is too: the rules apply only to the security group the module creates, which it does not when runner_security_group_ids is set. Put the egress rules on your own groups and unset runner_egress_rules, or unset runner_security_group_ids.',
+        },
       ],
     });
     this.tags = new TerraformVariable(scope, 'tags', {

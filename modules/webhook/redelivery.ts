@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings } from '../shared/lambda-settings';
+import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 
@@ -41,6 +41,8 @@ export interface WebhookRedeliveryProps {
   readonly privateKeyParameterName: string;
   /** @default github.com */
   readonly ghesUrl?: string;
+  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
+  readonly ghesSslVerify?: boolean | IResolvable;
   /**
    * Whether the schedule fires. A Terraform expression keeps the function and
    * disables its schedule when false (the HCL module's input); pass `false`
@@ -92,6 +94,7 @@ export class WebhookRedelivery extends Construct {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
         GHES_URL: props.ghesUrl ?? '',
+        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
         REDELIVERY_LOOKBACK_MINUTES: Token.asString(lookback),
         REDELIVERY_MAX_PAGES: Token.asString(pages),
         REDELIVERY_MAX_PER_RUN: Token.asString(perRun),

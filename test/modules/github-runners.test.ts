@@ -7,6 +7,9 @@ import { GitHubRunners, GitHubRunnersProps } from '../../modules/github-runners'
 import { RunnerTypes } from '../../modules/runners/runner-types';
 import { LambdaCode } from '../../modules/shared/lambda-code';
 import { allStatements, makeBundleDir, resources, synth, validationError } from './helpers';
+import { EnvReader } from '../../lambdas/shared/config';
+import { readGitHubAppSettings } from '../../lambdas/shared/github/app-settings';
+import { loadRedeliveryConfig } from '../../lambdas/redelivery/config';
 
 Testing.setupJest();
 
@@ -93,6 +96,55 @@ describe('GitHubRunners', () => {
         'instanceProfilePath must start and end with "/", got "/ci"',
         'managedPolicyArns must hold IAM policy ARNs (arn:aws:iam::aws:policy/… or arn:aws:iam::<account>:policy/…), got "ReadOnlyAccess"',
       ]);
+    });
+  });
+
+  /** Issue #10 item 5: ghesSslVerify (terraform-aws-github-runner `ghes_ssl_verify`). */
+  describe('ghesSslVerify', () => {
+    const GHES = 'https://ghes.example.com';
+    const withPool = (scaleUp: GitHubRunnersProps['scaleUp']) =>
+      synthRunners({
+        scaleUp,
+        runnerTypes: RunnerTypes.fromList([{ name: 'small', labels: ['linux'], poolConfig: [{ size: 1, scheduleExpression: 'rate(1 hour)' }] }]),
+        poolRunnerOwner: 'my-org',
+        lambdaCode: { ...VALID.lambdaCode, pool: LambdaCode.fromBundle('pool', bundle.dir) },
+      }).stack;
+    const functions = (stack: ReturnType<typeof withPool>) => Object.values(resources(stack, 'aws_lambda_function')) as any[];
+    /** The functions that sign in to GitHub as the App: every one of them calls the GitHub server. */
+    const githubCallers = (stack: ReturnType<typeof withPool>) => functions(stack).filter((f) => f.environment.variables.GITHUB_APP_KEY_SSM_PARAMETER_NAME !== undefined);
+    const userDataOf = (stack: ReturnType<typeof withPool>) => (Object.values(resources(stack, 'aws_launch_template'))[0] as any).user_data as string;
+
+    it('should give every function that calls GitHub GHES_SSL_VERIFY, and the runners ghes_ssl_verify, true by default', () => {
+      const stack = withPool(undefined);
+      expect(githubCallers(stack).map((f) => f.function_name).sort()).toEqual(
+        ['gh-ci-pool', 'gh-ci-scale-down', 'gh-ci-scale-up-${each.key}', 'gh-ci-termination-watcher', 'gh-ci-webhook-redelivery'].sort(),
+      );
+      for (const f of githubCallers(stack)) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: 'true' });
+      // The webhook and the syncer call no GitHub server of the caller's (the syncer reads github.com releases).
+      for (const f of functions(stack).filter((f) => !githubCallers(stack).includes(f))) expect(f.environment.variables.GHES_SSL_VERIFY).toBeUndefined();
+      expect(userDataOf(stack)).toMatch(/"ghes_ssl_verify" = true\b/);
+    });
+
+    it('should turn verification off in every function that calls GitHub, as their own config loaders read it, and on the runners', () => {
+      const stack = withPool({ ghesUrl: GHES, ghesSslVerify: false });
+      const callers = githubCallers(stack);
+      expect(callers).toHaveLength(5);
+      for (const f of callers) {
+        const env = f.environment.variables as Record<string, string>;
+        expect({ fn: f.function_name, verify: env.GHES_SSL_VERIFY, url: env.GHES_URL }).toEqual({ fn: f.function_name, verify: 'false', url: GHES });
+        // What the Lambda makes of it: the loader each handler uses.
+        const tlsVerify = f.function_name === 'gh-ci-webhook-redelivery' ? loadRedeliveryConfig(env).tlsVerify : readGitHubAppSettings(new EnvReader(env)).tlsVerify;
+        expect({ fn: f.function_name, tlsVerify }).toEqual({ fn: f.function_name, tlsVerify: false });
+      }
+      expect(userDataOf(stack)).toMatch(/"ghes_ssl_verify" = false\b/);
+    });
+
+    it('should refuse ghesSslVerify false without ghesUrl, naming both', () => {
+      expect(validationError(() => synthRunners({ scaleUp: { ghesSslVerify: false } })).problems).toEqual([
+        'scaleUp.ghesSslVerify is false but scaleUp.ghesUrl is not set: certificate checks can be turned off only for a GitHub Enterprise Server; set scaleUp.ghesUrl, or leave scaleUp.ghesSslVerify true',
+      ]);
+      expect(() => synthRunners({ scaleUp: { ghesUrl: GHES, ghesSslVerify: false } })).not.toThrow();
+      expect(() => synthRunners({ scaleUp: { ghesSslVerify: true } })).not.toThrow();
     });
   });
 
@@ -201,6 +253,46 @@ describe('GitHubRunners', () => {
       const { stack: typed } = synthRunners({ runnerTypes: RunnerTypes.fromList([{ name: 'arm', labels: ['linux', 'arm64'] }]) });
       const local = Object.entries(typed.locals ?? {}).find(([name]) => name.includes('runner_types'))?.[1] as Record<string, unknown>;
       expect(Object.keys(local)).toEqual(['arm']);
+    });
+
+    /** Issue #10 item 5: runnerExtraLabels (philips `runner_extra_labels`). */
+    it('should join runnerExtraLabels to every type, in the one map routing and registration read', () => {
+      const { stack: typed } = synthRunners({
+        runnerTypes: RunnerTypes.fromList([
+          { name: 'arm', labels: ['linux', 'arm64'] },
+          { name: 'gpu', labels: ['linux', 'Team-A'], poolConfig: [{ size: 1, scheduleExpression: 'rate(1 hour)' }] },
+        ]),
+        poolRunnerOwner: 'my-org',
+        lambdaCode: { ...VALID.lambdaCode, pool: LambdaCode.fromBundle('pool', bundle.dir) },
+        runnerExtraLabels: ['team-a', 'ci'],
+      });
+      const [name, local] = Object.entries(typed.locals ?? {}).find(([n]) => n.includes('runner_types')) as [string, Record<string, { labels: string[] }>];
+      expect(Object.fromEntries(Object.entries(local).map(([k, t]) => [k, t.labels]))).toEqual({
+        arm: ['linux', 'arm64', 'team-a', 'ci'],
+        gpu: ['linux', 'Team-A', 'ci'],
+      });
+      const fns = Object.values(resources(typed, 'aws_lambda_function')) as any[];
+      const fn = (n: string) => fns.find((f) => f.function_name === n);
+      expect(fn('gh-ci-webhook').environment.variables.RUNNER_TYPES_CONFIG).toContain(`local.${name}`);
+      expect(fn('gh-ci-pool').environment.variables.RUNNER_TYPES_CONFIG).toContain(`local.${name}`);
+      const scaleUp = fns.find((f) => String(f.function_name).includes('scale-up'));
+      expect(scaleUp.for_each).toBe(`\${local.${name}}`);
+    });
+
+    it('should reject an empty extra label or one with a comma, naming runnerExtraLabels', () => {
+      expect(validationError(() => synthRunners({ runnerExtraLabels: ['ok', ' ', 'a,b'] })).problems).toEqual([
+        'runnerExtraLabels must hold labels that are not empty and have no comma, got " "',
+        'runnerExtraLabels must hold labels that are not empty and have no comma, got "a,b"',
+      ]);
+    });
+
+    it('should reject egressRules together with securityGroupIds, naming both', () => {
+      const error = validationError(() =>
+        synthRunners({ instances: { securityGroupIds: ['sg-0123456789abcdef0'], egressRules: [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }] } }),
+      );
+      expect(error.problems).toEqual([expect.stringMatching(/^egressRules is set but securityGroupIds is too/)]);
+      // Either alone is fine.
+      expect(() => synthRunners({ instances: { securityGroupIds: ['sg-0123456789abcdef0'] } })).not.toThrow();
     });
   });
 

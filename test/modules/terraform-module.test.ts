@@ -160,6 +160,17 @@ describe('TerraformModuleStack', () => {
       expect(webhook.environment.variables.WEBHOOK_SECRET_SSM_PARAMETER_NAME).toBe('${var.github_app_ssm_parameters.webhook_secret}');
     });
 
+    /** Issue #10 item 5: ghes_ssl_verify reaches every function that signs in to GitHub as the App, and the runners. */
+    it('should give var.ghes_ssl_verify to every function that calls GitHub and to the runner user data', () => {
+      const fns = Object.values(stack.resource!.aws_lambda_function) as any[];
+      const callers = fns.filter((f) => f.environment.variables.GITHUB_APP_KEY_SSM_PARAMETER_NAME !== undefined);
+      expect(callers.map((f) => f.function_name).sort()).toEqual(
+        ['${var.prefix}-pool', '${var.prefix}-scale-down', '${var.prefix}-scale-up-${each.key}', '${var.prefix}-termination-watcher', '${var.prefix}-webhook-redelivery'].sort(),
+      );
+      for (const f of callers) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: '${tostring(var.ghes_ssl_verify)}' });
+      for (const t of Object.values(stack.resource!.aws_launch_template) as any[]) expect(t.user_data).toContain('"ghes_ssl_verify" = var.ghes_ssl_verify');
+    });
+
     it('should drive the per-type resources from var.runner_types', () => {
       expect(Object.values(stack.locals ?? {})).toContain('${var.runner_types}');
     });
@@ -288,6 +299,14 @@ describe('TerraformModuleStack', () => {
 
     it('should accept IAM paths, a boundary, policy ARNs and egress rules, including the reference module\'s full rule objects', () => {
       expect(planVariables(ENTERPRISE)).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    it('should default ghes_ssl_verify to true, and refuse false without ghes_url, naming both', () => {
+      expect(stack.variable?.ghes_ssl_verify).toMatchObject({ type: 'bool', default: true });
+      expect(planVariables({ ghes_url: 'https://ghes.example.com', ghes_ssl_verify: false })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+      const { status, errors } = planVariables({ ghes_ssl_verify: false });
+      expect(status).not.toBe(0);
+      expect(errors).toContain('ghes_ssl_verify is false but ghes_url is null: certificate checks can be turned off only for a GitHub Enterprise Server. Set ghes_url, or leave ghes_ssl_verify true.');
     });
 
     it('should take a KMS key ARN, and reject an alias or anything else, naming kms_key_arn', () => {

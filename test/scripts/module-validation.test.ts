@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverLambdas } from '../../scripts/lib/lambda-bundles';
@@ -80,12 +80,83 @@ describe('module validation at terraform validate', () => {
       expect(text).toContain('not: ReadOnlyAccess.');
       expect(text).toContain('kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias) or null.');
       expect(text).toContain('runner_egress_rules: protocol "-1" needs from_port = 0 and to_port = 0 (rules: #0 (all on 443)).');
+      expect(text).toContain('runner_extra_labels must hold labels that are not empty or only whitespace and have no comma (config.sh takes them comma-separated).');
+      expect(text).toMatch(/in module "runners": \d+: runner_extra_labels = /);
       expect(text).toMatch(/in module "runners": \d+: role_path = "ci\/runners"/);
       expect(text).not.toContain('source code not available');
     } finally {
       rmSync(plans, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('should stop at plan when runner_egress_rules and runner_security_group_ids are both set, naming both', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-egress-sg-'));
+    try {
+      const target = { name: 'egress-with-security-groups', dir: join(__dirname, 'fixtures', 'egress-with-security-groups'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      // The check reads a second variable, so Terraform evaluates it at plan.
+      expect(error?.message).toMatch(/terraform plan failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      const message = 'runner_egress_rules is set but runner_security_group_ids is too';
+      expect(text).toContain(`${message}: the rules apply only to the security group the module creates`);
+      // Only the module that sets both fails: the caller's groups with the default rules, or rules alone, plan.
+      expect(text.split(message)).toHaveLength(2);
+      expect(text).toMatch(/in module "both": \d+: runner_egress_rules = /);
+      expect(text).not.toContain('module "groups_only"');
+      expect(text).not.toContain('module "rules_only"');
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('should stop at plan when ghes_ssl_verify is false without ghes_url, naming both', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-ghes-ssl-'));
+    try {
+      const target = { name: 'ghes-ssl-verify-without-url', dir: join(__dirname, 'fixtures', 'ghes-ssl-verify-without-url'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      // The check reads a second variable, so Terraform evaluates it at plan.
+      expect(error?.message).toMatch(/terraform plan failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      const message = 'ghes_ssl_verify is false but ghes_url is null: certificate checks can be turned off only for a GitHub Enterprise Server. Set ghes_url, or leave ghes_ssl_verify true.';
+      expect(text).toContain(message);
+      // Once, pointing at the caller's ghes_ssl_verify line.
+      expect(text.split(message)).toHaveLength(2);
+      expect(text).toMatch(/in module "no_url": \d+: ghes_ssl_verify = false/);
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('should plan ghes_ssl_verify false with ghes_url, rendered as GHES_SSL_VERIFY "false"', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-ghes-ssl-off-'));
+    try {
+      const target = { name: 'ghes-ssl-verify-off', dir: join(__dirname, 'fixtures', 'ghes-ssl-verify-off'), provider: 'override' as const };
+      const { planJsonPath } = await planOffline(target, plans, findPluginDir());
+      const plan = JSON.parse(readFileSync(planJsonPath, 'utf8')) as { resource_changes: { type: string; change: { after: any } }[] };
+      const after = (type: string) => plan.resource_changes.filter((r) => r.type === type).map((r) => r.change.after);
+      const fns = after('aws_lambda_function');
+      const env = (f: any) => (f.environment?.[0]?.variables ?? {}) as Record<string, string>;
+      // Terraform's values where it knows them at plan: the redelivery function's
+      // environment holds nothing that waits for apply. The others' also hold
+      // queue URLs or the key ARN, so plan shows their environment as unknown
+      // (and the user data too: it names the log group and the runner bucket);
+      // test/modules/terraform-module.test.ts checks those expressions, and
+      // test/modules/runners/user-data.test.ts renders the template as templatefile() does.
+      const redelivery = fns.find((f) => f.function_name === 'gh-ghes-webhook-redelivery');
+      expect(env(redelivery)).toMatchObject({ GHES_SSL_VERIFY: 'false', GHES_URL: 'https://ghes.example.com' });
+      for (const f of fns.filter((f) => env(f).GITHUB_APP_KEY_SSM_PARAMETER_NAME !== undefined)) expect({ fn: f.function_name, verify: env(f).GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: 'false' });
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('should stop at plan on a KMS key from another region, naming kms_key_arn and both regions', async () => {
     const plans = mkdtempSync(join(tmpdir(), 'ghr-kms-region-'));

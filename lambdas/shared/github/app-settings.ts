@@ -27,6 +27,11 @@ export interface GitHubAppSettings {
    * so runners launched before the setting changed are still found.
    */
   readonly organizationRunners: boolean;
+  /**
+   * GHES_SSL_VERIFY (philips `ghes_ssl_verify`): false skips the GitHub
+   * server's certificate check, for the GitHub client only. @default true
+   */
+  readonly tlsVerify: boolean;
 }
 
 /** Read the App settings; problems go to `reader`, which the caller checks with `done()`. */
@@ -36,6 +41,7 @@ export function readGitHubAppSettings(reader: EnvReader): GitHubAppSettings {
     appKeyParameterName: reader.string('GITHUB_APP_KEY_SSM_PARAMETER_NAME'),
     ghesUrl: reader.optionalHttpUrl('GHES_URL'),
     organizationRunners: reader.bool('ENABLE_ORGANIZATION_RUNNERS', false),
+    tlsVerify: reader.bool('GHES_SSL_VERIFY', true),
   };
 }
 
@@ -51,11 +57,22 @@ export async function loadGitHubApp(
   options: Omit<GitHubAppOptions, 'appId' | 'privateKey' | 'ghesUrl' | 'logger'> = {},
 ): Promise<GitHubAppApi> {
   const secrets = await new ParameterCache(ssm).get([settings.appIdParameterName, settings.appKeyParameterName]);
+  warnUnverifiedTls(settings.tlsVerify, logger);
   return createGitHubApp({
     appId: secrets[settings.appIdParameterName].trim(),
     privateKey: normalisePrivateKey(secrets[settings.appKeyParameterName]),
     ghesUrl: settings.ghesUrl,
+    tlsVerify: settings.tlsVerify,
     logger,
     ...options,
   });
+}
+
+let warned = false;
+
+/** Once per container (cold start): say that the GitHub server's certificate is not checked. */
+export function warnUnverifiedTls(tlsVerify: boolean, logger: Logger): void {
+  if (tlsVerify || warned) return;
+  warned = true;
+  logger.warn('ghes_ssl_verify is false: the GitHub server certificate is not verified for GitHub API calls (AWS calls still verify)');
 }

@@ -19,6 +19,7 @@ import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
 import { Octokit } from '@octokit/rest';
+import { Agent } from 'undici';
 import { DeadlineExceededError, InvocationBudget } from '../deadline';
 import { Logger } from '../logger';
 import { InstallationToken, InstallationTokenCache } from './token-cache';
@@ -55,6 +56,13 @@ export interface ClientSettings {
   readonly budget?: InvocationBudget;
   /** Time for one request. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * Verify the GitHub server's TLS certificate (philips `ghes_ssl_verify`).
+   * false skips it for this client's requests only (an undici dispatcher on
+   * its fetch), never process-wide: AWS SDK calls keep verifying.
+   * @default true
+   */
+  readonly tlsVerify?: boolean;
 }
 
 /** The App's credentials. */
@@ -124,7 +132,7 @@ function commonOptions(settings: ClientSettings) {
   return {
     baseUrl: settings.baseUrl,
     userAgent: 'cdktf-github-runners',
-    request: { fetch: timedFetch(settings.requestTimeoutMs ?? 10_000, settings.budget) },
+    request: { fetch: timedFetch(settings.requestTimeoutMs ?? 10_000, settings.budget, settings.tlsVerify === false ? unverifiedDispatcher() : undefined) },
     throttle,
     retry: {
       retries: settings.serverErrorRetries ?? 2,
@@ -141,6 +149,14 @@ function commonOptions(settings: ClientSettings) {
   };
 }
 
+let unverified: Agent | undefined;
+
+/** One connection pool per container that skips certificate checks (GHES with a private CA and ghes_ssl_verify false). */
+function unverifiedDispatcher(): Agent {
+  unverified ??= new Agent({ connect: { rejectUnauthorized: false } });
+  return unverified;
+}
+
 /** A rate-limit retry is not worth waiting for with less than this left after the wait. */
 const MIN_REQUEST_MS = 1_000;
 
@@ -150,7 +166,7 @@ const MIN_REQUEST_MS = 1_000;
  * AbortError: @octokit/request passes those through unwrapped, so neither
  * the retry nor the throttling plugin retries it.
  */
-function timedFetch(timeoutMs: number, budget: InvocationBudget | undefined): typeof fetch {
+function timedFetch(timeoutMs: number, budget: InvocationBudget | undefined, dispatcher?: Agent): typeof fetch {
   return async (input, init) => {
     const remaining = budget?.remainingMs() ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) throw budgetAbort('GitHub request');
@@ -158,7 +174,8 @@ function timedFetch(timeoutMs: number, budget: InvocationBudget | undefined): ty
     const signals = [init?.signal, AbortSignal.timeout(timeoutMs), atCutoff].filter((x): x is AbortSignal => x != null);
     try {
       // Looked up per call: the Lambda runtime's fetch (tests bind their own).
-      return await fetch(input, { ...init, signal: AbortSignal.any(signals) });
+      // `dispatcher` is undici's extension of RequestInit (Node's fetch is undici).
+      return await fetch(input, { ...init, signal: AbortSignal.any(signals), ...(dispatcher && { dispatcher }) } as RequestInit);
     } catch (error) {
       if (atCutoff?.aborted) throw budgetAbort('GitHub request in flight');
       throw error;

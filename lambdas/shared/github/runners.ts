@@ -123,6 +123,8 @@ export interface GitHubAppOptions extends AppCredentials {
   readonly ghesUrl?: string;
   /** REST API base URL, overriding `ghesUrl` (tests point it at a local server). */
   readonly baseUrl?: string;
+  /** Verify GitHub's TLS certificate (philips `ghes_ssl_verify`); see ClientSettings. @default true */
+  readonly tlsVerify?: boolean;
   readonly logger: Logger;
   /** @default the module-wide cache, shared by warm invocations */
   readonly tokenCache?: InstallationTokenCache;
@@ -183,6 +185,7 @@ export function createGitHubApp(options: GitHubAppOptions): GitHubAppApi {
     logger: options.logger,
     throttleId: `ghr-${options.appId}`,
     budget: options.budget,
+    tlsVerify: options.tlsVerify,
     ...options.retries,
   };
   const tokenCache = options.tokenCache ?? sharedInstallationTokenCache;

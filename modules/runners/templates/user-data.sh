@@ -26,7 +26,8 @@
 #   4. run the type's userdata_post_install snippet, if any
 #   5. poll SSM for <ssm_config_path>/<instance-id>, which scale-up writes
 #   6. delete that parameter, then parse it
-#   7. run the runner once, as 'runner'
+#   7. run the runner once, as 'runner' (with GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1
+#      when ghes_ssl_verify is false)
 #   8. shut down when it exits, whatever its status
 #      A prebaked AMI installs nothing; a Docker baked into it is started and
 #      opened to 'runner' unless enable_runner_packages is false.
@@ -80,6 +81,7 @@ readonly ENABLE_RUNNER_PACKAGES='${enable_runner_packages}'
 readonly RUNNER_EXTRA_PACKAGES='${runner_extra_packages}'
 readonly USERDATA_PRE_INSTALL_BASE64='${userdata_pre_install_base64}'
 readonly USERDATA_POST_INSTALL_BASE64='${userdata_post_install_base64}'
+readonly GHES_SSL_VERIFY='${ghes_ssl_verify}'
 
 # --- environment overrides (see header) --------------------------------------
 readonly RUNNER_DIR="$${RUNNER_DIR:-/opt/actions-runner}"
@@ -187,6 +189,10 @@ validate_inputs() {
   case "$ENABLE_RUNNER_PACKAGES" in
     true | false) ;;
     *) errors+=("enable_runner_packages must be true or false, got '$ENABLE_RUNNER_PACKAGES'") ;;
+  esac
+  case "$GHES_SSL_VERIFY" in
+    true | false) ;;
+    *) errors+=("ghes_ssl_verify must be true or false, got '$GHES_SSL_VERIFY'") ;;
   esac
   re='^([A-Za-z0-9_@][A-Za-z0-9._+:@-]*( |$))*$'
   [[ $RUNNER_EXTRA_PACKAGES =~ $re ]] ||
@@ -484,6 +490,16 @@ run_runner() {
   local mode rc=0
   mode=$(config_field mode)
   cd "$RUNNER_DIR"
+  # ghes_ssl_verify = false: the runner's documented switch (GitHub docs,
+  # "Disabling TLS certificate verification"), set for config.sh and run.sh
+  # (runuser keeps the environment). Only the runner process and what it
+  # starts see it; the snippets and the AWS CLI above still verify.
+  if [ "$GHES_SSL_VERIFY" = false ]; then
+    export GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1
+    log "WARNING: ghes_ssl_verify is false: the runner does not verify the GitHub server's TLS certificate"
+  else
+    unset GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY
+  fi
 
   case "$mode" in
     jit)

@@ -30,6 +30,7 @@ describe('loadScaleDownConfig', () => {
       appKeyParameterName: '/gh-ci/github-app/key',
       ghesUrl: undefined,
       organizationRunners: false,
+      tlsVerify: true,
       minimumRunningTimeMinutes: 5,
       runnerBootTimeMinutes: 5,
       ssmConfigPath: '/gh-ci/runners/config',
@@ -60,6 +61,7 @@ describe('loadScaleDownConfig', () => {
     expect(config).toMatchObject({
       ghesUrl: 'https://ghes.example.com',
       organizationRunners: true,
+      tlsVerify: true,
       minimumRunningTimeMinutes: 0,
       runnerBootTimeMinutes: 12,
       ssmConfigPath: '/gh-ci/runners/config',

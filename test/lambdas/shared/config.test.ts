@@ -48,6 +48,7 @@ describe('readGitHubAppSettings', () => {
       appKeyParameterName: '/ci/key',
       ghesUrl: 'https://github.example.com',
       organizationRunners: true,
+      tlsVerify: true,
     });
     expect(() => reader.done()).not.toThrow();
   });

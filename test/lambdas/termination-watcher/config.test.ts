@@ -20,6 +20,7 @@ describe('loadTerminationWatcherConfig', () => {
       appKeyParameterName: '/gh-ci/github-app/key',
       ghesUrl: 'https://ghes.example.com',
       organizationRunners: true,
+      tlsVerify: true,
       retryQueueUrl: QUEUE_URL,
       retryDelaySeconds: 45,
       maxAttempts: 3,

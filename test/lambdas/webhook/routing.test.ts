@@ -1,5 +1,6 @@
 import { RunnerTypeRoute, RunnerTypesConfig } from '../../../lambdas/shared/runner-types';
 import { routeJob } from '../../../lambdas/webhook/routing';
+import { withExtraLabels } from '../../../modules/runners/runner-types';
 
 function type(labels: string[], priority: number, exact_match = false): RunnerTypeRoute {
   return { labels, exact_match, priority, queue_url: `https://sqs.eu-west-1.amazonaws.com/123456789012/q-${priority}` };
@@ -50,5 +51,25 @@ describe('routeJob', () => {
 
   it('should return the matched route with its queue URL', () => {
     expect(routeJob(['gpu'], TYPES)?.route.queue_url).toBe(TYPES['linux-x64-gpu'].queue_url);
+  });
+});
+
+/** Issue #10 item 5: runner_extra_labels join every type's labels, so a job asking for one is routed. */
+describe('routeJob with runner_extra_labels', () => {
+  it('should route a job asking for an extra label, including an exact-match type given its full list', () => {
+    // GIVEN the routing table as the module writes it: each type's labels followed by the extra labels
+    const extra = ['team-a', 'ci'];
+    const types: RunnerTypesConfig = {
+      small: type(withExtraLabels(['linux', 'x64'], extra), 0),
+      exact: type(withExtraLabels(['docker'], extra), 1, true),
+    };
+    // WHEN a job asks for its type's labels plus an extra label THEN it is routed to that type
+    expect(routeJob(['self-hosted', 'linux', 'TEAM-A'], types)?.runnerType).toBe('small');
+    expect(routeJob(['self-hosted', 'ci'], types)?.runnerType).toBe('small');
+    expect(routeJob(['docker', 'team-a', 'ci'], types)?.runnerType).toBe('exact');
+    // AND without the extra labels the same job would not be routed
+    expect(routeJob(['self-hosted', 'linux', 'team-a'], { small: type(['linux', 'x64'], 0) })).toBeUndefined();
+    // AND a label neither the type nor the extras offer is still refused
+    expect(routeJob(['linux', 'team-b'], types)).toBeUndefined();
   });
 });

@@ -127,6 +127,7 @@ describe('ScaleDown', () => {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: APP_ID,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: APP_KEY,
         GHES_URL: '',
+        GHES_SSL_VERIFY: 'true',
         ENABLE_ORGANIZATION_RUNNERS: 'false',
         MINIMUM_RUNNING_TIME_IN_MINUTES: '5',
         RUNNER_BOOT_TIME_IN_MINUTES: '5',
@@ -139,11 +140,12 @@ describe('ScaleDown', () => {
       });
     });
 
-    it('should pass the given times, GHES URL and flags through', () => {
+    it('should pass the given times, GHES URL, certificate check and flags through', () => {
       const { stack: custom } = synthScaleDown(() => ({
         minimumRunningTimeInMinutes: 0,
         runnerBootTimeInMinutes: 60,
         ghesUrl: 'https://github.example.com',
+        ghesSslVerify: false,
         enableOrganizationRunners: true,
         dryRun: true,
       }));
@@ -151,6 +153,7 @@ describe('ScaleDown', () => {
         MINIMUM_RUNNING_TIME_IN_MINUTES: '0',
         RUNNER_BOOT_TIME_IN_MINUTES: '60',
         GHES_URL: 'https://github.example.com',
+        GHES_SSL_VERIFY: 'false',
         ENABLE_ORGANIZATION_RUNNERS: 'true',
         DRY_RUN: 'true',
       });
@@ -162,6 +165,7 @@ describe('ScaleDown', () => {
         runnerBootTimeInMinutes: new TerraformVariable(scope, 'boot', { type: 'number' }).numberValue,
         dryRun: new TerraformVariable(scope, 'dry_run', { type: 'bool' }).booleanValue,
         enableOrganizationRunners: new TerraformVariable(scope, 'org', { type: 'bool' }).booleanValue,
+        ghesSslVerify: new TerraformVariable(scope, 'ghes_ssl_verify', { type: 'bool' }).booleanValue,
       }));
       expect(tokenJson).not.toContain('TfToken');
       expect(environment(custom)).toMatchObject({
@@ -169,6 +173,7 @@ describe('ScaleDown', () => {
         RUNNER_BOOT_TIME_IN_MINUTES: '${var.boot}',
         DRY_RUN: '${tostring(var.dry_run)}',
         ENABLE_ORGANIZATION_RUNNERS: '${tostring(var.org)}',
+        GHES_SSL_VERIFY: '${tostring(var.ghes_ssl_verify)}',
       });
     });
   });

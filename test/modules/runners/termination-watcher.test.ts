@@ -167,6 +167,7 @@ describe('TerminationWatcher', () => {
         GITHUB_APP_ID_SSM_PARAMETER_NAME: APP_ID,
         GITHUB_APP_KEY_SSM_PARAMETER_NAME: APP_KEY,
         GHES_URL: '',
+        GHES_SSL_VERIFY: 'true',
         ENABLE_ORGANIZATION_RUNNERS: 'false',
         RETRY_QUEUE_URL: queueUrl,
         RETRY_DELAY_SECONDS: '60',
@@ -177,17 +178,19 @@ describe('TerminationWatcher', () => {
       });
     });
 
-    it('should pass the given delay, attempts, GHES URL and flag through', () => {
+    it('should pass the given delay, attempts, GHES URL, certificate check and flag through', () => {
       const { stack: custom } = synthWatcher(() => ({
         retryDelaySeconds: 900,
         maxAttempts: 1,
         ghesUrl: 'https://github.example.com',
+        ghesSslVerify: false,
         enableOrganizationRunners: true,
       }));
       expect(environment(custom)).toMatchObject({
         RETRY_DELAY_SECONDS: '900',
         MAX_ATTEMPTS: '1',
         GHES_URL: 'https://github.example.com',
+        GHES_SSL_VERIFY: 'false',
         ENABLE_ORGANIZATION_RUNNERS: 'true',
       });
     });
@@ -197,12 +200,14 @@ describe('TerminationWatcher', () => {
         retryDelaySeconds: new TerraformVariable(scope, 'delay', { type: 'number' }).numberValue,
         maxAttempts: new TerraformVariable(scope, 'attempts', { type: 'number' }).numberValue,
         enableOrganizationRunners: new TerraformVariable(scope, 'org', { type: 'bool' }).booleanValue,
+        ghesSslVerify: new TerraformVariable(scope, 'ghes_ssl_verify', { type: 'bool' }).booleanValue,
       }));
       expect(tokenJson).not.toContain('TfToken');
       expect(environment(custom)).toMatchObject({
         RETRY_DELAY_SECONDS: '${var.delay}',
         MAX_ATTEMPTS: '${var.attempts}',
         ENABLE_ORGANIZATION_RUNNERS: '${tostring(var.org)}',
+        GHES_SSL_VERIFY: '${tostring(var.ghes_ssl_verify)}',
       });
     });
   });

@@ -53,6 +53,7 @@ const SAMPLE_VARS: UserDataTemplateVars = {
   runner_extra_packages: '',
   userdata_pre_install_base64: '',
   userdata_post_install_base64: '',
+  ghes_ssl_verify: true,
 };
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -550,6 +551,45 @@ describe('user-data script', () => {
       expect(run).toContain('token=[]');
       for (const call of matching(outcome.calls, /^runuser /)) expect(call).not.toContain(REGISTRATION_TOKEN);
       expectSecretNotLogged(outcome, REGISTRATION_TOKEN);
+    });
+  });
+
+  /** Issue #10 item 5: ghes_ssl_verify = false reaches the runner as its documented switch, and nothing else. */
+  describe('ghes_ssl_verify', () => {
+    const tlsOf = (call: string | undefined): string | undefined => /tls_no_verify=\[([^\]]*)\]/.exec(call ?? '')?.[1];
+
+    it.each([
+      ['JIT', jitValue],
+      ['token', tokenValue],
+    ])('should start config.sh and run.sh with GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1 when false (%s mode)', (_mode, ssmValue) => {
+      const outcome = runUserData({ ssmValue, vars: { ghes_ssl_verify: false } });
+
+      expect(outcome.status).toBe(0);
+      const runnerCalls = matching(outcome.calls, /^(config|run)\.sh /);
+      expect(runnerCalls.length).toBeGreaterThan(0);
+      for (const call of runnerCalls) expect(tlsOf(call)).toBe('1');
+      expect(outcome.log).toContain("WARNING: ghes_ssl_verify is false: the runner does not verify the GitHub server's TLS certificate");
+    });
+
+    it.each([
+      ['JIT', jitValue],
+      ['token', tokenValue],
+    ])('should leave GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY unset when true (%s mode)', (_mode, ssmValue) => {
+      const outcome = runUserData({ ssmValue });
+
+      expect(outcome.status).toBe(0);
+      const runnerCalls = matching(outcome.calls, /^(config|run)\.sh /);
+      expect(runnerCalls.length).toBeGreaterThan(0);
+      for (const call of runnerCalls) expect(tlsOf(call)).toBe('unset');
+      expect(outcome.log).not.toContain('ghes_ssl_verify');
+    });
+
+    it('should refuse a value that is not true or false before doing anything', () => {
+      const outcome = runUserData({ ssmValue: jitValue, vars: { ghes_ssl_verify: 'no' } });
+
+      expect(outcome.status).toBe(2);
+      expect(outcome.log).toContain("ghes_ssl_verify must be true or false, got 'no'");
+      expect(outcome.calls).toEqual(['shutdown -h now']);
     });
   });
 
