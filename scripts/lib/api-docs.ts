@@ -162,7 +162,9 @@ export function renderApiDocs(root: string): ApiDocs {
         const type = e.declaration.type ? flat(e.declaration.type.getText()) : checker.typeToString(checker.getTypeOfSymbol(e.symbol));
         const init = e.declaration.initializer;
         const literal = init && isLiteral(init) && !init.getText().includes('\n') && init.getText().length <= 100 ? ` = ${init.getText()}` : '';
-        out.push('```ts', `const ${e.name}: ${type}${literal}`, '```', '');
+        // `const X = 999`, not `const X: 999 = 999`: a literal without an annotation is its own type.
+        const shown = literal && !e.declaration.type ? literal : `: ${type}${literal}`;
+        out.push('```ts', `const ${e.name}${shown}`, '```', '');
       }
     }
   }
@@ -258,7 +260,7 @@ function anchor(name: string): string {
 }
 
 const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
-/** `*\/` is how a comment writes `*` then `/`. */
-const unescape = (text: string) => text.replace(/\*\\\//g, '*/');
+/** `*\/` is how a comment writes `*` then `/`; `{@link X}` is shown as `X`. */
+const unescape = (text: string) => text.replace(/\*\\\//g, '*/').replace(/\{@link\s+([^}\s|]+)[^}]*\}/g, '`$1`');
 /** One table cell: one line, pipes escaped (GitHub honours `\|` inside code spans in tables too). */
 const cell = (text: string) => flat(text).replace(/\|/g, '\\|');

@@ -59,14 +59,14 @@ describe('the npm package', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('should hold the compiled constructs, their declarations, the user-data template, the zips and the manifest, and nothing else', () => {
+  it('should hold the compiled constructs, their declarations, the user-data template, the zips, the manifest and the licence, and nothing else', () => {
     const paths = packed.files.map((f) => f.path).sort();
-    expect([...new Set(paths.map((p) => p.split('/')[0]))].sort()).toEqual(['README.md', 'dist', 'lib', 'package.json']);
+    expect([...new Set(paths.map((p) => p.split('/')[0]))].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'lib', 'package.json']);
     const zips = Object.values(manifest.lambdas).map((e) => `dist/lambdas/${e.file}`);
     expect(paths.filter((p) => p.startsWith('dist/')).sort()).toEqual(['dist/lambdas/manifest.json', ...zips].sort());
     expect(zips.length).toBeGreaterThanOrEqual(6);
     const unexpected = paths.filter(
-      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && p !== 'lib/runners/templates/user-data.sh' && !p.startsWith('dist/lambdas/') && p !== 'README.md' && p !== 'package.json',
+      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && p !== 'lib/runners/templates/user-data.sh' && !p.startsWith('dist/lambdas/') && !['README.md', 'LICENSE', 'package.json'].includes(p),
     );
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
@@ -87,6 +87,25 @@ describe('the npm package', () => {
     expect(paths).toContain(String(shipped.types));
     expect(shipped.dependencies ?? {}).toEqual({});
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@cdktf/provider-aws', 'cdktf', 'constructs']);
+  });
+
+  it('should name its licence, repository, homepage and issue tracker as a published package does, all on one GitHub repository', () => {
+    const shipped = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      private?: boolean;
+      license?: string;
+      repository?: { type?: string; url?: string };
+      homepage?: string;
+      bugs?: { url?: string };
+    };
+    expect(shipped.private).toBeUndefined();
+    expect(shipped.license).toBe('MIT');
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    // npm provenance compares repository.url with the repository that publishes (scripts/lib/release-check.ts).
+    expect(shipped.repository?.type).toBe('git');
+    const repo = /^git\+(https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)\.git$/.exec(shipped.repository?.url ?? '')?.[1];
+    expect(repo).toBeDefined();
+    expect(shipped.homepage).toBe(`${repo}#readme`);
+    expect(shipped.bugs?.url).toBe(`${repo}/issues`);
   });
 
   it('should be reproducible: packing again gives the same bytes', async () => {
