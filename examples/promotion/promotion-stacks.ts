@@ -18,22 +18,34 @@ export function readArtifacts(path = join(__dirname, 'artifacts.example.json')):
   return JSON.parse(readFileSync(path, 'utf8')) as PublishedArtifacts;
 }
 
-/** LambdaCode for every function, from the published artifacts. */
-export function codesFrom(artifacts: PublishedArtifacts): LambdaCodes {
-  const code = (variable: string) => {
+/**
+ * Every Lambda of the module: its LambdaCodes key and its bundle, the
+ * `lambdas/<name>/` folder (`scale-up` is published as `scale_up_lambda_s3_*`).
+ * Typed by LambdaCodes, so a new function there fails the typecheck until it
+ * is listed; test/examples/promotion.test.ts checks the bundles against the
+ * ones the build discovers.
+ */
+export const PROMOTED_LAMBDAS: { readonly [K in keyof Required<LambdaCodes>]: string } = {
+  webhook: 'webhook',
+  scaleUp: 'scale-up',
+  scaleDown: 'scale-down',
+  terminationWatcher: 'termination-watcher',
+  syncer: 'syncer',
+  pool: 'pool',
+  redelivery: 'redelivery',
+};
+
+/** LambdaCode for every function, from the published artifacts: nothing comes from a local build. */
+export function codesFrom(artifacts: PublishedArtifacts): Required<LambdaCodes> {
+  const code = (bundle: string) => {
+    const variable = bundle.replace(/-/g, '_');
     const key = artifacts[`${variable}_lambda_s3_key`];
     const objectVersion = artifacts[`${variable}_lambda_s3_object_version`];
     if (!key || !objectVersion) throw new Error(`artifacts lack ${variable}_lambda_s3_key or ${variable}_lambda_s3_object_version`);
     return LambdaCode.fromS3({ bucket: artifacts.lambda_s3_bucket, key, objectVersion });
   };
-  return {
-    webhook: code('webhook'),
-    scaleUp: code('scale_up'),
-    scaleDown: code('scale_down'),
-    terminationWatcher: code('termination_watcher'),
-    syncer: code('syncer'),
-    pool: code('pool'),
-  };
+  const entries = Object.entries(PROMOTED_LAMBDAS).map(([name, bundle]) => [name, code(bundle)]);
+  return Object.fromEntries(entries) as Required<LambdaCodes>;
 }
 
 export interface EnvironmentProps {
