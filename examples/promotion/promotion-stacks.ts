@@ -1,8 +1,9 @@
 /**
- * Dev and prod, fed the same Lambda artifacts. CI publishes the zips once
- * (`npm run publish-lambdas`), commits or passes on the tfvars JSON it prints,
- * and both environments deploy exactly those object versions. The example
- * reads artifacts.example.json, shaped like that output.
+ * Dev and prod, fed the same Lambda artifacts. CI publishes the zips of the
+ * installed release once (`npx cdktf-github-runners-publish-lambdas`, see
+ * workflow.yml), passes on the tfvars JSON it writes, and both environments
+ * deploy exactly those object versions. The example reads
+ * artifacts.example.json, shaped like that output.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_RUNNER_LABELS, GitHubRunners, LambdaCode, LambdaCodes, RunnerTypes } from '../../modules';
 
-/** The tfvars JSON `npm run publish-lambdas` prints. */
+/** The tfvars JSON the publish command writes (`lambda_s3_bucket`, `<name>_lambda_s3_key`, `<name>_lambda_s3_object_version`). */
 export type PublishedArtifacts = Record<string, string>;
 
 export function readArtifacts(path = join(__dirname, 'artifacts.example.json')): PublishedArtifacts {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
+import { parse } from 'yaml';
 import { PROMOTED_LAMBDAS, PromotionEnvironmentStack, codesFrom, readArtifacts } from '../../examples/promotion/promotion-stacks';
 import { discoverLambdas } from '../../scripts/lib/lambda-bundles';
 import { objectKey, variableStem } from '../../scripts/lib/publish';
@@ -76,5 +77,60 @@ describe('the promotion example', () => {
 
   it('should read the example artifacts file as JSON', () => {
     expect(readArtifacts()).toEqual(JSON.parse(readFileSync(join(root, 'examples', 'promotion', 'artifacts.example.json'), 'utf8')));
+  });
+});
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  'working-directory'?: string;
+}
+interface Job {
+  needs?: string | string[];
+  environment?: string;
+  steps: Step[];
+}
+
+describe('the promotion workflow', () => {
+  const workflow = parse(readFileSync(join(root, 'examples', 'promotion', 'workflow.yml'), 'utf8')) as { jobs: Record<string, Job> };
+  const jobs = workflow.jobs;
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; bin: Record<string, string> };
+  const runs = (job: Job) => job.steps.map((s) => s.run ?? '');
+  const needs = (job: Job) => [job.needs ?? []].flat();
+
+  it('should build, test or pack nothing of cdktf-github-runners: it uses the release', () => {
+    for (const [name, job] of Object.entries(jobs)) {
+      for (const run of runs(job)) {
+        expect({ job: name, run: /\bnpm (run|test|pack|start|exec)\b|\bcdktf synth\b|\bts-node\b/.test(run) ? run : '' }).toEqual({ job: name, run: '' });
+      }
+      // The only checkout is the ops repo's own.
+      for (const step of job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))) expect(step.with?.repository).toBeUndefined();
+    }
+  });
+
+  it('should publish the installed package\'s zips with the package\'s own command, after npm ci', () => {
+    const publish = jobs.publish;
+    const [command] = Object.keys(pkg.bin);
+    const publishAt = runs(publish).findIndex((r) => r.includes(`npx ${command} --bucket `));
+    expect(publishAt).toBeGreaterThan(0);
+    expect(runs(publish).findIndex((r) => /^npm ci\b/.test(r))).toBeGreaterThanOrEqual(0);
+    expect(runs(publish).findIndex((r) => /^npm ci\b/.test(r))).toBeLessThan(publishAt);
+    expect(runs(publish)[publishAt]).toContain('--out lambdas.tfvars.json');
+    const upload = publish.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.with).toEqual({ name: 'lambdas-tfvars', path: 'lambdas.tfvars.json' });
+  });
+
+  it('should plan dev, then prod behind its environment, each with the one published tfvars', () => {
+    expect(needs(jobs['deploy-dev'])).toEqual(['publish']);
+    expect(needs(jobs['deploy-prod']).sort()).toEqual(['deploy-dev', 'publish']);
+    expect(jobs['deploy-prod'].environment).toBe('prod');
+    for (const name of ['deploy-dev', 'deploy-prod']) {
+      const job = jobs[name];
+      expect(job.steps.find((s) => s.uses?.startsWith('actions/download-artifact@'))?.with).toEqual({ name: 'lambdas-tfvars' });
+      const plan = runs(job).find((r) => r.includes('terraform plan')) ?? '';
+      expect(plan).toContain('-var-file=../../lambdas.tfvars.json');
+      expect(job.steps.find((s) => s.run === plan)?.['working-directory']).toBe(`environments/${name.replace('deploy-', '')}`);
+    }
   });
 });
