@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, HeadObjectCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { findPluginDir, planOffline } from '../../scripts/lib/terraform';
 import { startMoto } from '../cloud/moto';
 
@@ -234,10 +234,11 @@ describe('the npm package', () => {
       for (const [name, entry] of Object.entries(manifest.lambdas)) {
         const stem = name.replace(/-/g, '_');
         expect(tfvars[`${stem}_lambda_s3_key`]).toBe(`lambdas/${name}/${entry.sha256}.zip`);
-        // The version pinned is the one S3 holds, and S3 checked the bytes (x-amz-checksum-sha256) on upload.
-        const head = await s3.send(new HeadObjectCommand({ Bucket: 'acme-ci-artifacts', Key: tfvars[`${stem}_lambda_s3_key`], ChecksumMode: 'ENABLED' }));
-        expect(tfvars[`${stem}_lambda_s3_object_version`]).toBe(head.VersionId);
-        expect(head.ChecksumSHA256).toBe(Buffer.from(entry.sha256, 'hex').toString('base64'));
+        // The version pinned holds the zip the package shipped, byte for byte.
+        const object = await s3.send(new GetObjectCommand({ Bucket: 'acme-ci-artifacts', Key: tfvars[`${stem}_lambda_s3_key`], VersionId: tfvars[`${stem}_lambda_s3_object_version`] }));
+        expect(object.VersionId).toBe(tfvars[`${stem}_lambda_s3_object_version`]);
+        const body = Buffer.from(await object.Body!.transformToByteArray());
+        expect(createHash('sha256').update(body).digest('hex')).toBe(entry.sha256);
       }
       // Publishing the same release again changes nothing: dev and prod get the same versions.
       const again = await publish();
