@@ -3,7 +3,9 @@
  * tarball into a fresh CDKTF app in a temp folder outside this repository
  * (its own package.json, no path into this checkout), a TypeScript main.ts
  * compiled against the shipped declarations, synth, and an offline
- * terraform init/validate/plan of what it synthesized.
+ * terraform init/validate/plan of what it synthesized; then the package's
+ * own command publishes its zips to moto_server, as the promotion pipeline
+ * (examples/promotion/workflow.yml) does.
  *
  * The pack runs with --ignore-scripts after `npm run build:lib`: prepack would
  * also rebuild dist/lambdas/ in place while other jest workers read it. The
