@@ -34,12 +34,19 @@ export interface GitHubAppParameters {
 
 /** Where each Lambda's code comes from. @default the local bundles from `npm run build` */
 export interface LambdaCodes {
+  /** The webhook function (bundle `webhook`). @default LambdaCode.fromBundle('webhook') */
   readonly webhook?: LambdaCode;
+  /** The scale-up functions, one per runner type (bundle `scale-up`). @default LambdaCode.fromBundle('scale-up') */
   readonly scaleUp?: LambdaCode;
+  /** The scale-down function (bundle `scale-down`). @default LambdaCode.fromBundle('scale-down') */
   readonly scaleDown?: LambdaCode;
+  /** The spot termination watcher (bundle `termination-watcher`). @default LambdaCode.fromBundle('termination-watcher') */
   readonly terminationWatcher?: LambdaCode;
+  /** The runner binary syncer (bundle `syncer`); unused when the syncer is disabled. @default LambdaCode.fromBundle('syncer') */
   readonly syncer?: LambdaCode;
+  /** The warm pool function (bundle `pool`); unused without a pool. @default LambdaCode.fromBundle('pool') */
   readonly pool?: LambdaCode;
+  /** The webhook redelivery function (bundle `redelivery`); unused when redelivery is disabled. @default LambdaCode.fromBundle('redelivery') */
   readonly redelivery?: LambdaCode;
 }
 
@@ -139,6 +146,7 @@ export interface RunnerInstanceSettings {
   readonly egressRules?: EgressRule[] | IResolvable;
 }
 
+/** The props of GitHubRunners: where the runners run, the GitHub App, and every setting of the parts. */
 export interface GitHubRunnersProps {
   /** Prefix for every resource name: lower-case letters, digits and hyphens, 1 to 20 characters. */
   readonly prefix: string;
@@ -210,13 +218,27 @@ export interface GitHubRunnersProps {
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,19}$/;
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
+/**
+ * Ephemeral, autoscaling, self-hosted GitHub Actions runners on AWS: the
+ * webhook, one job queue per runner type, scale-up, scale-down, the spot
+ * termination watcher, the runner binary syncer, the warm pool, webhook
+ * redelivery, and the dashboard and alarms. The attributes are the parts, for
+ * outputs (`webhook.endpoint`) and for wiring more around them.
+ */
 export class GitHubRunners extends Construct {
+  /** The KMS key (`arn`, `keyId`) that encrypts the queues, logs, tables and SSM parameters: the module's, or `kmsKeyArn`. */
   readonly key: ModuleKey;
+  /** The job queues (`queues`): one per runner type, and their dead-letter queue. */
   readonly queues: JobQueues;
+  /** The webhook: `endpoint` (the URL to give the GitHub App), `function` and `api`. */
   readonly webhook: Webhook;
+  /** The runners' launch templates, instance `role` and profile, and security group (`securityGroupId`). */
   readonly instances: RunnerInstances;
+  /** Scale-up: `function` (one per runner type), its idempotency table and the job `ledger`. */
   readonly scaleUp: ScaleUp;
+  /** Scale-down: `function`. */
   readonly scaleDown: ScaleDown;
+  /** The spot interruption watcher: `function` and `retryQueue`. */
   readonly terminationWatcher: TerminationWatcher;
   /** Undefined when the syncer is disabled. */
   readonly syncer?: RunnerBinariesSyncer;
@@ -224,6 +246,7 @@ export class GitHubRunners extends Construct {
   readonly pool?: WarmPool;
   /** Undefined when webhook redelivery is disabled (`enabled: false`). */
   readonly webhookRedelivery?: WebhookRedelivery;
+  /** The `dashboard` and `alarms`. */
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: GitHubRunnersProps) {

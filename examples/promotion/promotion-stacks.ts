@@ -1,8 +1,9 @@
 /**
- * Dev and prod, fed the same Lambda artifacts. CI publishes the zips once
- * (`npm run publish-lambdas`), commits or passes on the tfvars JSON it prints,
- * and both environments deploy exactly those object versions. The example
- * reads artifacts.example.json, shaped like that output.
+ * Dev and prod, fed the same Lambda artifacts. CI publishes the zips of the
+ * installed release once (`npx cdktf-github-runners-publish-lambdas`, see
+ * workflow.yml), passes on the tfvars JSON it writes, and both environments
+ * deploy exactly those object versions. The example reads
+ * artifacts.example.json, shaped like that output.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,29 +12,41 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_RUNNER_LABELS, GitHubRunners, LambdaCode, LambdaCodes, RunnerTypes } from '../../modules';
 
-/** The tfvars JSON `npm run publish-lambdas` prints. */
+/** The tfvars JSON the publish command writes (`lambda_s3_bucket`, `<name>_lambda_s3_key`, `<name>_lambda_s3_object_version`). */
 export type PublishedArtifacts = Record<string, string>;
 
 export function readArtifacts(path = join(__dirname, 'artifacts.example.json')): PublishedArtifacts {
   return JSON.parse(readFileSync(path, 'utf8')) as PublishedArtifacts;
 }
 
-/** LambdaCode for every function, from the published artifacts. */
-export function codesFrom(artifacts: PublishedArtifacts): LambdaCodes {
-  const code = (variable: string) => {
+/**
+ * Every Lambda of the module: its LambdaCodes key and its bundle, the
+ * `lambdas/<name>/` folder (`scale-up` is published as `scale_up_lambda_s3_*`).
+ * Typed by LambdaCodes, so a new function there fails the typecheck until it
+ * is listed; test/examples/promotion.test.ts checks the bundles against the
+ * ones the build discovers.
+ */
+export const PROMOTED_LAMBDAS: { readonly [K in keyof Required<LambdaCodes>]: string } = {
+  webhook: 'webhook',
+  scaleUp: 'scale-up',
+  scaleDown: 'scale-down',
+  terminationWatcher: 'termination-watcher',
+  syncer: 'syncer',
+  pool: 'pool',
+  redelivery: 'redelivery',
+};
+
+/** LambdaCode for every function, from the published artifacts: nothing comes from a local build. */
+export function codesFrom(artifacts: PublishedArtifacts): Required<LambdaCodes> {
+  const code = (bundle: string) => {
+    const variable = bundle.replace(/-/g, '_');
     const key = artifacts[`${variable}_lambda_s3_key`];
     const objectVersion = artifacts[`${variable}_lambda_s3_object_version`];
     if (!key || !objectVersion) throw new Error(`artifacts lack ${variable}_lambda_s3_key or ${variable}_lambda_s3_object_version`);
     return LambdaCode.fromS3({ bucket: artifacts.lambda_s3_bucket, key, objectVersion });
   };
-  return {
-    webhook: code('webhook'),
-    scaleUp: code('scale_up'),
-    scaleDown: code('scale_down'),
-    terminationWatcher: code('termination_watcher'),
-    syncer: code('syncer'),
-    pool: code('pool'),
-  };
+  const entries = Object.entries(PROMOTED_LAMBDAS).map(([name, bundle]) => [name, code(bundle)]);
+  return Object.fromEntries(entries) as Required<LambdaCodes>;
 }
 
 export interface EnvironmentProps {

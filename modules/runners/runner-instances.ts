@@ -52,18 +52,23 @@ export interface RunnerBinariesSource {
 
 /** One outbound rule of the runners' security group (the fields of `aws_security_group` egress). */
 export interface EgressRule {
+  /** IPv4 destinations in CIDR notation, e.g. ["0.0.0.0/0"]. @default [] */
   readonly cidrBlocks?: string[];
+  /** IPv6 destinations in CIDR notation, e.g. ["::/0"]. @default [] */
   readonly ipv6CidrBlocks?: string[];
+  /** Managed prefix list ids the traffic may go to, e.g. the S3 gateway endpoint's. @default [] */
   readonly prefixListIds?: string[];
-  /** Security group ids the traffic may go to. */
+  /** Security group ids the traffic may go to. @default [] */
   readonly securityGroups?: string[];
-  /** To members of this same group. */
+  /** To members of this same group. @default false */
   readonly self?: boolean;
-  /** 0 to 65535; 0 with protocol "-1". */
+  /** First port, 0 to 65535; 0 with protocol "-1". */
   readonly fromPort: number;
+  /** Last port, 0 to 65535; 0 with protocol "-1". */
   readonly toPort: number;
   /** "-1" (all), "tcp", "udp", "icmp", "icmpv6" or a protocol number. */
   readonly protocol: string;
+  /** What the rule is for, shown in the console. @default none */
   readonly description?: string;
 }
 

@@ -26,6 +26,7 @@ export interface PoolConfig {
   readonly scheduleExpressionTimezone?: string;
 }
 
+/** One kind of runner, for RunnerTypes.fromList: the jobs it serves (labels) and how its instances look. */
 export interface RunnerTypeProps {
   /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters, not ending in "-dlq". */
   readonly name: string;
@@ -76,24 +77,43 @@ export interface RunnerTypeProps {
 
 /** The shape of one entry in the Terraform map (snake_case, as in the module's variable). */
 export interface RunnerTypeEntry {
+  /** RunnerTypeProps.labels. */
   readonly labels: string[];
+  /** RunnerTypeProps.exactMatch. */
   readonly exact_match: boolean;
+  /** RunnerTypeProps.priority. */
   readonly priority: number;
+  /** RunnerTypeProps.runnerArchitecture. */
   readonly runner_architecture: string;
+  /** RunnerTypeProps.instanceTypes; null: DEFAULT_INSTANCE_TYPES for the architecture. */
   readonly instance_types: string[] | null;
+  /** RunnerTypeProps.runnersMaximumCount. */
   readonly runners_maximum_count: number;
+  /** RunnerTypeProps.instanceTargetCapacityType. */
   readonly instance_target_capacity_type: string;
+  /** RunnerTypeProps.instanceAllocationStrategy. */
   readonly instance_allocation_strategy: string;
+  /** RunnerTypeProps.enableOnDemandFailoverForErrors. */
   readonly enable_on_demand_failover_for_errors: string[];
+  /** RunnerTypeProps.amiId; null: the AMI comes from an SSM parameter. */
   readonly ami_id: string | null;
+  /** RunnerTypeProps.amiIdSsmParameterName; null: DEFAULT_AMI_SSM_PARAMETERS for the architecture. */
   readonly ami_id_ssm_parameter_name: string | null;
+  /** RunnerTypeProps.volumeSize. */
   readonly volume_size: number;
+  /** RunnerTypeProps.subnetIds; null: the module's subnets. */
   readonly subnet_ids: string[] | null;
+  /** RunnerTypeProps.enablePrebakedAmi. */
   readonly enable_prebaked_ami: boolean;
+  /** RunnerTypeProps.enableRunnerPackages. */
   readonly enable_runner_packages: boolean;
+  /** RunnerTypeProps.runnerExtraPackages. */
   readonly runner_extra_packages: string[];
+  /** RunnerTypeProps.userdataPreInstall. */
   readonly userdata_pre_install: string;
+  /** RunnerTypeProps.userdataPostInstall. */
   readonly userdata_post_install: string;
+  /** RunnerTypeProps.poolConfig, with the time zone filled in. */
   readonly pool_config: { size: number; schedule_expression: string; schedule_expression_timezone: string }[];
 }
 
@@ -221,6 +241,11 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
   perType(POOL_OK(`can(regex("${TIME_ZONE_PATTERN}", p.schedule_expression_timezone))`), 'pool_config schedule_expression_timezone must be an IANA time zone name: UTC or Area/Location, e.g. Europe/Amsterdam'),
 ];
 
+/**
+ * The kinds of runner, for GitHubRunnersProps.runnerTypes: a typed list
+ * (`fromList`, validated at synth) or a Terraform map expression (`fromMap`,
+ * validated by the variable's rules at plan).
+ */
 export abstract class RunnerTypes {
   /** Runner types from a typed list: validated now, in declared order (priority = index unless given). */
   static fromList(types: readonly RunnerTypeProps[]): RunnerTypes {
@@ -263,6 +288,7 @@ export abstract class RunnerTypes {
   }
 }
 
+/** The runner types as the module's constructs use them: one Terraform local and for_each iterators over it. */
 export interface BoundRunnerTypes {
   /** `local.runner_types`: name → RunnerTypeEntry. */
   readonly local: TerraformLocal;

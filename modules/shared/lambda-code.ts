@@ -13,10 +13,15 @@ import { validate } from './validation';
 
 /** The attributes of `aws_lambda_function` that say where the code is. */
 export interface LambdaCodeConfig {
+  /** Path of the local zip, under `path.module`. @default none (the code is in S3) */
   readonly filename?: string;
+  /** Base64 sha256 of the local zip, so a changed zip redeploys. @default none (the code is in S3) */
   readonly sourceCodeHash?: string;
+  /** Bucket of the zip. @default none (the code is a local zip) */
   readonly s3Bucket?: string;
+  /** Key of the zip. @default none (the code is a local zip) */
   readonly s3Key?: string;
+  /** Object version of the zip. @default none (the code is a local zip) */
   readonly s3ObjectVersion?: string;
 }
 
@@ -33,8 +38,13 @@ export interface LambdaS3Location {
 /** The folder `npm run build` writes to; overridable for tests. */
 export const DEFAULT_BUNDLE_DIR = join(__dirname, '..', '..', 'dist', 'lambdas');
 
+/**
+ * Where one Lambda's code comes from, for GitHubRunnersProps.lambdaCode: the
+ * zip shipped in the package (`fromBundle`), or a zip in S3 at a pinned
+ * object version (`fromS3`).
+ */
 export abstract class LambdaCode {
-  /** The zip `npm run build` made for `lambdas/<name>/`. */
+  /** The zip of `lambdas/<name>/` in `bundleDir`: dist/lambdas of the installed package (`npm run build` makes it in a checkout). */
   static fromBundle(name: string, bundleDir: string = DEFAULT_BUNDLE_DIR): LambdaCode {
     return new BundleCode(name, bundleDir);
   }

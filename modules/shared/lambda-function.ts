@@ -28,9 +28,11 @@ export const LAMBDA_RUNTIME = 'nodejs22.x';
  */
 export const LAMBDA_HANDLER = 'index.handler';
 
+/** The network of VPC-attached Lambdas (`aws_lambda_function` `vpc_config`). */
 export interface LambdaVpcConfig {
   /** Subnets for the function's network interfaces. An empty list means no VPC. */
   readonly subnetIds: string[];
+  /** Security groups of the function's network interfaces; they need outbound HTTPS to GitHub and the AWS APIs. */
   readonly securityGroupIds: string[];
 }
 

@@ -3,6 +3,7 @@ import { Fn, IResolvable, Token } from 'cdktf';
 import { RoleSettings } from './iam';
 import { LambdaVpcConfig } from './lambda-function';
 
+/** Settings every Lambda of the module shares, for GitHubRunnersProps.lambda. */
 export interface SharedFunctionSettings {
   /** "arm64" or "x86_64". @default "arm64" */
   readonly architecture?: string;
@@ -18,11 +19,13 @@ export interface SharedFunctionSettings {
   readonly role?: RoleSettings;
 }
 
+/** What each of the module's constructs gets to configure its Lambda: GitHubRunnersProps.logLevel and .lambda, and the metrics namespace. */
 export interface LambdaSettings {
   /** "debug", "info", "warn" or "error". @default "info" */
   readonly logLevel: string;
   /** CloudWatch namespace of the Lambdas' EMF metrics: `GitHubRunners/<prefix>`, so deployments sharing an account stay apart. */
   readonly metricsNamespace: string;
+  /** GitHubRunnersProps.lambda, with the roles' settings (GitHubRunnersProps.roles). */
   readonly functionSettings: SharedFunctionSettings;
 }
 

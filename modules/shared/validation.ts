@@ -13,8 +13,18 @@ export interface Rule {
   readonly message: string;
 }
 
+/**
+ * What a construct throws at synth for props it refuses: one error naming the
+ * construct and every problem, e.g. `GitHubRunners: subnetIds must list at
+ * least one subnet, got none`.
+ */
 export class PropsValidationError extends Error {
-  constructor(readonly construct: string, readonly problems: string[]) {
+  constructor(
+    /** The construct (or factory, e.g. `RunnerTypes.fromMap`) whose props were refused. */
+    readonly construct: string,
+    /** Each problem, naming the setting and the value received. */
+    readonly problems: string[],
+  ) {
     super(`${construct}: ${problems.join('; ')}`);
     this.name = 'PropsValidationError';
   }

@@ -413,7 +413,7 @@ class ModuleVariables {
       default: Token.nullValue(),
       nullable: true,
       description:
-        'Versioned S3 bucket holding the Lambda zips (see scripts/publish-lambdas). Null: use the zips shipped inside this module. Set: every *_lambda_s3_key and *_lambda_s3_object_version is required.',
+        'Versioned S3 bucket holding the Lambda zips (`npx cdktf-github-runners-publish-lambdas` uploads a release\'s zips and writes these inputs). Null: use the zips shipped inside this module. Set: every *_lambda_s3_key and *_lambda_s3_object_version is required.',
     });
     // A key or version without the bucket would be silently ignored (the zip inside the module deploys).
     // Each rule sits on the variable the caller set, so plan points at the caller's line, not "line 0".

@@ -277,11 +277,18 @@ export interface CliOptions {
   readonly dryRun: boolean;
 }
 
-export const USAGE =
-  'usage: npm run -s publish-lambdas -- --bucket <name> [--prefix lambdas/] [--out lambdas.tfvars.json] [--dry-run]';
+/** How the command is run: in a checkout, or from the installed package (scripts/bin/publish-lambdas.ts). */
+export const CHECKOUT_COMMAND = 'npm run -s publish-lambdas --';
+
+export function usage(command: string = CHECKOUT_COMMAND): string {
+  return `usage: ${command} --bucket <name> [--prefix lambdas/] [--out lambdas.tfvars.json] [--dry-run]`;
+}
+
+export const USAGE = usage();
 
 /** Returns null for --help. */
-export function parseCliArgs(argv: readonly string[]): CliOptions | null {
+export function parseCliArgs(argv: readonly string[], command: string = CHECKOUT_COMMAND): CliOptions | null {
+  const USAGE = usage(command);
   let parsed;
   try {
     parsed = parseArgs({
@@ -315,15 +322,17 @@ export interface CliDeps {
   readonly s3: () => S3Client;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** How the user ran it, for the usage line. @default CHECKOUT_COMMAND */
+  readonly command?: string;
 }
 
 /** Runs the CLI and returns its exit code. Only the tfvars go to stdout. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const progress = (line: string) => deps.stderr(`${line}\n`);
   try {
-    const cli = parseCliArgs(argv);
+    const cli = parseCliArgs(argv, deps.command);
     if (!cli) {
-      deps.stdout(`${USAGE}\n`);
+      deps.stdout(`${usage(deps.command)}\n`);
       return 0;
     }
     const result = await publishLambdas({ bucket: cli.bucket, prefix: cli.prefix, distDir: deps.distDir, dryRun: cli.dryRun, s3: deps.s3(), log: progress });

@@ -3,7 +3,9 @@
  * tarball into a fresh CDKTF app in a temp folder outside this repository
  * (its own package.json, no path into this checkout), a TypeScript main.ts
  * compiled against the shipped declarations, synth, and an offline
- * terraform init/validate/plan of what it synthesized.
+ * terraform init/validate/plan of what it synthesized; then the package's
+ * own command publishes its zips to moto_server, as the promotion pipeline
+ * (examples/promotion/workflow.yml) does.
  *
  * The pack runs with --ignore-scripts after `npm run build:lib`: prepack would
  * also rebuild dist/lambdas/ in place while other jest workers read it. The
@@ -15,7 +17,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { findPluginDir, planOffline } from '../../scripts/lib/terraform';
+import { startMoto } from '../cloud/moto';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
@@ -23,7 +27,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
   peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   devDependencies: Record<string, string>;
+  bin?: Record<string, string>;
 };
 const manifest = JSON.parse(readFileSync(join(root, 'dist', 'lambdas', 'manifest.json'), 'utf8')) as {
   lambdas: Record<string, { file: string; sha256: string }>;
@@ -45,6 +51,7 @@ async function pack(destination: string): Promise<PackResult> {
 
 describe('the npm package', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'ghr-package-'));
+  const app = join(scratch, 'app');
   let packed: PackResult;
   let tarball: string;
 
@@ -59,14 +66,14 @@ describe('the npm package', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('should hold the compiled constructs, their declarations, the user-data template, the zips and the manifest, and nothing else', () => {
+  it('should hold the compiled constructs, their declarations, the user-data template, the zips, the manifest and the licence, and nothing else', () => {
     const paths = packed.files.map((f) => f.path).sort();
-    expect([...new Set(paths.map((p) => p.split('/')[0]))].sort()).toEqual(['README.md', 'dist', 'lib', 'package.json']);
+    expect([...new Set(paths.map((p) => p.split('/')[0]))].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'lib', 'package.json']);
     const zips = Object.values(manifest.lambdas).map((e) => `dist/lambdas/${e.file}`);
     expect(paths.filter((p) => p.startsWith('dist/')).sort()).toEqual(['dist/lambdas/manifest.json', ...zips].sort());
     expect(zips.length).toBeGreaterThanOrEqual(6);
     const unexpected = paths.filter(
-      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && p !== 'lib/runners/templates/user-data.sh' && !p.startsWith('dist/lambdas/') && p !== 'README.md' && p !== 'package.json',
+      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && p !== 'lib/runners/templates/user-data.sh' && !p.startsWith('dist/lambdas/') && !['README.md', 'LICENSE', 'package.json'].includes(p),
     );
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
@@ -90,7 +97,31 @@ describe('the npm package', () => {
     expect(paths).toContain(String(shipped.main));
     expect(paths).toContain(String(shipped.types));
     expect(shipped.dependencies ?? {}).toEqual({});
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@cdktf/provider-aws', 'cdktf', 'constructs']);
+    const optional = (name: string) => pkg.peerDependenciesMeta?.[name]?.optional === true;
+    expect(Object.keys(pkg.peerDependencies).filter((n) => !optional(n)).sort()).toEqual(['@cdktf/provider-aws', 'cdktf', 'constructs']);
+    // Only the publish command needs the S3 client; constructs-only users never install it.
+    expect(Object.keys(pkg.peerDependencies).filter(optional)).toEqual(['@aws-sdk/client-s3']);
+    expect(pkg.bin).toEqual({ 'cdktf-github-runners-publish-lambdas': 'lib/bin/publish-lambdas.js' });
+    expect(paths).toContain('lib/bin/publish-lambdas.js');
+  });
+
+  it('should name its licence, repository, homepage and issue tracker as a published package does, all on one GitHub repository', () => {
+    const shipped = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      private?: boolean;
+      license?: string;
+      repository?: { type?: string; url?: string };
+      homepage?: string;
+      bugs?: { url?: string };
+    };
+    expect(shipped.private).toBeUndefined();
+    expect(shipped.license).toBe('MIT');
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    // npm provenance compares repository.url with the repository that publishes (scripts/lib/release-check.ts).
+    expect(shipped.repository?.type).toBe('git');
+    const repo = /^git\+(https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)\.git$/.exec(shipped.repository?.url ?? '')?.[1];
+    expect(repo).toBeDefined();
+    expect(shipped.homepage).toBe(`${repo}#readme`);
+    expect(shipped.bugs?.url).toBe(`${repo}/issues`);
   });
 
   it('should be reproducible: packing again gives the same bytes', async () => {
@@ -101,7 +132,6 @@ describe('the npm package', () => {
 
   it('should install into a fresh CDKTF app outside the repository, synthesize GitHubRunners from the installed package, and plan offline', async () => {
     const started = Date.now();
-    const app = join(scratch, 'app');
     expect(relative(root, app).startsWith('..')).toBe(true);
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'ops-runners', version: '1.0.0', private: true }, null, 2));
@@ -176,4 +206,53 @@ describe('the npm package', () => {
     for (const f of functions) expect(f.change.after?.tags?.['ghr:module-version']).toBe(pkg.version);
     console.log(`consumer app: install (${mode}) ${installSeconds.toFixed(1)} s, tsc + synth ${synthSeconds.toFixed(1)} s, offline plan ${plan.seconds.toFixed(1)} s`);
   }, 240_000);
+
+  /**
+   * The promotion pipeline's publish step (examples/promotion/workflow.yml):
+   * the installed package's own command uploads the zips it ships, with no
+   * checkout or build of this repository, against moto_server.
+   */
+  it('should publish the zips of the installed package with its own command, and ask for the S3 client when it is missing', async () => {
+    const bin = join(app, 'node_modules', '.bin', 'cdktf-github-runners-publish-lambdas');
+    const missing = await run(bin, ['--bucket', 'acme-ci-artifacts'], { cwd: app, env: npmEnv }).then(
+      () => undefined,
+      (e: { stderr?: string; code?: number }) => e,
+    );
+    expect(missing?.code).toBe(1);
+    expect(missing?.stderr).toContain('needs @aws-sdk/client-s3 (an optional peer dependency of cdktf-github-runners): npm install --save-dev @aws-sdk/client-s3@3');
+
+    const sdk = `@aws-sdk/client-s3@${pkg.devDependencies['@aws-sdk/client-s3'].replace(/^[\^~]/, '')}`;
+    const install = (mode: string) => run('npm', ['install', mode, '--no-audit', '--no-fund', '--ignore-scripts', '--save-dev', sdk], { cwd: app, env: npmEnv, maxBuffer: 64 * 1024 * 1024 });
+    await install('--offline').catch(() => install('--prefer-offline'));
+
+    const moto = await startMoto();
+    try {
+      const aws = { AWS_ENDPOINT_URL_S3: moto.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+      const s3 = new S3Client({ endpoint: moto.url, region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+      await s3.send(new CreateBucketCommand({ Bucket: 'acme-ci-artifacts', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      await s3.send(new PutBucketVersioningCommand({ Bucket: 'acme-ci-artifacts', VersioningConfiguration: { Status: 'Enabled' } }));
+      const env = { ...npmEnv, ...aws, AWS_S3_FORCE_PATH_STYLE: 'true' };
+      const publish = () => run(bin, ['--bucket', 'acme-ci-artifacts', '--out', 'lambdas.tfvars.json'], { cwd: app, env });
+      const first = await publish();
+      expect(first.stderr).toContain(`${Object.keys(manifest.lambdas).length} uploaded, 0 reused`);
+      const tfvars = JSON.parse(readFileSync(join(app, 'lambdas.tfvars.json'), 'utf8')) as Record<string, string>;
+      expect(tfvars.lambda_s3_bucket).toBe('acme-ci-artifacts');
+      for (const [name, entry] of Object.entries(manifest.lambdas)) {
+        const stem = name.replace(/-/g, '_');
+        expect(tfvars[`${stem}_lambda_s3_key`]).toBe(`lambdas/${name}/${entry.sha256}.zip`);
+        // The version pinned holds the zip the package shipped, byte for byte.
+        const object = await s3.send(new GetObjectCommand({ Bucket: 'acme-ci-artifacts', Key: tfvars[`${stem}_lambda_s3_key`], VersionId: tfvars[`${stem}_lambda_s3_object_version`] }));
+        expect(object.VersionId).toBe(tfvars[`${stem}_lambda_s3_object_version`]);
+        const body = Buffer.from(await object.Body!.transformToByteArray());
+        expect(createHash('sha256').update(body).digest('hex')).toBe(entry.sha256);
+      }
+      // Publishing the same release again changes nothing: dev and prod get the same versions.
+      const again = await publish();
+      expect(again.stderr).toContain(`0 uploaded, ${Object.keys(manifest.lambdas).length} reused`);
+      expect(JSON.parse(readFileSync(join(app, 'lambdas.tfvars.json'), 'utf8'))).toEqual(tfvars);
+      s3.destroy();
+    } finally {
+      await moto.stop();
+    }
+  }, 120_000);
 });
