@@ -207,6 +207,7 @@ class BatchRun {
             appIdParameterName: c.appIdParameterName,
             appKeyParameterName: c.appKeyParameterName,
             ghesUrl: c.ghesUrl,
+            tlsVerify: c.tlsVerify,
             organizationRunners: c.organizationRunners,
             target: { ...owner, ownerTag: newest.owner },
             runnerTypes: { [c.runnerType]: c.runnerTypeSettings },
