@@ -42,14 +42,16 @@
  * by the next scheduled run. The handler turns a run that could see nothing
  * (`instancesListed` false, or every owner failed) into an error.
  */
-import { type Ec2Runners, type RunnerInstance, RUNNER_TAGS, instanceIdOfRunner } from '../shared/aws/ec2-runners';
+import { METRIC_FUNCTIONS } from '../../modules/contract/metrics';
+import { RUNNER_TAGS } from '../../modules/contract/tags';
+import { type Ec2Runners, type RunnerInstance, instanceIdOfRunner } from '../shared/aws/ec2-runners';
 import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } from '../shared/github/runners';
 import { Logger } from '../shared/logger';
 import type { ScaleDownConfig } from './config';
 import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, staleRunnerConfigs } from './decide';
 import { type AwaitingJob, type JobLedger } from '../shared/aws/job-ledger';
-import { parseJobMessage } from '../shared/job-message';
+import { parseJobMessage } from '../../modules/contract/job-message';
 import { type JobRequeue, type RelaunchSummary, reconcileJobs } from './relaunch';
 
 /** Something that lets one more call start when it resolves (a token bucket). */
@@ -498,7 +500,7 @@ class Run {
     this.log.info('scale-down summary', { ...summary });
     this.log.metrics(
       this.config.metricsNamespace,
-      { Function: 'scale-down' },
+      { Function: METRIC_FUNCTIONS.scaleDown },
       {
         RunnersTerminated: { value: summary.runnersTerminated, unit: 'Count' },
         OrphansTerminated: { value: summary.orphansTerminated, unit: 'Count' },

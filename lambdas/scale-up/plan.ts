@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ActiveRunner, CapacityType, LaunchedInstance } from '../shared/aws/ec2-runners';
-import type { JobMessage } from '../shared/job-message';
+import type { JobMessage } from '../../modules/contract/job-message';
 import type { OwnedTarget } from '../shared/runners/register-runner';
 
 /** A parsed job and the SQS message that carried it. */

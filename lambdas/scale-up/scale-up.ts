@@ -35,7 +35,7 @@ import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';
 import type { InvocationBudget } from '../shared/deadline';
-import { parseJobMessage } from '../shared/job-message';
+import { parseJobMessage } from '../../modules/contract/job-message';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/runners/map-limited';

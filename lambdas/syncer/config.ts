@@ -2,6 +2,7 @@
  * The syncer's configuration, read once per container from the environment.
  * Every problem is reported in one ConfigError.
  */
+import type { SyncerEnvironment } from '../../modules/contract/environment';
 import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
@@ -38,7 +39,7 @@ export interface SyncerConfig {
 
 /** Read and check the syncer's environment; throws ConfigError listing every problem. */
 export function loadSyncerConfig(env: NodeJS.ProcessEnv): SyncerConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<SyncerEnvironment>(env);
 
   const bucketName = reader.string('BUCKET_NAME');
   if (bucketName !== '' && (!BUCKET_NAME.test(bucketName) || bucketName.includes('..'))) {

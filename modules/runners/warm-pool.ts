@@ -28,8 +28,11 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { launchStatements, readAmiParameterStatement } from './launch-permissions';
-import { RunnerInstances, TAGS } from './runner-instances';
+import { RUNNER_TAGS as TAGS } from '../contract/tags';
+import { RunnerInstances } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
+import type { PoolEnvironment } from '../contract/environment';
+import { RUNNER_TYPE_LAUNCH_FIELDS, type RunnerTypeLaunchConfig } from '../contract/runner-types';
 
 export interface WarmPoolProps {
   readonly prefix: string;
@@ -93,14 +96,22 @@ export class WarmPool extends Construct {
     });
     const d = `local.${defaults.friendlyUniqueId}`;
     // Only the types that have a pool: Lambda environments hold 4 KB at most.
+    // The pool's RunnerTypeLaunchConfigs, each entry what scale-up reads as its RunnerTypeLaunchConfig.
+    const launchConfig = {
+      labels: 'val.labels',
+      launch_template_id: `${launchTemplate}[key].id`,
+      launch_template_version: `tostring(${launchTemplate}[key].latest_version)`,
+      instance_types: `val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture]`,
+      subnet_ids: `val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids`,
+      instance_target_capacity_type: 'val.instance_target_capacity_type',
+      instance_allocation_strategy: 'val.instance_allocation_strategy',
+      runners_maximum_count: 'val.runners_maximum_count',
+      enable_on_demand_failover_for_errors: 'val.enable_on_demand_failover_for_errors',
+    } satisfies Record<keyof RunnerTypeLaunchConfig, string>;
     const typesConfig =
-      `\${jsonencode({ for key, val in ${types} : key => { labels = val.labels, ` +
-      `launch_template_id = ${launchTemplate}[key].id, launch_template_version = tostring(${launchTemplate}[key].latest_version), ` +
-      `instance_types = val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture], ` +
-      `subnet_ids = val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids, ` +
-      'instance_target_capacity_type = val.instance_target_capacity_type, instance_allocation_strategy = val.instance_allocation_strategy, ' +
-      'runners_maximum_count = val.runners_maximum_count, enable_on_demand_failover_for_errors = val.enable_on_demand_failover_for_errors } ' +
-      'if length(val.pool_config) > 0 })}';
+      `\${jsonencode({ for key, val in ${types} : key => { ` +
+      RUNNER_TYPE_LAUNCH_FIELDS.map((field) => `${field} = ${launchConfig[field]}`).join(', ') +
+      ' } if length(val.pool_config) > 0 })}';
 
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: `${props.prefix}-pool`,
@@ -128,7 +139,7 @@ export class WarmPool extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies PoolEnvironment,
       statements: [
         ...launchStatements(props, {
           templateArns: allRefs(props.instances.launchTemplate, 'arn'),

@@ -36,21 +36,8 @@ import {
   TerminateInstancesCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-
-/** Tag keys this module owns. */
-export const RUNNER_TAGS = {
-  prefix: 'ghr:prefix',
-  runnerType: 'ghr:runner-type',
-  owner: 'ghr:owner',
-  createdBy: 'ghr:created-by',
-  jobId: 'ghr:job-id',
-  /**
-   * When scale-down first saw the instance with no registered runner (ISO 8601).
-   * On the instance, not in memory, so a cold start every run still confirms an
-   * orphan on its second sighting. A key valid in instance metadata too.
-   */
-  orphanSeenAt: 'ghr:orphan-seen-at',
-} as const;
+import type { CapacityType } from '../../../modules/contract/runner-types';
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
 
 /** The GitHub runner name of an instance: scale-up registers it, scale-down and the watcher look it up. */
 export function runnerNameOf(prefix: string, instanceId: string): string {
@@ -118,8 +105,7 @@ export interface RunnerInstance extends ActiveRunner {
 /** EC2's live states: what counts as a runner that may still work. */
 export const LIVE_STATES: readonly string[] = ['pending', 'running'];
 
-/** Spot or on-demand. */
-export type CapacityType = 'spot' | 'on-demand';
+export type { CapacityType };
 
 /** One CreateFleet (type instant) request. */
 export interface LaunchRunnersRequest extends RunnerFilter {

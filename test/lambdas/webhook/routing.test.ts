@@ -1,11 +1,11 @@
-import { RunnerTypeRoute, RunnerTypesConfig } from '../../../lambdas/shared/runner-types';
+import type { RunnerTypeRoute, RunnerTypeRoutes } from '../../../modules/contract/runner-types';
 import { routeJob } from '../../../lambdas/webhook/routing';
 
 function type(labels: string[], priority: number, exact_match = false): RunnerTypeRoute {
   return { labels, exact_match, priority, queue_url: `https://sqs.eu-west-1.amazonaws.com/123456789012/q-${priority}` };
 }
 
-const TYPES: RunnerTypesConfig = {
+const TYPES: RunnerTypeRoutes = {
   'linux-x64': type(['linux', 'x64'], 0),
   'linux-x64-gpu': type(['linux', 'x64', 'gpu'], 1),
   'linux-arm64': type(['Linux', 'ARM64'], 2),
