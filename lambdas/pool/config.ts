@@ -7,9 +7,8 @@ import type { PoolEnvironment } from '../../modules/contract/environment';
 import { type RunnerTypeLaunchConfigs, validateRunnerTypeLaunchConfigs } from '../../modules/contract/runner-types';
 import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
-import { runnerTargetFromOwnerTag } from '../shared/github/runners';
 import { LogLevel } from '../shared/logger';
-import type { OwnedTarget } from '../shared/runners/register-runner';
+import { type OwnedTarget, ownedTargetFromOwnerTag } from '../shared/runners/identity';
 import { type RunnerTypeSettings, runnerTypeSettingsOf } from '../shared/runners/type-config';
 
 export { DEFAULT_METRICS_NAMESPACE };
@@ -94,10 +93,7 @@ function readOwner(reader: EnvReader<PoolEnvironment>, raw: string | undefined):
     reader.problem('POOL_RUNNER_OWNER is empty: pool_runner_owner must be set (an organization login, or "owner/repo") to use warm pools');
     return undefined;
   }
-  const target = runnerTargetFromOwnerTag(owner);
-  if (!target) {
-    reader.problem(`POOL_RUNNER_OWNER must be an organization login or "owner/repo", got "${owner}"`);
-    return undefined;
-  }
-  return { ...target, ownerTag: owner };
+  const target = ownedTargetFromOwnerTag(owner);
+  if (!target) reader.problem(`POOL_RUNNER_OWNER must be an organization login or "owner/repo", got "${owner}"`);
+  return target;
 }

@@ -30,7 +30,8 @@
  *   launched instance is either registered or terminated, and its job either
  *   acknowledged or returned, before the invocation returns.
  */
-import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
+import type { ActiveRunner, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
+import type { CapacityType } from '../shared/runners/identity';
 import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';

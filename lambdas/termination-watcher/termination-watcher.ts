@@ -27,8 +27,9 @@
  */
 import { METRIC_FUNCTIONS, type MetricName } from '../../modules/contract/metrics';
 import { RUNNER_TAGS } from '../../modules/contract/tags';
-import { Ec2Runners, runnerNameOf } from '../shared/aws/ec2-runners';
-import { GitHubAppApi, runnerTargetFromOwnerTag } from '../shared/github/runners';
+import type { Ec2Runners } from '../shared/aws/ec2-runners';
+import type { GitHubAppApi } from '../shared/github/runners';
+import { runnerNameOf, runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { Logger } from '../shared/logger';
 import type { TerminationWatcherConfig } from './config';
 import type { InstanceNotice, RetryMessage } from './events';
