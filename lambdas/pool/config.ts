@@ -5,13 +5,12 @@
  */
 import type { PoolEnvironment } from '../../modules/contract/environment';
 import { type RunnerTypeLaunchConfigs, validateRunnerTypeLaunchConfigs } from '../../modules/contract/runner-types';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 import { type OwnedTarget, ownedTargetFromOwnerTag } from '../shared/runners/identity';
 import { type RunnerTypeSettings, runnerTypeSettingsOf } from '../shared/runners/type-config';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the pool Lambda. */
 export interface PoolConfig extends GitHubAppSettings {

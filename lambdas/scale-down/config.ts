@@ -5,11 +5,10 @@
 import { LIMITS, type ScaleDownEnvironment } from '../../modules/contract/environment';
 import { type JobQueueUrls, validateJobQueueUrls } from '../../modules/contract/runner-types';
 import { RUNNER_TAGS } from '../../modules/contract/tags';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
 /** Default tag key that keeps an instance out of scale-down's hands. */
 export const DEFAULT_BYPASS_TAG = RUNNER_TAGS.scaleDownBypass;
 

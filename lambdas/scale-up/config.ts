@@ -5,12 +5,11 @@
  */
 import type { ScaleUpEnvironment } from '../../modules/contract/environment';
 import { type RunnerTypeLaunchConfig, validateRunnerTypeLaunchConfig } from '../../modules/contract/runner-types';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 import { type RunnerTypeSettings, runnerTypeSettingsOf } from '../shared/runners/type-config';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the scale-up Lambda. */
 export interface ScaleUpConfig extends GitHubAppSettings {

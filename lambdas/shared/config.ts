@@ -6,8 +6,6 @@
 import { type CommonEnvironment, DEFAULT_METRICS_NAMESPACE } from '../../modules/contract/environment';
 import type { LogLevel } from './logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
-
 /** Log levels LOG_LEVEL accepts. */
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 

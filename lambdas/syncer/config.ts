@@ -3,7 +3,7 @@
  * Every problem is reported in one ConfigError.
  */
 import type { SyncerEnvironment } from '../../modules/contract/environment';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
 
@@ -11,7 +11,6 @@ import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './pla
 export const DEFAULT_KEY_PREFIX = 'actions-runner/';
 /** Releases of actions/runner live on github.com, also for GHES users. */
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-export { DEFAULT_METRICS_NAMESPACE };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 // Bucket names as S3 accepts them for new buckets (no uppercase, no underscores).

@@ -4,11 +4,10 @@
  * per container; every problem is reported in one ConfigError.
  */
 import type { TerminationWatcherEnvironment } from '../../modules/contract/environment';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader, isHttpUrl } from '../shared/config';
+import { EnvReader, isHttpUrl } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the termination-watcher Lambda. */
 export interface TerminationWatcherConfig extends GitHubAppSettings {

@@ -3,12 +3,11 @@
  * the construct sets. Every problem is collected and reported in one
  * ConfigError.
  */
-import type { WebhookEnvironment } from '../../modules/contract/environment';
+import { DEFAULT_METRICS_NAMESPACE, type WebhookEnvironment } from '../../modules/contract/environment';
 import { type RunnerTypeRoutes, validateRunnerTypeRoutes } from '../../modules/contract/runner-types';
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 

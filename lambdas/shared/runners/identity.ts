@@ -7,9 +7,9 @@
  *
  * No I/O and no SDK imports: the decision functions and the e2e world use it too.
  */
-import { CAPACITY_TYPES, type CapacityType } from '../../../modules/contract/runner-types';
+import type { CapacityType } from '../../../modules/contract/runner-types';
 
-export { CAPACITY_TYPES, type CapacityType };
+export type { CapacityType };
 
 /** EC2 instance ids: `i-` and 8 (older instances) or 17 lowercase hex digits. */
 export const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;

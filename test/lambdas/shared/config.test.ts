@@ -1,4 +1,5 @@
-import { ConfigError, DEFAULT_METRICS_NAMESPACE, EnvReader, onceAsync } from '../../../lambdas/shared/config';
+import { ConfigError, EnvReader, onceAsync } from '../../../lambdas/shared/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../../../modules/contract/environment';
 import { type GitHubAppReaderEnvironment, readGitHubAppSettings } from '../../../lambdas/shared/github/app-settings';
 
 function problemsOf(read: (reader: EnvReader<GitHubAppReaderEnvironment>) => unknown, env: NodeJS.ProcessEnv): string[] {
