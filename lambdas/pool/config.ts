@@ -3,14 +3,14 @@
  * pool, configured by the construct through the environment. Read once per
  * container; every problem is reported in one ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import type { PoolEnvironment } from '../../modules/contract/environment';
+import { type RunnerTypeLaunchConfigs, validateRunnerTypeLaunchConfigs } from '../../modules/contract/runner-types';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
-import { runnerTargetFromOwnerTag } from '../shared/github/runners';
 import { LogLevel } from '../shared/logger';
-import type { OwnedTarget } from '../shared/runners/register-runner';
-import { type RunnerTypeConfigJson, type RunnerTypeSettings, runnerTypeSettingsOf, validateRunnerTypeConfig } from '../shared/runners/type-config';
+import { type OwnedTarget, ownedTargetFromOwnerTag } from '../shared/runners/identity';
+import { type RunnerTypeSettings, runnerTypeSettingsOf } from '../shared/runners/type-config';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the pool Lambda. */
 export interface PoolConfig extends GitHubAppSettings {
@@ -54,10 +54,10 @@ export interface PoolConfig extends GitHubAppSettings {
 
 /** Read and check the pool's environment; throws ConfigError listing every problem. */
 export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<PoolEnvironment>(env);
   const prefix = reader.string('PREFIX');
   const app = readGitHubAppSettings(reader);
-  const raw = reader.json<Record<string, RunnerTypeConfigJson>>('RUNNER_TYPES_CONFIG', validateRunnerTypesConfig);
+  const raw = reader.json<RunnerTypeLaunchConfigs>('RUNNER_TYPES_CONFIG', validateRunnerTypeLaunchConfigs);
   const pooled = raw !== undefined && Object.keys(raw).length > 0;
   const target = pooled || (env.POOL_RUNNER_OWNER ?? '').trim() !== '' ? readOwner(reader, env.POOL_RUNNER_OWNER) : undefined;
   const runnerGroupName = reader.string('RUNNER_GROUP_NAME', 'Default');
@@ -102,27 +102,13 @@ function queueUrlProblems(value: unknown): string[] {
 }
 
 /** POOL_RUNNER_OWNER as a target; problems go to `reader`. */
-function readOwner(reader: EnvReader, raw: string | undefined): OwnedTarget | undefined {
+function readOwner(reader: EnvReader<PoolEnvironment>, raw: string | undefined): OwnedTarget | undefined {
   const owner = (raw ?? '').trim();
   if (owner === '') {
     reader.problem('POOL_RUNNER_OWNER is empty: pool_runner_owner must be set (an organization login, or "owner/repo") to use warm pools');
     return undefined;
   }
-  const target = runnerTargetFromOwnerTag(owner);
-  if (!target) {
-    reader.problem(`POOL_RUNNER_OWNER must be an organization login or "owner/repo", got "${owner}"`);
-    return undefined;
-  }
-  return { ...target, ownerTag: owner };
-}
-
-/**
- * Problems with a parsed RUNNER_TYPES_CONFIG, empty when it is well formed.
- * It holds only the types that have a pool, so it may be empty (the HCL
- * module creates the function whether or not any type has a pool).
- */
-export function validateRunnerTypesConfig(value: unknown): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object keyed by runner-type name'];
-  const entries = Object.entries(value as Record<string, unknown>);
-  return entries.flatMap(([name, config]) => validateRunnerTypeConfig(config).map((p) => `runner type "${name}": ${p}`));
+  const target = ownedTargetFromOwnerTag(owner);
+  if (!target) reader.problem(`POOL_RUNNER_OWNER must be an organization login or "owner/repo", got "${owner}"`);
+  return target;
 }

@@ -4,7 +4,8 @@
  * and how a pool fleet is named.
  */
 import { createHash } from 'node:crypto';
-import { runnerNameOf, type ActiveRunner, type CapacityType } from '../shared/aws/ec2-runners';
+import type { ActiveRunner } from '../shared/aws/ec2-runners';
+import { type CapacityType, runnerNameOf } from '../shared/runners/identity';
 import type { GitHubRunner } from '../shared/github/runners';
 
 /** The scheduler's input (one EventBridge Scheduler schedule per pool window). */

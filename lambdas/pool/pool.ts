@@ -35,7 +35,7 @@ import type { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/runners/map-limited';
 import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
-import { type PoolTopUpMessage } from '../shared/job-message';
+import { type PoolTopUpMessage } from '../../modules/contract/job-message';
 import type { PoolConfig } from './config';
 import { type PoolEvent, planPool, poolClientToken } from './plan';
 

@@ -18,13 +18,6 @@ import type { Logger } from '../shared/logger';
 import type { DeliveryLog } from './deliveries';
 import { type HookDelivery, planRedeliveries } from './plan';
 
-/** The metric names this Lambda emits (the dashboard reads them). */
-export const REDELIVERY_METRICS = {
-  redelivered: 'DeliveriesRedelivered',
-  failures: 'RedeliveryFailures',
-  deferred: 'RedeliveriesDeferred',
-} as const;
-
 /** Stop reading pages with less than this left: the redeliveries need the time. */
 export const SCAN_RESERVE_MS = 5_000;
 /** Start no redelivery with less than this left. */
@@ -108,9 +101,9 @@ export async function redeliverFailedDeliveries(settings: RedeliverySettings, de
     settings.metricsNamespace,
     { Service: 'redelivery' },
     {
-      [REDELIVERY_METRICS.redelivered]: { value: redelivered, unit: 'Count' },
-      [REDELIVERY_METRICS.failures]: { value: failures, unit: 'Count' },
-      [REDELIVERY_METRICS.deferred]: { value: result.deferred, unit: 'Count' },
+      DeliveriesRedelivered: { value: redelivered, unit: 'Count' },
+      RedeliveryFailures: { value: failures, unit: 'Count' },
+      RedeliveriesDeferred: { value: result.deferred, unit: 'Count' },
     },
   );
   log.info('redelivery run done', { ...result });

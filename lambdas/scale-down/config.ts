@@ -2,13 +2,15 @@
  * Scale-down's configuration, set by the construct through the environment.
  * Read once per container; every problem is reported in one ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { LIMITS, type ScaleDownEnvironment } from '../../modules/contract/environment';
+import { type JobQueueUrls, validateJobQueueUrls } from '../../modules/contract/runner-types';
+import { RUNNER_TAGS } from '../../modules/contract/tags';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
 /** Default tag key that keeps an instance out of scale-down's hands. */
-export const DEFAULT_BYPASS_TAG = 'ghr:scale-down-bypass';
+export const DEFAULT_BYPASS_TAG = RUNNER_TAGS.scaleDownBypass;
 
 /** Settings of the scale-down Lambda. */
 export interface ScaleDownConfig extends GitHubAppSettings {
@@ -41,18 +43,11 @@ export interface ScaleDownConfig extends GitHubAppSettings {
 }
 
 /** Most relaunches per job the module accepts (job_retry.max_attempts). */
-export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = 10;
-
-function queueUrlProblems(value: unknown): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object of runner type to queue URL'];
-  return Object.entries(value).flatMap(([type, url]) =>
-    typeof url === 'string' && /^https?:\/\//.test(url) ? [] : [`["${type}"] must be a queue URL`],
-  );
-}
+export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = LIMITS.jobRetryMaxAttempts.max;
 
 /** Read and check scale-down's environment; throws ConfigError listing every problem. */
 export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<ScaleDownEnvironment>(env);
   const prefix = reader.string('PREFIX');
   const app = readGitHubAppSettings(reader);
   const minimumRunningTimeMinutes = reader.int('MINIMUM_RUNNING_TIME_IN_MINUTES', 5, 0, 24 * 60);
@@ -68,7 +63,7 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
   let jobRetry: ScaleDownConfig['jobRetry'];
   if (maxAttempts > 0) {
     const tableName = reader.string('JOB_LEDGER_TABLE_NAME');
-    const queueUrls = reader.json<Record<string, string>>('JOB_QUEUE_URLS', queueUrlProblems);
+    const queueUrls = reader.json<JobQueueUrls>('JOB_QUEUE_URLS', validateJobQueueUrls);
     jobRetry = { maxAttempts, tableName, queueUrls };
   }
   reader.done();

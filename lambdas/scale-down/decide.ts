@@ -51,9 +51,10 @@
  *   The sightings of an owner whose runners could not be listed this run are
  *   carried over unchanged, so one failed listing does not restart the wait.
  */
-import { LIVE_STATES, instanceIdOfRunner, isInstanceId, runnerNameOf, type RunnerInstance } from '../shared/aws/ec2-runners';
+import type { RunnerInstance } from '../shared/aws/ec2-runners';
 import type { StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import type { GitHubRunner } from '../shared/github/runners';
+import { type RunnerTarget, instanceIdOfRunner, isInstanceId, isLiveState, runnerNameOf } from '../shared/runners/identity';
 
 /** The parts of an instance the rules read. */
 export type DecideInstance = Pick<RunnerInstance, 'instanceId' | 'state' | 'launchTime' | 'owner' | 'tags'>;
@@ -61,8 +62,8 @@ export type DecideInstance = Pick<RunnerInstance, 'instanceId' | 'state' | 'laun
 /** The parts of a GitHub runner the rules read. */
 export type DecideRunner = Pick<GitHubRunner, 'id' | 'name' | 'status' | 'busy'>;
 
-/** One owner's runners as listed this run, or the fact that listing failed. */
-export type OwnerRunners = { readonly ok: true; readonly runners: readonly DecideRunner[] } | { readonly ok: false };
+/** One owner's runners as listed this run (with where they are registered, parsed from the `ghr:owner` tag), or the fact that listing failed. */
+export type OwnerRunners = { readonly ok: true; readonly target: RunnerTarget; readonly runners: readonly DecideRunner[] } | { readonly ok: false };
 
 /** Thresholds of {@link decide}. */
 export interface DecideLimits {
@@ -103,6 +104,8 @@ export const KEEP_REASONS: readonly KeepReason[] = [
 export interface IdleRunner {
   readonly instanceId: string;
   readonly owner: string;
+  /** Where the runner is registered (the owner tag, parsed). */
+  readonly target: RunnerTarget;
   readonly runnerId: number;
   readonly runnerName: string;
   readonly ageMs: number;
@@ -120,6 +123,8 @@ export interface OrphanInstance {
 /** A registration whose instance is gone: deregister it. */
 export interface GhostRunner {
   readonly owner: string;
+  /** Where the runner is registered (the owner tag, parsed). */
+  readonly target: RunnerTarget;
   readonly runnerId: number;
   readonly runnerName: string;
   readonly instanceId: string;
@@ -156,7 +161,7 @@ export interface Sightings {
 
 /** Whether an instance is pending or running. */
 export function isLive(instance: Pick<RunnerInstance, 'state'>): boolean {
-  return LIVE_STATES.includes(instance.state);
+  return isLiveState(instance.state);
 }
 
 /** The key of a ghost sighting. */
@@ -223,7 +228,7 @@ export function decide(
       if (runner.busy) keep(instance, 'busy');
       // Registered before boot (JIT): not online yet means still booting.
       else if (runner.status !== 'online' && ageMs < Math.max(limits.minimumRunningTimeMs, limits.bootTimeMs)) keep(instance, 'booting');
-      else if (ageMs >= limits.minimumRunningTimeMs) plan.removeIdle.push({ instanceId: instance.instanceId, owner, runnerId: runner.id, runnerName: name, ageMs });
+      else if (ageMs >= limits.minimumRunningTimeMs) plan.removeIdle.push({ instanceId: instance.instanceId, owner, target: listed.target, runnerId: runner.id, runnerName: name, ageMs });
       else keep(instance, 'minimum-running-time');
     } else if (ageMs >= limits.bootTimeMs) {
       const seen = orphanSightings.get(instance.instanceId);
@@ -248,7 +253,7 @@ export function decide(
       if (instanceId === undefined) continue;
       const instance = byId.get(instanceId);
       if (instance && isLive(instance)) continue;
-      const ghost = { owner, runnerId: runner.id, runnerName: runner.name, instanceId };
+      const ghost = { owner, target: listed.target, runnerId: runner.id, runnerName: runner.name, instanceId };
       const key = ghostKey(owner, runner.id);
       const firstSeen = Math.min(ghostSightings.get(key) ?? now, now);
       // Remembered even when deregistered now: if the delete fails (and the

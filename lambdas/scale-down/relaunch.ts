@@ -31,7 +31,7 @@
  * the entry is still `launched` would be acknowledged by scale-up as served.
  */
 import type { AwaitingJob, JobLedger } from '../shared/aws/job-ledger';
-import { relaunchMessage } from '../shared/job-message';
+import { relaunchMessage } from '../../modules/contract/job-message';
 import type { Logger } from '../shared/logger';
 
 /** Awaiting jobs read per runner type and run. */

@@ -42,14 +42,17 @@
  * by the next scheduled run. The handler turns a run that could see nothing
  * (`instancesListed` false, or every owner failed) into an error.
  */
-import { type Ec2Runners, type RunnerInstance, RUNNER_TAGS, instanceIdOfRunner } from '../shared/aws/ec2-runners';
+import { METRIC_FUNCTIONS } from '../../modules/contract/metrics';
+import { RUNNER_TAGS } from '../../modules/contract/tags';
+import type { Ec2Runners, RunnerInstance } from '../shared/aws/ec2-runners';
 import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
-import { GitHubAppApi, RunnerRemoval, RunnerTarget, runnerTargetFromOwnerTag } from '../shared/github/runners';
+import type { GitHubAppApi, RunnerRemoval } from '../shared/github/runners';
+import { type RunnerTarget, instanceIdOfRunner, runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { Logger } from '../shared/logger';
 import type { ScaleDownConfig } from './config';
 import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, staleRunnerConfigs } from './decide';
 import { type AwaitingJob, type JobLedger } from '../shared/aws/job-ledger';
-import { parseJobMessage } from '../shared/job-message';
+import { parseJobMessage } from '../../modules/contract/job-message';
 import { type JobRequeue, type RelaunchSummary, reconcileJobs } from './relaunch';
 
 /** Something that lets one more call start when it resolves (a token bucket). */
@@ -311,7 +314,7 @@ class Run {
       }
       try {
         const runners = await (await this.deps.github.forAccount(target.owner)).listRunners(target);
-        result.set(owner, { ok: true, runners });
+        result.set(owner, { ok: true, target, runners });
       } catch (error) {
         this.ownersFailed += 1;
         this.fail('could not list runners; this owner is skipped this run', { error }, olog);
@@ -367,7 +370,7 @@ class Run {
         return;
       }
       const ilog = this.log.withKeys({ instanceId: idle.instanceId, owner: idle.owner, runnerId: idle.runnerId });
-      const outcome = await this.remove(idle.owner, idle.runnerId, ilog);
+      const outcome = await this.remove(idle.target, idle.runnerId, ilog);
       if (outcome === 'deleted') {
         ilog.info('idle runner deleted at GitHub; terminating its instance', { ageSeconds: Math.round(idle.ageMs / 1000) });
         toTerminate.push({ instanceId: idle.instanceId, kind: 'idle', owner: idle.owner });
@@ -387,7 +390,7 @@ class Run {
         return;
       }
       const glog = this.log.withKeys({ instanceId: ghost.instanceId, owner: ghost.owner, runnerId: ghost.runnerId });
-      const outcome = await this.remove(ghost.owner, ghost.runnerId, glog);
+      const outcome = await this.remove(ghost.target, ghost.runnerId, glog);
       if (outcome === 'deleted' || outcome === 'not-found') {
         this.ghostsDeregistered += 1;
         glog.info('ghost runner deregistered', { reason: ghost.reason, runnerName: ghost.runnerName });
@@ -398,8 +401,7 @@ class Run {
   }
 
   /** Delete one runner; undefined when it failed (logged). */
-  private async remove(owner: string, runnerId: number, log: Logger): Promise<RunnerRemoval | undefined> {
-    const target = runnerTargetFromOwnerTag(owner) as RunnerTarget;
+  private async remove(target: RunnerTarget, runnerId: number, log: Logger): Promise<RunnerRemoval | undefined> {
     try {
       return await (await this.deps.github.forAccount(target.owner)).removeRunner(target, runnerId);
     } catch (error) {
@@ -498,7 +500,7 @@ class Run {
     this.log.info('scale-down summary', { ...summary });
     this.log.metrics(
       this.config.metricsNamespace,
-      { Function: 'scale-down' },
+      { Function: METRIC_FUNCTIONS.scaleDown },
       {
         RunnersTerminated: { value: summary.runnersTerminated, unit: 'Count' },
         OrphansTerminated: { value: summary.orphansTerminated, unit: 'Count' },

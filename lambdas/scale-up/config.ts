@@ -3,12 +3,13 @@
  * construct through the environment. Read once per container; every problem
  * is reported in one ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import type { ScaleUpEnvironment } from '../../modules/contract/environment';
+import { type RunnerTypeLaunchConfig, validateRunnerTypeLaunchConfig } from '../../modules/contract/runner-types';
+import { EnvReader } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
-import { type RunnerTypeConfigJson, type RunnerTypeSettings, runnerTypeSettingsOf, validateRunnerTypeConfig } from '../shared/runners/type-config';
+import { type RunnerTypeSettings, runnerTypeSettingsOf } from '../shared/runners/type-config';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the scale-up Lambda. */
 export interface ScaleUpConfig extends GitHubAppSettings {
@@ -47,10 +48,10 @@ export interface ScaleUpConfig extends GitHubAppSettings {
 
 /** Read and check scale-up's environment; throws ConfigError listing every problem. */
 export function loadScaleUpConfig(env: NodeJS.ProcessEnv): ScaleUpConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<ScaleUpEnvironment>(env);
   const prefix = reader.string('PREFIX');
   const runnerType = reader.string('RUNNER_TYPE');
-  const raw = reader.json<RunnerTypeConfigJson>('RUNNER_TYPE_CONFIG', validateRunnerTypeConfig);
+  const raw = reader.json<RunnerTypeLaunchConfig>('RUNNER_TYPE_CONFIG', validateRunnerTypeLaunchConfig);
   const app = readGitHubAppSettings(reader);
   const runnerGroupName = reader.string('RUNNER_GROUP_NAME', 'Default');
   const jitConfig = reader.bool('ENABLE_JIT_CONFIG', true);

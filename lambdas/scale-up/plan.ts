@@ -6,9 +6,9 @@
  * and which labels to register are job-agnostic: shared/runners.)
  */
 import { createHash } from 'node:crypto';
-import type { ActiveRunner, CapacityType, LaunchedInstance } from '../shared/aws/ec2-runners';
-import type { JobMessage } from '../shared/job-message';
-import type { OwnedTarget } from '../shared/runners/register-runner';
+import type { ActiveRunner, LaunchedInstance } from '../shared/aws/ec2-runners';
+import type { JobMessage } from '../../modules/contract/job-message';
+import { type CapacityType, type OwnedTarget, type RunnerTarget, ownerTagOf } from '../shared/runners/identity';
 
 /** A parsed job and the SQS message that carried it. */
 export interface QueuedJob {
@@ -77,9 +77,8 @@ function oldestFirst(a: QueuedJob, b: QueuedJob): number {
 
 /** Org-level: the repository's owner. Repo-level: `owner/repo`. */
 export function runnerTargetOf(job: JobMessage, organizationRunners: boolean): OwnedTarget {
-  return organizationRunners
-    ? { level: 'org', owner: job.repositoryOwner, ownerTag: job.repositoryOwner }
-    : { level: 'repo', owner: job.repositoryOwner, repo: job.repositoryName, ownerTag: `${job.repositoryOwner}/${job.repositoryName}` };
+  const target: RunnerTarget = organizationRunners ? { level: 'org', owner: job.repositoryOwner } : { level: 'repo', owner: job.repositoryOwner, repo: job.repositoryName };
+  return { ...target, ownerTag: ownerTagOf(target) };
 }
 
 /** Jobs that share an owner and an installation: one fleet, one `ghr:owner` tag. */

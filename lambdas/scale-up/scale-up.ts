@@ -38,13 +38,14 @@
  *   launched instance is either registered or terminated, and its job either
  *   acknowledged or returned, before the invocation returns.
  */
-import type { ActiveRunner, CapacityType, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
+import type { ActiveRunner, Ec2Runners, LaunchedInstance } from '../shared/aws/ec2-runners';
+import type { CapacityType } from '../shared/runners/identity';
 import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';
 import type { InvocationBudget } from '../shared/deadline';
-import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type PoolTopUpMessage } from '../shared/job-message';
-import { runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type PoolTopUpMessage } from '../../modules/contract/job-message';
+import { runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';

@@ -3,13 +3,11 @@
  * once per container, collect every problem, and fail with one message that
  * lists them all.
  */
+import { type CommonEnvironment, DEFAULT_METRICS_NAMESPACE } from '../../modules/contract/environment';
 import type { LogLevel } from './logger';
 
 /** Log levels LOG_LEVEL accepts. */
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-/** CloudWatch namespace of the EMF metrics when METRICS_NAMESPACE is unset (the constructs set `GitHubRunners/<prefix>`). */
-export const DEFAULT_METRICS_NAMESPACE = 'GitHubRunners';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,15 +16,22 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads typed values from an environment map and records what is missing or wrong. */
-export class EnvReader {
+/** The variable names of environment `E` (one of modules/contract/environment.ts). */
+type EnvName<E> = Extract<keyof E, string>;
+
+/**
+ * Reads typed values from an environment map and records what is missing or
+ * wrong. `E` is the function's environment in the contract
+ * (modules/contract/environment.ts): only its names can be read.
+ */
+export class EnvReader<E extends CommonEnvironment = CommonEnvironment> {
   private readonly problems: string[] = [];
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  string(name: string): string;
-  string(name: string, fallback: string): string;
-  string(name: string, fallback?: string): string {
+  string(name: EnvName<E>): string;
+  string(name: EnvName<E>, fallback: string): string;
+  string(name: EnvName<E>, fallback?: string): string {
     const v = this.env[name];
     if (v === undefined || v === '') {
       if (fallback !== undefined) return fallback;
@@ -36,12 +41,12 @@ export class EnvReader {
     return v;
   }
 
-  optionalString(name: string): string | undefined {
+  optionalString(name: EnvName<E>): string | undefined {
     const v = this.env[name];
     return v === undefined || v === '' ? undefined : v;
   }
 
-  int(name: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+  int(name: EnvName<E>, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
     const raw = this.env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
@@ -52,7 +57,7 @@ export class EnvReader {
     return n;
   }
 
-  bool(name: string, fallback: boolean): boolean {
+  bool(name: EnvName<E>, fallback: boolean): boolean {
     const raw = this.env[name];
     if (raw === undefined || raw === '') return fallback;
     if (raw === 'true') return true;
@@ -62,7 +67,7 @@ export class EnvReader {
   }
 
   /** Parse JSON and check it with `validate`, which returns problems (empty when fine). */
-  json<T>(name: string, validate: (value: unknown) => string[], fallback?: T): T {
+  json<T>(name: EnvName<E>, validate: (value: unknown) => string[], fallback?: T): T {
     const raw = this.env[name];
     if (raw === undefined || raw === '') {
       if (fallback !== undefined) return fallback;
@@ -82,7 +87,7 @@ export class EnvReader {
   }
 
   /** An optional http(s) URL; anything else is a problem. */
-  optionalHttpUrl(name: string): string | undefined {
+  optionalHttpUrl(name: EnvName<E>): string | undefined {
     const v = this.optionalString(name);
     if (v !== undefined && !isHttpUrl(v)) this.problems.push(`${name} must be an http(s) URL, got "${v}"`);
     return v;
@@ -90,7 +95,8 @@ export class EnvReader {
 
   /** LOG_LEVEL: debug, info, warn or error, any case. @default "info" */
   logLevel(): LogLevel {
-    const raw = this.optionalString('LOG_LEVEL');
+    // E extends CommonEnvironment: LOG_LEVEL and METRICS_NAMESPACE are its names.
+    const raw = this.optionalString('LOG_LEVEL' as EnvName<E>);
     const level = (raw ?? 'info').toLowerCase();
     if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
     this.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
@@ -99,7 +105,7 @@ export class EnvReader {
 
   /** METRICS_NAMESPACE, the CloudWatch namespace of the EMF metrics. @default DEFAULT_METRICS_NAMESPACE */
   metricsNamespace(): string {
-    return this.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
+    return this.string('METRICS_NAMESPACE' as EnvName<E>, DEFAULT_METRICS_NAMESPACE);
   }
 
   /** Record a problem found by the caller's own cross-field checks. */

@@ -10,6 +10,8 @@
  * logger has no way to know, so the rule is enforced at the call sites and by
  * tests that scan captured log output.
  */
+import type { MetricDimension, MetricName } from '../../modules/contract/metrics';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -54,12 +56,13 @@ export class Logger {
 
   /**
    * Emit CloudWatch metrics in Embedded Metric Format on one log line.
-   * `dimensions` become both EMF dimensions and top-level fields.
+   * `dimensions` become both EMF dimensions and top-level fields. Names and
+   * dimensions are the contract's (modules/contract/metrics.ts).
    */
   metrics(
     namespace: string,
-    dimensions: Record<string, string>,
-    values: Record<string, { value: number; unit: 'Seconds' | 'Milliseconds' | 'Count' | 'None' }>,
+    dimensions: Partial<Record<MetricDimension, string>>,
+    values: Partial<Record<MetricName, { value: number; unit: 'Seconds' | 'Milliseconds' | 'Count' | 'None' }>>,
     fields?: LogFields,
   ): void {
     const line: LogFields = {
@@ -72,12 +75,12 @@ export class Logger {
           {
             Namespace: namespace,
             Dimensions: [Object.keys(dimensions)],
-            Metrics: Object.entries(values).map(([name, v]) => ({ Name: name, Unit: v.unit })),
+            Metrics: Object.entries(values).map(([name, v]) => ({ Name: name, Unit: v!.unit })),
           },
         ],
       },
     };
-    for (const [name, v] of Object.entries(values)) line[name] = v.value;
+    for (const [name, v] of Object.entries(values)) line[name] = v!.value;
     this.sink(JSON.stringify(line));
   }
 

@@ -2,7 +2,8 @@
  * The syncer's configuration, read once per container from the environment.
  * Every problem is reported in one ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import type { SyncerEnvironment } from '../../modules/contract/environment';
+import { EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
 import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
 
@@ -10,7 +11,6 @@ import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './pla
 export const DEFAULT_KEY_PREFIX = 'actions-runner/';
 /** Releases of actions/runner live on github.com, also for GHES users. */
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-export { DEFAULT_METRICS_NAMESPACE };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 // Bucket names as S3 accepts them for new buckets (no uppercase, no underscores).
@@ -38,7 +38,7 @@ export interface SyncerConfig {
 
 /** Read and check the syncer's environment; throws ConfigError listing every problem. */
 export function loadSyncerConfig(env: NodeJS.ProcessEnv): SyncerConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<SyncerEnvironment>(env);
 
   const bucketName = reader.string('BUCKET_NAME');
   if (bucketName !== '' && (!BUCKET_NAME.test(bucketName) || bucketName.includes('..'))) {

@@ -3,11 +3,11 @@
  * (modules/runners/termination-watcher.ts) through the environment. Read once
  * per container; every problem is reported in one ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader, isHttpUrl } from '../shared/config';
+import type { TerminationWatcherEnvironment } from '../../modules/contract/environment';
+import { EnvReader, isHttpUrl } from '../shared/config';
 import { type GitHubAppSettings, readGitHubAppSettings } from '../shared/github/app-settings';
 import { LogLevel } from '../shared/logger';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 /** Settings of the termination-watcher Lambda. */
 export interface TerminationWatcherConfig extends GitHubAppSettings {
@@ -27,7 +27,7 @@ export interface TerminationWatcherConfig extends GitHubAppSettings {
 
 /** Read and check the watcher's environment; throws ConfigError listing every problem. */
 export function loadTerminationWatcherConfig(env: NodeJS.ProcessEnv): TerminationWatcherConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<TerminationWatcherEnvironment>(env);
   const prefix = reader.string('PREFIX');
   const app = readGitHubAppSettings(reader);
   const retryQueueUrl = reader.string('RETRY_QUEUE_URL');

@@ -13,8 +13,7 @@
  * log these messages.
  */
 import type { SQSEvent } from 'aws-lambda';
-import { isInstanceId } from '../shared/aws/ec2-runners';
-import { runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { isInstanceId, runnerTargetFromOwnerTag } from '../shared/runners/identity';
 
 export const SPOT_INTERRUPTION_WARNING = 'EC2 Spot Instance Interruption Warning';
 export const INSTANCE_STATE_CHANGE = 'EC2 Instance State-change Notification';

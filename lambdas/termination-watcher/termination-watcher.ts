@@ -25,8 +25,11 @@
  * ENABLE_ORGANIZATION_RUNNERS: runners launched before that setting changed
  * are still found.
  */
-import { Ec2Runners, RUNNER_TAGS, runnerNameOf } from '../shared/aws/ec2-runners';
-import { GitHubAppApi, runnerTargetFromOwnerTag } from '../shared/github/runners';
+import { METRIC_FUNCTIONS, type MetricName } from '../../modules/contract/metrics';
+import { RUNNER_TAGS } from '../../modules/contract/tags';
+import type { Ec2Runners } from '../shared/aws/ec2-runners';
+import type { GitHubAppApi } from '../shared/github/runners';
+import { runnerNameOf, runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { Logger } from '../shared/logger';
 import type { TerminationWatcherConfig } from './config';
 import type { InstanceNotice, RetryMessage } from './events';
@@ -57,7 +60,7 @@ export type NoticeOutcome =
 export type RetryOutcome = 'deleted' | 'not-found' | 'retry-scheduled' | 'gave-up';
 
 /** Counters of the watcher's EMF metrics. */
-type Counter = 'SpotInterruptions' | 'RunnersDeregistered' | 'RunnersAlreadyGone' | 'DeregistrationRetries' | 'DeregistrationsAbandoned' | 'DeregistrationErrors';
+type Counter = Extract<MetricName, 'SpotInterruptions' | 'RunnersDeregistered' | 'RunnersAlreadyGone' | 'DeregistrationRetries' | 'DeregistrationsAbandoned' | 'DeregistrationErrors'>;
 type Counts = Partial<Record<Counter, number>>;
 
 /** Deregister the runner of an instance that is interrupted, shutting down or terminated. Throws on GitHub, EC2 and SQS errors. */
@@ -172,7 +175,7 @@ function emit(log: Logger, namespace: string, runnerType: string | undefined, co
   if (entries.length === 0) return;
   log.metrics(
     namespace,
-    { Function: 'termination-watcher', ...(runnerType ? { RunnerType: runnerType } : {}) },
+    { Function: METRIC_FUNCTIONS.terminationWatcher, ...(runnerType ? { RunnerType: runnerType } : {}) },
     Object.fromEntries(entries.map(([name, value]) => [name, { value: value as number, unit: 'Count' as const }])),
   );
 }

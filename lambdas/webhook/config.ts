@@ -3,11 +3,11 @@
  * the construct sets. Every problem is collected and reported in one
  * ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, EnvReader } from '../shared/config';
+import { DEFAULT_METRICS_NAMESPACE, type WebhookEnvironment } from '../../modules/contract/environment';
+import { type RunnerTypeRoutes, validateRunnerTypeRoutes } from '../../modules/contract/runner-types';
+import { EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
-import { RunnerTypesConfig, validateRunnerTypesConfig } from '../shared/runner-types';
 
-export { DEFAULT_METRICS_NAMESPACE };
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -18,7 +18,7 @@ export interface WebhookConfig {
   /** WEBHOOK_SECRET_SSM_PARAMETER_NAME: SSM SecureString holding the GitHub webhook secret. */
   readonly webhookSecretParameterName: string;
   /** RUNNER_TYPES_CONFIG: the routing table, keyed by runner-type name. */
-  readonly runnerTypes: RunnerTypesConfig;
+  readonly runnerTypes: RunnerTypeRoutes;
   /**
    * REPOSITORY_ALLOW_LIST: lower-cased "owner/repo" names allowed to queue jobs.
    * `undefined` when the list is absent or empty, which allows every repository.
@@ -34,10 +34,10 @@ export interface WebhookConfig {
 
 /** Read and check the webhook's environment; throws ConfigError listing every problem. */
 export function loadWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
-  const reader = new EnvReader(env);
+  const reader = new EnvReader<WebhookEnvironment>(env);
   const prefix = reader.string('PREFIX');
   const webhookSecretParameterName = reader.string('WEBHOOK_SECRET_SSM_PARAMETER_NAME');
-  const runnerTypes = reader.json<RunnerTypesConfig>('RUNNER_TYPES_CONFIG', validateRunnerTypesConfig);
+  const runnerTypes = reader.json<RunnerTypeRoutes>('RUNNER_TYPES_CONFIG', validateRunnerTypeRoutes);
   const allowList = reader.json<string[]>('REPOSITORY_ALLOW_LIST', validateAllowList, []);
   const metricsNamespace = reader.string('METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE);
   const rawLevel = reader.optionalString('LOG_LEVEL');

@@ -2,7 +2,7 @@
  * The SQS adapter: puts a JobMessage on a runner type's queue.
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { JobMessage } from '../shared/job-message';
+import { JobMessage } from '../../modules/contract/job-message';
 import { QueueSendError } from './errors';
 
 /** Where queued jobs go. */

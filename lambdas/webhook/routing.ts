@@ -13,7 +13,7 @@
  *   code-unit sort order. Declaration order cannot decide: HCL maps (and JSON
  *   objects) do not keep it. The CDKTF list form assigns priority = index.
  */
-import { RunnerTypeRoute, RunnerTypesConfig } from '../shared/runner-types';
+import type { RunnerTypeRoute, RunnerTypeRoutes } from '../../modules/contract/runner-types';
 
 /** The label every self-hosted runner carries implicitly. */
 export const SELF_HOSTED = 'self-hosted';
@@ -25,7 +25,7 @@ export interface Route {
 }
 
 /** The runner type that should serve a job with `jobLabels`, or undefined when none matches. */
-export function routeJob(jobLabels: readonly string[], runnerTypes: RunnerTypesConfig): Route | undefined {
+export function routeJob(jobLabels: readonly string[], runnerTypes: RunnerTypeRoutes): Route | undefined {
   if (jobLabels.length === 0) return undefined;
   const wanted = labelSet(jobLabels);
   const matches = Object.entries(runnerTypes)
@@ -65,7 +65,7 @@ const LOGGED_LABEL_CHARS = 64;
  * with 100,000 labels from becoming a 600 KB queue message (SQS takes 256 KiB)
  * or a log line of the same size.
  */
-export function unroutableBySize(jobLabels: readonly string[], runnerTypes: RunnerTypesConfig): string | undefined {
+export function unroutableBySize(jobLabels: readonly string[], runnerTypes: RunnerTypeRoutes): string | undefined {
   const offered = Object.values(runnerTypes).map((route) => labelSet(route.labels));
   const mostLabels = Math.max(0, ...offered.map((set) => set.size));
   const longest = Math.max(0, ...offered.flatMap((set) => [...set].map((l) => l.length)));

@@ -4,7 +4,7 @@
  *
  * Problems name the field, never its value: they are logged.
  */
-import { JobMessage } from '../shared/job-message';
+import { JobMessage } from '../../modules/contract/job-message';
 import { InvalidPayloadError } from './errors';
 
 type Json = Record<string, unknown>;

@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { eachRef } from '../shared/iteration';
 import { ModuleFunction } from '../shared/lambda-function';
 import { validate, whenKnown } from '../shared/validation';
+import { METRIC_FUNCTIONS, type MetricName } from '../contract/metrics';
 
 export interface ObservabilityProps {
   /**
@@ -77,7 +78,7 @@ export interface ObservabilityProps {
 /** The settings a GitHubRunners user chooses; the module wires the rest. */
 export type ObservabilitySettings = Pick<ObservabilityProps, 'alarmSnsTopicArn' | 'alarmPeriodSeconds' | 'alarmEvaluationPeriods'>;
 
-/** The metric names the Lambdas emit (EMF) and the dashboard graphs. */
+/** The metric names the dashboard graphs and the alarms watch: names the Lambdas emit (modules/contract/metrics.ts). */
 export const METRICS = {
   queueWait: 'QueueWaitSeconds',
   jobDuration: 'JobDurationSeconds',
@@ -98,7 +99,7 @@ export const METRICS = {
   deliveriesRedelivered: 'DeliveriesRedelivered',
   redeliveryFailures: 'RedeliveryFailures',
   redeliveriesDeferred: 'RedeliveriesDeferred',
-} as const;
+} as const satisfies Record<string, MetricName>;
 
 /** Seconds each graph aggregates over. */
 const GRAPH_PERIOD = 300;
@@ -197,7 +198,7 @@ export class Observability extends Construct {
           alarmDescription: 'Scale-down reported errors for 30 minutes (an owner it cannot list, deletes that fail): read the scale-down log group.',
           namespace: props.metricsNamespace,
           metricName: METRICS.scaleDownErrors,
-          dimensions: { Function: 'scale-down' },
+          dimensions: { Function: METRIC_FUNCTIONS.scaleDown },
           statistic: 'Sum',
           ...common,
           // One failed run is retried by the next; half an hour of them needs a human.
@@ -215,7 +216,7 @@ export class Observability extends Construct {
             'Scale-down gave up on a job still queued at GitHub after every relaunch (job_retry.max_attempts): its runners never took it. Read the scale-down log group ("given up") for the job and runner type, and the runner instances\' boot logs.',
           namespace: props.metricsNamespace,
           metricName: METRICS.jobsGivenUp,
-          dimensions: { Function: 'scale-down' },
+          dimensions: { Function: METRIC_FUNCTIONS.scaleDown },
           statistic: 'Sum',
           ...common,
           // Every give-up is a job with no runner: the first one alarms.

@@ -7,7 +7,8 @@
 import { Fn, Token } from 'cdktf';
 import { Statement } from '../shared/iam';
 import { ModuleKey } from '../shared/module-key';
-import { RunnerInstances, TAGS } from './runner-instances';
+import { RUNNER_TAGS as TAGS } from '../contract/tags';
+import { RunnerInstances } from './runner-instances';
 
 export interface LaunchPermissionsProps {
   readonly key: ModuleKey;

@@ -23,24 +23,12 @@ import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
 import { mergeTags } from '../shared/tags';
 import { validate, whenKnown } from '../shared/validation';
+import { RUNNER_TAGS as TAGS } from '../contract/tags';
 import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS } from './runner-types';
 
 /** The actions/runner release installed when the AMI is not pre-baked. */
 export const DEFAULT_RUNNER_VERSION = '2.329.0';
 
-/** Tag keys the module sets on what it launches; scale-down and the instance policy rely on them. */
-export const TAGS = {
-  prefix: 'ghr:prefix',
-  runnerType: 'ghr:runner-type',
-  instanceArn: 'ghr:instance-arn',
-  /** Set by scale-up and the pool in CreateFleet's TagSpecifications (lambdas/shared/aws/ec2-runners.ts RUNNER_TAGS). */
-  owner: 'ghr:owner',
-  createdBy: 'ghr:created-by',
-  /** Prefix of the job-id tags scale-up writes: `ghr:job-id:<instance-id>`. */
-  jobId: 'ghr:job-id',
-  /** First orphan sighting by scale-down (see lambdas/shared/aws/ec2-runners.ts). */
-  orphanSeenAt: 'ghr:orphan-seen-at',
-} as const;
 
 /** A bucket holding the runner tarballs (the syncer). */
 export interface RunnerBinariesSource {

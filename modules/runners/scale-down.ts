@@ -12,19 +12,20 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
-import { TAGS } from './runner-instances';
+import { RUNNER_TAGS as TAGS } from '../contract/tags';
 import { address, allRefs } from '../shared/iteration';
 import { JobQueues } from './job-queues';
 import { BoundRunnerTypes } from './runner-types';
 import type { JobLedgerTable } from './scale-up';
+import { LIMITS, type ScaleDownEnvironment } from '../contract/environment';
 
 /** Relaunches per job before giving up, by default (job_retry.max_attempts). */
 export const DEFAULT_JOB_RETRY_MAX_ATTEMPTS = 2;
-/** Most relaunches per job (JOB_RETRY_MAX_ATTEMPTS_LIMIT in lambdas/scale-down/config.ts). */
-export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = 10;
+/** Most relaunches per job (the contract's limit, which lambdas/scale-down/config.ts checks too). */
+export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = LIMITS.jobRetryMaxAttempts.max;
 
 /** Instances with this tag are never touched by scale-down (for debugging a runner). */
-export const BYPASS_TAG = 'ghr:scale-down-bypass';
+export const BYPASS_TAG = TAGS.scaleDownBypass;
 
 export interface ScaleDownProps {
   readonly prefix: string;
@@ -83,7 +84,7 @@ export class ScaleDown extends Construct {
     ]);
     const { partition, region, accountId } = props.key;
     const queue = retry?.queues.queues.queue;
-    const retryEnvironment: Record<string, string> = retry && queue
+    const retryEnvironment: Pick<ScaleDownEnvironment, 'JOB_RETRY_MAX_ATTEMPTS' | 'JOB_LEDGER_TABLE_NAME' | 'JOB_QUEUE_URLS'> = retry && queue
       ? {
           // 0 turns relaunching off in the Lambda.
           JOB_RETRY_MAX_ATTEMPTS:
@@ -122,7 +123,7 @@ export class ScaleDown extends Construct {
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         ...retryEnvironment,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies ScaleDownEnvironment,
       statements: [
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
         {

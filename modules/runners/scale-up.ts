@@ -18,8 +18,11 @@ import { validate, whenKnown } from '../shared/validation';
 import { Statement } from '../shared/iam';
 import { JobQueues } from './job-queues';
 import { launchStatements, readAmiParameterStatement } from './launch-permissions';
-import { RunnerInstances, TAGS } from './runner-instances';
+import { RUNNER_TAGS as TAGS } from '../contract/tags';
+import { RunnerInstances } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
+import type { ScaleUpEnvironment } from '../contract/environment';
+import type { RunnerTypeLaunchConfig } from '../contract/runner-types';
 
 export interface ScaleUpProps {
   readonly prefix: string;
@@ -162,7 +165,7 @@ export class ScaleUp extends Construct {
       instance_allocation_strategy: it.getString('instance_allocation_strategy'),
       runners_maximum_count: it.getNumber('runners_maximum_count'),
       enable_on_demand_failover_for_errors: it.getList('enable_on_demand_failover_for_errors'),
-    });
+    } satisfies Record<keyof RunnerTypeLaunchConfig, unknown>);
     const instanceArns = `arn:${partition}:ec2:${region}:${accountId}:instance/*`;
 
     this.function = new ModuleFunction(this, 'lambda', {
@@ -195,7 +198,7 @@ export class ScaleUp extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies ScaleUpEnvironment,
       statements: [
         ...launchStatements(props, { templateArns: [eachRef(launchTemplate, 'arn')], runnerTypes: [it.key], runInstancesSid: 'RunInstancesFromOwnTemplate' }),
         readAmiParameterStatement([Token.asString(Fn.lookup(props.instances.amiParameterArns.asAnyMap, it.key))]),

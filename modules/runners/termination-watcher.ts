@@ -15,6 +15,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
+import type { TerminationWatcherEnvironment } from '../contract/environment';
 
 export interface TerminationWatcherProps {
   readonly prefix: string;
@@ -84,7 +85,7 @@ export class TerminationWatcher extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies TerminationWatcherEnvironment,
       statements: [
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
         {

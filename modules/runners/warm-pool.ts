@@ -35,6 +35,8 @@ import { address } from '../shared/iteration';
 import { JobQueues } from './job-queues';
 import { RunnerInstances } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
+import type { PoolEnvironment } from '../contract/environment';
+import { RUNNER_TYPE_LAUNCH_FIELDS, type RunnerTypeLaunchConfig } from '../contract/runner-types';
 
 export interface WarmPoolProps {
   readonly prefix: string;
@@ -103,14 +105,22 @@ export class WarmPool extends Construct {
     });
     const d = `local.${defaults.friendlyUniqueId}`;
     // Only the types that have a pool: Lambda environments hold 4 KB at most.
+    // The pool's RunnerTypeLaunchConfigs, each entry what scale-up reads as its RunnerTypeLaunchConfig.
+    const launchConfig = {
+      labels: 'val.labels',
+      launch_template_id: `${launchTemplate}[key].id`,
+      launch_template_version: `tostring(${launchTemplate}[key].latest_version)`,
+      instance_types: `val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture]`,
+      subnet_ids: `val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids`,
+      instance_target_capacity_type: 'val.instance_target_capacity_type',
+      instance_allocation_strategy: 'val.instance_allocation_strategy',
+      runners_maximum_count: 'val.runners_maximum_count',
+      enable_on_demand_failover_for_errors: 'val.enable_on_demand_failover_for_errors',
+    } satisfies Record<keyof RunnerTypeLaunchConfig, string>;
     const typesConfig =
-      `\${jsonencode({ for key, val in ${types} : key => { labels = val.labels, ` +
-      `launch_template_id = ${launchTemplate}[key].id, launch_template_version = tostring(${launchTemplate}[key].latest_version), ` +
-      `instance_types = val.instance_types != null ? val.instance_types : ${d}.instance_types[val.runner_architecture], ` +
-      `subnet_ids = val.subnet_ids != null ? val.subnet_ids : ${d}.subnet_ids, ` +
-      'instance_target_capacity_type = val.instance_target_capacity_type, instance_allocation_strategy = val.instance_allocation_strategy, ' +
-      'runners_maximum_count = val.runners_maximum_count, enable_on_demand_failover_for_errors = val.enable_on_demand_failover_for_errors } ' +
-      'if length(val.pool_config) > 0 })}';
+      `\${jsonencode({ for key, val in ${types} : key => { ` +
+      RUNNER_TYPE_LAUNCH_FIELDS.map((field) => `${field} = ${launchConfig[field]}`).join(', ') +
+      ' } if length(val.pool_config) > 0 })}';
 
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: `${props.prefix}-pool`,
@@ -141,7 +151,7 @@ export class WarmPool extends Construct {
         // Where each tick's top-up goes: the type's job queue, which only scale-up consumes.
         JOB_QUEUE_URLS: Fn.jsonencode(props.runnerTypes.iterator().forExpressionForMap('key', `${address(queue)}[key].url`)),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies PoolEnvironment,
       statements: [
         // The tick's top-up goes on the type's job queue (SSE-KMS with the module key); scale-up launches.
         { sid: 'SendPoolTopUps', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },

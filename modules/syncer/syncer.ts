@@ -19,6 +19,7 @@ import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
+import type { SyncerEnvironment } from '../contract/environment';
 
 /** Where in the bucket the runner tarballs go; one stable key per architecture. */
 export const RUNNER_BINARIES_KEY_PREFIX = 'actions-runner/';
@@ -107,7 +108,7 @@ export class RunnerBinariesSyncer extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies SyncerEnvironment,
       statements: [
         {
           sid: 'SyncRunnerBinaries',

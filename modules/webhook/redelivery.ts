@@ -12,6 +12,7 @@ import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-
 import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
+import { REDELIVERY_LIMITS, type RedeliveryEnvironment } from '../contract/environment';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
@@ -20,17 +21,6 @@ import { validate, whenKnown } from '../shared/validation';
 
 /** Default schedule: every 5 minutes, so a failed delivery waits at most about 5 minutes for its redelivery. */
 export const DEFAULT_REDELIVERY_SCHEDULE = 'cron(*/5 * * * ? *)';
-
-/**
- * The limits lambdas/redelivery/config.ts enforces (the package ships modules/
- * only, so they are repeated here; test/modules/webhook-redelivery.test.ts
- * runs the Lambda's config loader on the synthesized environment).
- */
-export const REDELIVERY_LIMITS = {
-  lookbackMinutes: { min: 5, max: 3 * 24 * 60, default: 60 },
-  maxPages: { min: 1, max: 100, default: 10 },
-  maxRedeliveries: { min: 1, max: 500, default: 100 },
-} as const;
 
 export interface WebhookRedeliveryProps {
   readonly prefix: string;
@@ -101,7 +91,7 @@ export class WebhookRedelivery extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies RedeliveryEnvironment,
       statements: [
         {
           sid: 'ReadGitHubApp',

@@ -21,6 +21,8 @@ import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import type { JobLedgerTable } from '../runners/scale-up';
+import type { WebhookEnvironment } from '../contract/environment';
+import type { RunnerTypeRoute } from '../contract/runner-types';
 
 export const WEBHOOK_ROUTE = 'POST /webhook';
 
@@ -96,13 +98,19 @@ export class Webhook extends Construct {
     const queue = props.queues.queues.queue;
     // The routing table, built from the same map that drives the queues, so
     // the Lambda and Terraform never disagree about the runner types.
+    // `key` and `val` are the for-expression's variables; the fields are the contract's RunnerTypeRoute.
+    const routeFields = {
+      labels: 'val.labels',
+      exact_match: 'val.exact_match',
+      priority: 'val.priority',
+      queue_url: `${address(queue)}[key].url`,
+    } satisfies Record<keyof RunnerTypeRoute, string>;
     const routes = Fn.jsonencode(
       props.runnerTypes
         .iterator()
-        // `key` and `val` are the for-expression's variables.
         .forExpressionForMap(
           'key',
-          `{ labels = val.labels, exact_match = val.exact_match, priority = val.priority, queue_url = ${address(queue)}[key].url }`,
+          `{ ${Object.entries(routeFields).map(([field, value]) => `${field} = ${value}`).join(', ')} }`,
         ),
     );
 
@@ -123,7 +131,7 @@ export class Webhook extends Construct {
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         ...(props.jobLedger && { JOB_LEDGER_TABLE_NAME: props.jobLedger.tableName }),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+      } satisfies WebhookEnvironment,
       statements: [
         {
           sid: 'ReadWebhookSecret',

@@ -20,6 +20,8 @@
  * operator which instances were launched together). `listActiveRunners` also
  * honours a plain `ghr:job-id` tag.
  *
+ * Runner names, owner tags and live states are lambdas/shared/runners/identity.ts.
+ *
  * Scale-down lists every instance of a prefix (`listInstancesByPrefix`), and
  * the termination watcher reads one instance by id (`describeInstance`).
  */
@@ -36,46 +38,8 @@ import {
   TerminateInstancesCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-
-/** Tag keys this module owns. */
-export const RUNNER_TAGS = {
-  prefix: 'ghr:prefix',
-  runnerType: 'ghr:runner-type',
-  owner: 'ghr:owner',
-  createdBy: 'ghr:created-by',
-  jobId: 'ghr:job-id',
-  /**
-   * When scale-down first saw the instance with no registered runner (ISO 8601).
-   * On the instance, not in memory, so a cold start every run still confirms an
-   * orphan on its second sighting. A key valid in instance metadata too.
-   */
-  orphanSeenAt: 'ghr:orphan-seen-at',
-} as const;
-
-/** The GitHub runner name of an instance: scale-up registers it, scale-down and the watcher look it up. */
-export function runnerNameOf(prefix: string, instanceId: string): string {
-  return `${prefix}-${instanceId}`;
-}
-
-/** EC2 instance ids: `i-` and 8 (older instances) or 17 lowercase hex digits. */
-export const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-
-/** Whether `value` is shaped like an EC2 instance id. */
-export function isInstanceId(value: string): boolean {
-  return INSTANCE_ID.test(value);
-}
-
-/**
- * The instance id a runner name carries, when it is one of ours: the inverse
- * of {@link runnerNameOf}, `${prefix}-<instance id>` exactly. A runner of a
- * deployment whose prefix merely starts with ours (`gh-ci-i-x` against
- * `gh-ci`) is not.
- */
-export function instanceIdOfRunner(prefix: string, runnerName: string): string | undefined {
-  if (!runnerName.startsWith(`${prefix}-`)) return undefined;
-  const id = runnerName.slice(prefix.length + 1);
-  return isInstanceId(id) ? id : undefined;
-}
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
+import { type CapacityType, LIVE_STATES } from '../runners/identity';
 
 /**
  * The tag that names the job of instance `instanceId`. No `/` in it: an
@@ -114,12 +78,6 @@ export interface RunnerInstance extends ActiveRunner {
   /** Every tag of the instance. */
   readonly tags: Readonly<Record<string, string>>;
 }
-
-/** EC2's live states: what counts as a runner that may still work. */
-export const LIVE_STATES: readonly string[] = ['pending', 'running'];
-
-/** Spot or on-demand. */
-export type CapacityType = 'spot' | 'on-demand';
 
 /** One CreateFleet (type instant) request. */
 export interface LaunchRunnersRequest extends RunnerFilter {
@@ -175,8 +133,6 @@ export interface JobAssignment {
 export interface Ec2Runners {
   /** Pending and running runners of the type: one paginated DescribeInstances. */
   listActiveRunners(filter: RunnerFilter): Promise<ActiveRunner[]>;
-  /** How many runners {@link listActiveRunners} returns. */
-  countActiveRunners(filter: RunnerFilter): Promise<number>;
   /** One CreateFleet of type instant. Throws what EC2 throws, except a dry run's `DryRunOperation`. */
   launchRunners(request: LaunchRunnersRequest): Promise<LaunchRunnersResult>;
   /** Record each instance's job (one CreateTags per 20 instances). */
@@ -213,7 +169,7 @@ export function createEc2Runners(ec2: EC2Client): Ec2Runners {
         Filters: [
           { Name: `tag:${RUNNER_TAGS.prefix}`, Values: [filter.prefix] },
           { Name: `tag:${RUNNER_TAGS.runnerType}`, Values: [filter.runnerType] },
-          { Name: 'instance-state-name', Values: ['pending', 'running'] },
+          { Name: 'instance-state-name', Values: [...LIVE_STATES] },
         ],
       },
     );
@@ -230,10 +186,6 @@ export function createEc2Runners(ec2: EC2Client): Ec2Runners {
 
   return {
     listActiveRunners,
-
-    async countActiveRunners(filter) {
-      return (await listActiveRunners(filter)).length;
-    },
 
     async launchRunners(request) {
       try {

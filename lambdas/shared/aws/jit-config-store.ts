@@ -3,17 +3,35 @@
  *
  * ## What the instance reads
  *
+ * The other side of this contract is the user data,
+ * modules/runners/templates/user-data.sh (steps 5 to 7); keep the two in step.
+ *
  * Parameter `${SSM_CONFIG_PATH}/${instanceId}` (e.g.
- * `/gh-ci/runners/config/i-0123456789abcdef0`), type SecureString, encrypted
- * with the module's KMS key, tagged `ghr:instance-id = <instanceId>`, tier
- * Intelligent-Tiering (Standard unless the value passes 4 KB). Its value is
- * one JSON object in one of two shapes:
+ * `/gh-ci/runners/config/i-0123456789abcdef0`), written by scale-up or the
+ * warm pool: type SecureString, encrypted with the module's KMS key, tier
+ * Intelligent-Tiering (Standard unless the value passes 4 KB), tagged
+ * `ghr:instance-id = <instanceId>` (for housekeeping) and
+ * `ghr:instance-arn = <INSTANCE_ARN_PREFIX><instanceId>`: the runner role may
+ * read and delete only the parameter whose `ghr:instance-arn` equals its own
+ * `ec2:SourceInstanceARN`.
+ *
+ * The instance polls for the parameter (config_poll_attempts tries,
+ * config_poll_interval_seconds apart), then deletes it before it parses or
+ * uses it (it holds a credential); if the delete fails it does not start the
+ * runner (fail closed). Scale-down removes parameters left behind by instances
+ * that never read theirs ({@link createRunnerConfigHousekeeping}: names and
+ * dates only, never values).
+ *
+ * The value is one JSON object in one of two shapes. The instance reads only
+ * string values of the keys below and ignores any other key, so fields can be
+ * added.
  *
  * ```json
  * { "mode": "jit", "jit_config": "<encoded_jit_config from GitHub>" }
  * ```
- * User data runs `./run.sh --jitconfig "$jit_config"`. Name, labels, group
- * and work folder are inside the JIT config.
+ * The user data runs `./run.sh` as the unprivileged `runner` user with the
+ * JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG` (the environment, not argv).
+ * Name, labels, group and work folder (`_work`) are inside the JIT config.
  *
  * ```json
  * {
@@ -25,17 +43,13 @@
  *   "runner_group": "Default"
  * }
  * ```
- * User data runs `./config.sh --unattended --ephemeral --url "$url" --token
- * "$token" --labels "$labels" --name "$name" --work _work`, adding
- * `--runnergroup "$runner_group"` when the key is present (org-level runners
- * only), then `./run.sh`. `url` is `<web url>/<org>` or
- * `<web url>/<owner>/<repo>`; `labels` is comma-separated.
- *
- * In both modes the instance should delete the parameter once it has read it
- * (it holds a credential); scale-down removes any that are left behind
- * ({@link createRunnerConfigHousekeeping}: it reads names and dates only,
- * never values).
- * Consumers must ignore keys they do not know, so fields can be added.
+ * The user data runs, as `runner`, `./config.sh --unattended --ephemeral
+ * --disableupdate --url "$url" --name "$name"`, adding `--labels "$labels"`
+ * when labels is not empty and `--runnergroup "$runner_group"` when that key is
+ * present (org-level runners only), with the token in
+ * `ACTIONS_RUNNER_INPUT_TOKEN`; then `./run.sh`. `url` must be https
+ * (`<web url>/<org>` or `<web url>/<owner>/<repo>`); `labels` is
+ * comma-separated; an absent `name` becomes `<prefix>-<instance id>`.
  */
 import { DeleteParametersCommand, ParameterAlreadyExists, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 

@@ -27,7 +27,6 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AWAITING_INDEX, jobLockKey } from './idempotency';
 
-export { AWAITING_INDEX };
 
 /** A workflow_job delivery's progress, as the webhook records it. */
 export type JobProgress =

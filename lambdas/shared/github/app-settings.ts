@@ -4,6 +4,7 @@
  * them into an adapter: credentials from SSM, once per container.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CommonEnvironment, GitHubAppEnvironment, OrganizationRunnersEnvironment } from '../../../modules/contract/environment';
 import type { EnvReader } from '../config';
 import type { Logger } from '../logger';
 import { ParameterCache } from '../ssm-parameters';
@@ -34,8 +35,11 @@ export interface GitHubAppSettings {
   readonly tlsVerify: boolean;
 }
 
+/** The names readGitHubAppSettings reads (the pool has no ENABLE_ORGANIZATION_RUNNERS: its owner says where). */
+export type GitHubAppReaderEnvironment = CommonEnvironment & GitHubAppEnvironment & Partial<OrganizationRunnersEnvironment>;
+
 /** Read the App settings; problems go to `reader`, which the caller checks with `done()`. */
-export function readGitHubAppSettings(reader: EnvReader): GitHubAppSettings {
+export function readGitHubAppSettings(reader: EnvReader<GitHubAppReaderEnvironment>): GitHubAppSettings {
   return {
     appIdParameterName: reader.string('GITHUB_APP_ID_SSM_PARAMETER_NAME'),
     appKeyParameterName: reader.string('GITHUB_APP_KEY_SSM_PARAMETER_NAME'),

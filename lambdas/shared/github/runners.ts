@@ -20,13 +20,11 @@
  */
 import type { components } from '@octokit/openapi-types';
 import { Logger } from '../logger';
+import type { RunnerTarget } from '../runners/identity';
 import { githubApiBaseUrl } from './base-url';
 import { AppCredentials, ClientSettings, GitHubClient, createAppOctokit, createInstallationOctokit } from './octokit';
 import { InstallationTokenCache, sharedInstallationTokenCache } from './token-cache';
 import { WritePacer, WritePacerOptions } from './write-pacer';
-
-/** Where a runner registers: an organization, or one repository. */
-export type RunnerTarget = { readonly level: 'org'; readonly owner: string } | { readonly level: 'repo'; readonly owner: string; readonly repo: string };
 
 /** What {@link GitHubInstallationApi.generateJitConfig} needs. */
 export type JitConfigRequest = RunnerTarget & {
@@ -138,18 +136,6 @@ export interface GitHubAppOptions extends AppCredentials {
   readonly installationRefreshMs?: number;
   /** Clock for the installation cache, for tests. @default Date.now */
   readonly now?: () => number;
-}
-
-/**
- * Where a `ghr:owner` tag says a runner is registered: `owner/repo` is a
- * repository, a bare login an organization. Undefined for anything else.
- */
-export function runnerTargetFromOwnerTag(ownerTag: string): RunnerTarget | undefined {
-  const parts = ownerTag.split('/');
-  if (parts.some((p) => p === '' || /\s/.test(p))) return undefined;
-  if (parts.length === 1) return { level: 'org', owner: parts[0] };
-  if (parts.length === 2) return { level: 'repo', owner: parts[0], repo: parts[1] };
-  return undefined;
 }
 
 /** The App has no installation on the account a runner belongs to. */

@@ -5,7 +5,8 @@
  * shortfall. Knows nothing of jobs: scale-up and the warm pool both use it,
  * each naming its fleets (ClientToken) its own way.
  */
-import type { CapacityType, Ec2Runners, FleetError, LaunchedInstance, LaunchRunnersRequest } from '../aws/ec2-runners';
+import type { Ec2Runners, FleetError, LaunchedInstance, LaunchRunnersRequest } from '../aws/ec2-runners';
+import type { CapacityType } from './identity';
 import type { Logger } from '../logger';
 
 /** What a runner type says about launching (RUNNER_TYPE_CONFIG, parsed). */

@@ -5,13 +5,10 @@
  * scale-up and the warm pool both use it.
  */
 import type { RunnerConfigStore, RunnerRegistration } from '../aws/jit-config-store';
-import { runnerNameOf } from '../aws/ec2-runners';
 import { githubWebUrl } from '../github/base-url';
-import type { GitHubInstallationApi, RegistrationToken, RunnerTarget } from '../github/runners';
+import type { GitHubInstallationApi, RegistrationToken } from '../github/runners';
 import type { Logger } from '../logger';
-
-/** Where a runner registers, and the `ghr:owner` tag that names it. */
-export type OwnedTarget = RunnerTarget & { readonly ownerTag: string };
+import { type OwnedTarget, type RunnerTarget, runnerNameOf } from './identity';
 
 /** How runners register. */
 export interface RegistrationSettings {

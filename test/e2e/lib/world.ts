@@ -27,6 +27,15 @@ import { DeleteParameterCommand, GetParameterCommand, SSMClient } from '@aws-sdk
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  type RedeliveryEnvironment,
+  type ScaleDownEnvironment,
+  type ScaleUpEnvironment,
+  type WebhookEnvironment,
+} from '../../../modules/contract/environment';
+import type { RunnerTypeLaunchConfig, RunnerTypeRoutes } from '../../../modules/contract/runner-types';
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
 import { FakeTable, installFakeTable } from '../../lambdas/shared/fake-dynamodb';
 import { FakeEc2 } from '../../lambdas/shared/fake-ec2';
 import { extractBundle, lambdaContext, loadBundle } from './bundles';
@@ -201,23 +210,25 @@ export class World {
   }
 
   webhookEnv(): Record<string, string> {
-    const routes = Object.fromEntries(
+    const routes: RunnerTypeRoutes = Object.fromEntries(
       this.runnerTypes.map((t, i) => [t.name, { labels: [...t.labels], exact_match: false, priority: t.priority ?? i, queue_url: this.queueUrl(t.name) }]),
     );
-    return {
+    const env = {
       PREFIX,
       WEBHOOK_SECRET_SSM_PARAMETER_NAME: PARAMETERS.webhookSecret,
       RUNNER_TYPES_CONFIG: JSON.stringify(routes),
       REPOSITORY_ALLOW_LIST: '[]',
       LOG_LEVEL: this.logLevel,
       ...(this.options.jobRetryMaxAttempts ? { JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE } : {}),
-      ...lambdaRuntimeEnv(`${PREFIX}-webhook`),
-    };
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    } satisfies WebhookEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-webhook`) };
   }
 
   scaleUpEnv(runnerType: string): Record<string, string> {
     const t = this.runnerType(runnerType);
-    return {
+    const env = {
       PREFIX,
       RUNNER_TYPE: t.name,
       RUNNER_TYPE_CONFIG: JSON.stringify({
@@ -230,10 +241,11 @@ export class World {
         instance_allocation_strategy: 'price-capacity-optimized',
         runners_maximum_count: t.maximumCount,
         enable_on_demand_failover_for_errors: [...(t.failoverErrors ?? ['InsufficientInstanceCapacity'])],
-      }),
+      } satisfies RunnerTypeLaunchConfig),
       GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
       GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
       GHES_URL: this.ghesUrl,
+      GHES_SSL_VERIFY: 'true',
       ENABLE_ORGANIZATION_RUNNERS: String(this.options.organizationRunners ?? true),
       RUNNER_GROUP_NAME: 'Default',
       ENABLE_JIT_CONFIG: 'true',
@@ -245,23 +257,25 @@ export class World {
       IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
       RUNNER_BOOT_TIME_IN_MINUTES: '5',
       LOG_LEVEL: this.logLevel,
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...lambdaRuntimeEnv(`${PREFIX}-scale-up-${t.name}`),
-    };
+    } satisfies ScaleUpEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-scale-up-${t.name}`) };
   }
 
   /** The environment modules/runners/scale-down.ts sets. */
   scaleDownEnv(): Record<string, string> {
-    return {
+    const env = {
       PREFIX,
       GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
       GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
       GHES_URL: this.ghesUrl,
+      GHES_SSL_VERIFY: 'true',
       ENABLE_ORGANIZATION_RUNNERS: String(this.options.organizationRunners ?? true),
       MINIMUM_RUNNING_TIME_IN_MINUTES: '5',
       RUNNER_BOOT_TIME_IN_MINUTES: '5',
       SSM_CONFIG_PATH,
-      BYPASS_TAG: 'ghr:scale-down-bypass',
+      BYPASS_TAG: RUNNER_TAGS.scaleDownBypass,
       DRY_RUN: 'false',
       LOG_LEVEL: this.logLevel,
       ...(this.options.jobRetryMaxAttempts
@@ -271,9 +285,10 @@ export class World {
             JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
           }
         : {}),
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...lambdaRuntimeEnv(`${PREFIX}-scale-down`),
-    };
+    } satisfies ScaleDownEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-scale-down`) };
   }
 
   /** The environment modules/runners/warm-pool.ts sets (every type has a pool; the owner is the default job owner). */
@@ -286,6 +301,7 @@ export class World {
       GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
       GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
       GHES_URL: this.ghesUrl,
+      GHES_SSL_VERIFY: 'true',
       RUNNER_GROUP_NAME: 'Default',
       ENABLE_JIT_CONFIG: 'true',
       RUNNER_BOOT_TIME_IN_MINUTES: '5',
@@ -302,17 +318,19 @@ export class World {
 
   /** The environment modules/webhook/redelivery.ts sets; the delivery log is reached as GHES at `deliveryLogUrl`. */
   redeliveryEnv(deliveryLogUrl: string): Record<string, string> {
-    return {
+    const env = {
       GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
       GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
       GHES_URL: deliveryLogUrl,
+      GHES_SSL_VERIFY: 'true',
       REDELIVERY_LOOKBACK_MINUTES: '60',
       REDELIVERY_MAX_PAGES: '10',
       REDELIVERY_MAX_PER_RUN: '100',
       LOG_LEVEL: this.logLevel,
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...lambdaRuntimeEnv(`${PREFIX}-webhook-redelivery`),
-    };
+    } satisfies RedeliveryEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-webhook-redelivery`) };
   }
 
   runnerType(name: string): RunnerTypeSpec {
@@ -461,7 +479,7 @@ export class World {
 
   /** Instances of this module that are pending or running. */
   liveInstances(): Instance[] {
-    return this.ec2.live().filter((i) => i.Tags?.some((t) => t.Key === 'ghr:prefix' && t.Value === PREFIX));
+    return this.ec2.live().filter((i) => i.Tags?.some((t) => t.Key === RUNNER_TAGS.prefix && t.Value === PREFIX));
   }
 
   /**

@@ -8,7 +8,7 @@ import { SQSClient, SendMessageCommand, SendMessageCommandInput } from '@aws-sdk
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { onceAsync } from '../../../lambdas/shared/config';
-import { parsePoolTopUpMessage } from '../../../lambdas/shared/job-message';
+import { parsePoolTopUpMessage } from '../../../modules/contract/job-message';
 import { createDefaultContext, createHandler } from '../../../lambdas/pool/index';
 import { OTHER_TYPE, QUEUE_URL, RUNNER_TYPE, poolEnv, poolEvent } from './harness';
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../lambdas/shared/config';
-import { DEFAULT_BYPASS_TAG, DEFAULT_METRICS_NAMESPACE, loadScaleDownConfig } from '../../../lambdas/scale-down/config';
+import { DEFAULT_BYPASS_TAG, loadScaleDownConfig } from '../../../lambdas/scale-down/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../../../modules/contract/environment';
 import { baseEnv } from './harness';
 
 /** The problems a ConfigError lists, or [] when loading succeeded. */

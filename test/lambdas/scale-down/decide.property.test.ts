@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { DecideInstance, DecideLimits, DecideRunner, OwnerRunners, decide, ghostKey, isLive } from '../../../lambdas/scale-down/decide';
+import { runnerTargetFromOwnerTag } from '../../../lambdas/shared/runners/identity';
 import { BYPASS, MINUTE, PREFIX, iid } from './harness';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -82,7 +83,7 @@ const fleetArb: fc.Arbitrary<Fleet> = fc
       if (s.seenMinutesAgo !== undefined) sightings.set(ghostKey(s.owner, id), NOW - s.seenMinutesAgo * MINUTE);
     }
     const runnersByOwner = new Map<string, OwnerRunners>(
-      OWNERS.map((o) => [o, failed.includes(o) ? { ok: false as const } : { ok: true as const, runners: lists.get(o)! }]),
+      OWNERS.map((o) => [o, failed.includes(o) ? { ok: false as const } : { ok: true as const, target: runnerTargetFromOwnerTag(o)!, runners: lists.get(o)! }]),
     );
     return {
       instances,

@@ -1,4 +1,4 @@
-import { INSTANCE_ID, instanceIdOfRunner, isInstanceId, runnerNameOf } from '../../../lambdas/shared/aws/ec2-runners';
+import { INSTANCE_ID, instanceIdOfRunner, isInstanceId, runnerNameOf, runnerTargetFromOwnerTag } from '../../../lambdas/shared/runners/identity';
 import { DecideRunner, OwnerRunners, decide, ghostKey, staleRunnerConfigs } from '../../../lambdas/scale-down/decide';
 import { BYPASS, MINUTE, PREFIX, iid, instance, limits, runnerOf } from './harness';
 
@@ -6,7 +6,7 @@ const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 /** Runner lists by owner. */
 function listed(entries: Record<string, OwnerRunners | DecideRunner[]>): Map<string, OwnerRunners> {
-  return new Map(Object.entries(entries).map(([owner, v]) => [owner, Array.isArray(v) ? { ok: true, runners: v } : v]));
+  return new Map(Object.entries(entries).map(([owner, v]) => [owner, Array.isArray(v) ? { ok: true, target: runnerTargetFromOwnerTag(owner)!, runners: v } : v]));
 }
 
 describe('decide', () => {
@@ -16,7 +16,7 @@ describe('decide', () => {
       const plan = decide([instance(iid(1), NOW, { ageMinutes: 10 })], listed({ octo: [runnerOf(iid(1), 501)] }), NOW, limits());
 
       // THEN it is removed: GitHub first (runner 501), then the instance
-      expect(plan.removeIdle).toEqual([{ instanceId: iid(1), owner: 'octo', runnerId: 501, runnerName: `${PREFIX}-${iid(1)}`, ageMs: 10 * MINUTE }]);
+      expect(plan.removeIdle).toEqual([{ instanceId: iid(1), owner: 'octo', target: { level: 'org', owner: 'octo' }, runnerId: 501, runnerName: `${PREFIX}-${iid(1)}`, ageMs: 10 * MINUTE }]);
       expect(plan.terminateOrphans).toEqual([]);
       expect(plan.kept).toEqual([]);
     });
@@ -215,10 +215,21 @@ describe('decide', () => {
     });
   });
 
+  it('should carry where a runner to remove is registered, a repository for an owner/repo tag', () => {
+    const plan = decide(
+      [instance(iid(1), NOW, { ageMinutes: 10, owner: 'mona/hello' }), instance(iid(2), NOW, { state: 'terminated', owner: 'mona/hello' })],
+      listed({ 'mona/hello': [runnerOf(iid(1), 501), runnerOf(iid(2), 502, { status: 'offline' })] }),
+      NOW,
+      limits(),
+    );
+    expect(plan.removeIdle.map((r) => r.target)).toEqual([{ level: 'repo', owner: 'mona', repo: 'hello' }]);
+    expect(plan.deregisterGhosts.map((g) => g.target)).toEqual([{ level: 'repo', owner: 'mona', repo: 'hello' }]);
+  });
+
   describe('ghosts', () => {
     it('should deregister an offline runner whose instance EC2 lists as terminated, at once', () => {
       const plan = decide([instance(iid(1), NOW, { state: 'terminated' })], listed({ octo: [runnerOf(iid(1), 7, { status: 'offline' })] }), NOW, limits());
-      expect(plan.deregisterGhosts).toEqual([{ owner: 'octo', runnerId: 7, runnerName: `${PREFIX}-${iid(1)}`, instanceId: iid(1), reason: 'instance-gone' }]);
+      expect(plan.deregisterGhosts).toEqual([{ owner: 'octo', target: { level: 'org', owner: 'octo' }, runnerId: 7, runnerName: `${PREFIX}-${iid(1)}`, instanceId: iid(1), reason: 'instance-gone' }]);
     });
 
     it('should deregister an offline runner whose instance EC2 does not list only after it was seen for the boot time', () => {

@@ -7,7 +7,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RUNNER_TAGS } from '../../../lambdas/shared/aws/ec2-runners';
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
 import { ConfigError } from '../../../lambdas/shared/config';
 import { MissingParameterError } from '../../../lambdas/shared/ssm-parameters';
 import { ScaleDownIncompleteError, createDefaultContext, createHandler, incompleteRunProblems } from '../../../lambdas/scale-down/index';

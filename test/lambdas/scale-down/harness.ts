@@ -6,7 +6,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsClientStub } from 'aws-sdk-client-mock';
-import { RUNNER_TAGS, createEc2Runners } from '../../../lambdas/shared/aws/ec2-runners';
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
+import { createEc2Runners } from '../../../lambdas/shared/aws/ec2-runners';
 import { createRunnerConfigHousekeeping } from '../../../lambdas/shared/aws/jit-config-store';
 import { GitHubAppApi, createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';

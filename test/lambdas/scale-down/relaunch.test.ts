@@ -49,6 +49,7 @@ describe('idleOnlineRunnersByType', () => {
         'acme',
         {
           ok: true as const,
+          target: { level: 'org' as const, owner: 'acme' },
           runners: [
             { id: 1, name: 'gh-ci-i-1', status: 'online', busy: false },
             { id: 2, name: 'gh-ci-i-2', status: 'online', busy: true },

@@ -5,7 +5,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { GitHubAppApi, RunnerTarget } from '../../../lambdas/shared/github/runners';
+import type { GitHubAppApi } from '../../../lambdas/shared/github/runners';
+import type { RunnerTarget } from '../../../lambdas/shared/runners/identity';
 import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
 import { DEADLINE_MARGIN_MS, emptyMemory, scaleDown } from '../../../lambdas/scale-down/scale-down';
 import { nextCallSequence } from '../shared/call-sequence';

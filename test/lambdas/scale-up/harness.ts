@@ -13,7 +13,7 @@ import { createJobLocks } from '../../../lambdas/shared/aws/idempotency';
 import { createRunnerConfigStore } from '../../../lambdas/shared/aws/jit-config-store';
 import { createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
-import { JobMessage } from '../../../lambdas/shared/job-message';
+import { JobMessage } from '../../../modules/contract/job-message';
 import { Logger } from '../../../lambdas/shared/logger';
 import { loadScaleUpConfig } from '../../../lambdas/scale-up/config';
 import { ScaleUpContext, createHandler } from '../../../lambdas/scale-up/index';

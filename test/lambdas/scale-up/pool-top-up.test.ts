@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateFleetCommandInput, EC2Client } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { PoolTopUpMessage } from '../../../lambdas/shared/job-message';
+import type { PoolTopUpMessage } from '../../../modules/contract/job-message';
 import { installFakeTable } from '../shared/fake-dynamodb';
 import { FakeEc2 } from '../shared/fake-ec2';
 import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';

@@ -1,8 +1,9 @@
-import { ConfigError, DEFAULT_METRICS_NAMESPACE, EnvReader, onceAsync } from '../../../lambdas/shared/config';
-import { readGitHubAppSettings } from '../../../lambdas/shared/github/app-settings';
+import { ConfigError, EnvReader, onceAsync } from '../../../lambdas/shared/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../../../modules/contract/environment';
+import { type GitHubAppReaderEnvironment, readGitHubAppSettings } from '../../../lambdas/shared/github/app-settings';
 
-function problemsOf(read: (reader: EnvReader) => unknown, env: NodeJS.ProcessEnv): string[] {
-  const reader = new EnvReader(env);
+function problemsOf(read: (reader: EnvReader<GitHubAppReaderEnvironment>) => unknown, env: NodeJS.ProcessEnv): string[] {
+  const reader = new EnvReader<GitHubAppReaderEnvironment>(env);
   read(reader);
   try {
     reader.done();
@@ -29,8 +30,8 @@ describe('EnvReader', () => {
   });
 
   it('should accept an absent or http(s) URL and name anything else', () => {
-    expect(new EnvReader({}).optionalHttpUrl('GHES_URL')).toBeUndefined();
-    expect(new EnvReader({ GHES_URL: 'https://github.example.com' }).optionalHttpUrl('GHES_URL')).toBe('https://github.example.com');
+    expect(new EnvReader<GitHubAppReaderEnvironment>({}).optionalHttpUrl('GHES_URL')).toBeUndefined();
+    expect(new EnvReader<GitHubAppReaderEnvironment>({ GHES_URL: 'https://github.example.com' }).optionalHttpUrl('GHES_URL')).toBe('https://github.example.com');
     expect(problemsOf((r) => r.optionalHttpUrl('GHES_URL'), { GHES_URL: 'ftp://github.example.com' })).toEqual(['GHES_URL must be an http(s) URL, got "ftp://github.example.com"']);
   });
 });

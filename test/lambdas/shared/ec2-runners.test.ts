@@ -78,8 +78,8 @@ describe('ec2 runners adapter', () => {
         .on(DescribeInstancesCommand)
         .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' } }] }], NextToken: 'more' })
         .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-2', State: { Name: 'running' } }] }] });
-      const count = await createEc2Runners(new EC2Client({})).countActiveRunners({ prefix: 'p', runnerType: 't' });
-      expect(count).toBe(2);
+      const runners = await createEc2Runners(new EC2Client({})).listActiveRunners({ prefix: 'p', runnerType: 't' });
+      expect(runners.map((r) => r.instanceId)).toEqual(['i-1', 'i-2']);
       expect(ec2Mock.commandCalls(DescribeInstancesCommand)[1].args[0].input.NextToken).toBe('more');
     });
   });

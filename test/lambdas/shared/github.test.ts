@@ -1,6 +1,6 @@
 import { githubApiBaseUrl, githubWebUrl } from '../../../lambdas/shared/github/base-url';
 import { InvalidPrivateKeyError, normalisePrivateKey } from '../../../lambdas/shared/github/private-key';
-import { GitHubAppApi, GitHubAppOptions, RunnerGroupNotFoundError, createGitHubApp, runnerTargetFromOwnerTag } from '../../../lambdas/shared/github/runners';
+import { GitHubAppApi, GitHubAppOptions, RunnerGroupNotFoundError, createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
 import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
 import { Logger } from '../../../lambdas/shared/logger';
@@ -473,19 +473,5 @@ describe('GitHub adapter over HTTP', () => {
       expect(github.requestCount()).toBe(4);
       expect(gh.calls).toHaveLength(4);
     });
-  });
-});
-
-describe('runnerTargetFromOwnerTag', () => {
-  it.each([
-    ['octo', { level: 'org', owner: 'octo' }],
-    ['octo/hello', { level: 'repo', owner: 'octo', repo: 'hello' }],
-    ['', undefined],
-    ['a/b/c', undefined],
-    ['octo/', undefined],
-    ['/hello', undefined],
-    ['oc to', undefined],
-  ])('should read %p as %p', (tag, expected) => {
-    expect(runnerTargetFromOwnerTag(tag)).toEqual(expected);
   });
 });

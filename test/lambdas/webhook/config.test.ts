@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../lambdas/shared/config';
-import { DEFAULT_METRICS_NAMESPACE, loadWebhookConfig } from '../../../lambdas/webhook/config';
+import { loadWebhookConfig } from '../../../lambdas/webhook/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../../../modules/contract/environment';
 import { RUNNER_TYPES, SECRET_PARAMETER, testEnv } from './helpers';
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {

@@ -2,7 +2,7 @@ import 'aws-sdk-client-mock-jest';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { JobMessage } from '../../../lambdas/shared/job-message';
+import { JobMessage } from '../../../modules/contract/job-message';
 import { MAX_BODY_BYTES } from '../../../lambdas/webhook/request';
 import {
   DELIVERY_ID,

@@ -10,14 +10,14 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { createHmac } from 'node:crypto';
 import { ParameterCache } from '../../../lambdas/shared/ssm-parameters';
-import { RunnerTypesConfig } from '../../../lambdas/shared/runner-types';
+import type { RunnerTypeRoutes } from '../../../modules/contract/runner-types';
 import { WebhookHandler, createHandler } from '../../../lambdas/webhook';
 
 export const TEST_SECRET = 'test-webhook-secret-5f1c0a7e';
 export const SECRET_PARAMETER = '/test/github/webhook-secret';
 export const DELIVERY_ID = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 
-export const RUNNER_TYPES: RunnerTypesConfig = {
+export const RUNNER_TYPES: RunnerTypeRoutes = {
   'linux-x64': { labels: ['linux', 'x64'], exact_match: false, priority: 0, queue_url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/test-linux-x64' },
   'linux-x64-large': { labels: ['Linux', 'X64', 'large'], exact_match: false, priority: 1, queue_url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/test-linux-x64-large' },
   k8s: { labels: ['k8s'], exact_match: true, priority: 2, queue_url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/test-k8s' },

@@ -1,4 +1,4 @@
-import { RunnerTypeRoute, RunnerTypesConfig } from '../../../lambdas/shared/runner-types';
+import type { RunnerTypeRoute, RunnerTypeRoutes } from '../../../modules/contract/runner-types';
 import { routeJob } from '../../../lambdas/webhook/routing';
 import { withExtraLabels } from '../../../modules/runners/runner-types';
 
@@ -6,7 +6,7 @@ function type(labels: string[], priority: number, exact_match = false): RunnerTy
   return { labels, exact_match, priority, queue_url: `https://sqs.eu-west-1.amazonaws.com/123456789012/q-${priority}` };
 }
 
-const TYPES: RunnerTypesConfig = {
+const TYPES: RunnerTypeRoutes = {
   'linux-x64': type(['linux', 'x64'], 0),
   'linux-x64-gpu': type(['linux', 'x64', 'gpu'], 1),
   'linux-arm64': type(['Linux', 'ARM64'], 2),
@@ -59,7 +59,7 @@ describe('routeJob with runner_extra_labels', () => {
   it('should route a job asking for an extra label, including an exact-match type given its full list', () => {
     // GIVEN the routing table as the module writes it: each type's labels followed by the extra labels
     const extra = ['team-a', 'ci'];
-    const types: RunnerTypesConfig = {
+    const types: RunnerTypeRoutes = {
       small: type(withExtraLabels(['linux', 'x64'], extra), 0),
       exact: type(withExtraLabels(['docker'], extra), 1, true),
     };

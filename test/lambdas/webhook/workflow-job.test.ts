@@ -1,4 +1,4 @@
-import { parseJobMessage } from '../../../lambdas/shared/job-message';
+import { parseJobMessage } from '../../../modules/contract/job-message';
 import { InvalidPayloadError } from '../../../lambdas/webhook/errors';
 import { parseEnvelope, parseJobProgress, parseQueuedJob, toJobMessage } from '../../../lambdas/webhook/workflow-job';
 import { workflowJob } from './helpers';

@@ -1,8 +1,8 @@
 import { TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
-import { REDELIVERY_LIMITS as LAMBDA_LIMITS, loadRedeliveryConfig } from '../../../lambdas/redelivery/config';
+import { loadRedeliveryConfig } from '../../../lambdas/redelivery/config';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
-import { REDELIVERY_LIMITS, WebhookRedelivery, WebhookRedeliveryProps } from '../../../modules/webhook/redelivery';
+import { WebhookRedelivery, WebhookRedeliveryProps } from '../../../modules/webhook/redelivery';
 import { allStatements, onlyResource, statementsOf, synth, testKey, validationError } from '../helpers';
 
 Testing.setupJest();
@@ -57,10 +57,6 @@ describe('WebhookRedelivery', () => {
   it('should pass the limits through to the Lambda', () => {
     const env = environment(synthRedelivery(() => ({ lookbackMinutes: 180, maxPages: 3, maxRedeliveriesPerRun: 20, ghesUrl: 'https://ghes.example.com' })).stack);
     expect(loadRedeliveryConfig(env)).toMatchObject({ lookbackMinutes: 180, maxPages: 3, maxRedeliveries: 20, ghesUrl: 'https://ghes.example.com' });
-  });
-
-  it('should hold the same limits as the Lambda', () => {
-    expect(REDELIVERY_LIMITS).toEqual(LAMBDA_LIMITS);
   });
 
   it('should read only the App id and private key, and decrypt with the module key', () => {

@@ -1,0 +1,65 @@
+/**
+ * The CloudWatch metrics the Lambdas emit (EMF, through Logger.metrics, which
+ * takes only these names and dimensions) and modules/observability graphs
+ * and alarms on (its METRICS `satisfies` these names).
+ *
+ * No imports: lambdas/ bundles this file, and the npm package compiles it
+ * with modules/.
+ */
+
+/** Every metric a Lambda emits, by the Lambda that emits it. */
+export const METRIC_NAMES = [
+  // webhook
+  'QueueWaitSeconds',
+  'JobDurationSeconds',
+  'JobsCompleted',
+  // scale-up
+  'RunnersLaunched',
+  'OnDemandFallbacks',
+  'JobsDeferredByCap',
+  'JobIdTagFailures',
+  'JobsDeferredByDeadline',
+  // pool
+  'PoolRunnersReady',
+  'PoolRunnersLaunched',
+  'PoolRunnersFailed',
+  // scale-down
+  'RunnersTerminated',
+  'OrphansTerminated',
+  'GhostsDeregistered',
+  'BusyRunnersKept',
+  'GitHubApiCalls',
+  'RunnerConfigsDeleted',
+  'ScaleDownErrors',
+  'ActionsDeferred',
+  'JobsRelaunched',
+  'JobsGivenUp',
+  'JobsWaitingForRunner',
+  // termination watcher
+  'SpotInterruptions',
+  'RunnersDeregistered',
+  'RunnersAlreadyGone',
+  'DeregistrationRetries',
+  'DeregistrationsAbandoned',
+  'DeregistrationErrors',
+  // redelivery
+  'DeliveriesRedelivered',
+  'RedeliveryFailures',
+  'RedeliveriesDeferred',
+  // syncer
+  'RunnerBinariesSynced',
+  'RunnerBinaryUpToDate',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** Dimension names of the metrics. */
+export const METRIC_DIMENSIONS = ['RunnerType', 'Conclusion', 'Function', 'Service'] as const;
+
+export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
+
+/** Values of the `Function` dimension; the alarms on scale-down's metrics match `Function = scale-down`. */
+export const METRIC_FUNCTIONS = {
+  scaleDown: 'scale-down',
+  terminationWatcher: 'termination-watcher',
+} as const;
