@@ -85,7 +85,7 @@ export function forbiddenChecks(m: AppliedModule, other: AppliedModule): Check[]
   const add = (f: AppliedFunction, requests: IamRequest[]) => checks.push(...checksOf(m, f.name, f.role, f.name, requests));
   const types = [...m.templates.keys()];
   const type = types[0];
-  const up = fn(m, `${m.prefix}-scale-up-${type}`);
+  const up = fn(m, `${m.prefix}-scale-up_${type}`);
   const config = JSON.parse(up.env.RUNNER_TYPE_CONFIG) as { launch_template_id: string; subnet_ids: string[]; instance_types: string[] };
   const tags = launchedTags(m, type, 'octo-org/app', 'scale-up');
   const untagged = { team: 'platform' };

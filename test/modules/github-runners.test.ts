@@ -117,7 +117,7 @@ describe('GitHubRunners', () => {
     it('should give every function that calls GitHub GHES_SSL_VERIFY, and the runners ghes_ssl_verify, true by default', () => {
       const stack = withPool(undefined);
       expect(githubCallers(stack).map((f) => f.function_name).sort()).toEqual(
-        ['gh-ci-pool', 'gh-ci-scale-down', 'gh-ci-scale-up-${each.key}', 'gh-ci-termination-watcher', 'gh-ci-webhook-redelivery'].sort(),
+        ['gh-ci-pool', 'gh-ci-scale-down', 'gh-ci-scale-up_${each.key}', 'gh-ci-termination-watcher', 'gh-ci-webhook-redelivery'].sort(),
       );
       for (const f of githubCallers(stack)) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: 'true' });
       // The webhook and the syncer call no GitHub server of the caller's (the syncer reads github.com releases).
@@ -239,7 +239,7 @@ describe('GitHubRunners', () => {
     });
 
     it('should pass delayWebhookEvent to the job queues', () => {
-      expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs-${each.key}', delay_seconds: 5 });
+      expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs_${each.key}', delay_seconds: 5 });
     });
 
     it('should serve the default runner type when none is given', () => {
