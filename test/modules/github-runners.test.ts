@@ -181,7 +181,7 @@ describe('GitHubRunners', () => {
       // THEN one error names each of them, with the value received
       expect(error.construct).toBe('GitHubRunners');
       expect(error.problems).toEqual([
-        'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "GH_CI"',
+        'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates a runner type in resource names), got "GH_CI"',
         'subnetIds must list at least one subnet, got none',
         'logLevel must be one of debug, info, warn, error, got "verbose"',
         'githubApp.appId must be an SSM parameter name (not empty, not an ARN), got ""',
