@@ -110,7 +110,7 @@ export class ScaleDown extends Construct {
                 ? Token.isUnresolved(maxAttempts) ? Token.asString(maxAttempts) : String(maxAttempts)
                 : Token.asString(Fn.conditional(retry.enable, maxAttempts, 0)),
           JOB_LEDGER_TABLE_NAME: retry.ledger.tableName,
-          JOB_STRANDED_MINUTES: Token.asString(stranded),
+          JOB_STRANDED_MINUTES: Token.isUnresolved(stranded) ? Token.asString(stranded) : String(stranded),
           JOB_QUEUE_URLS: Fn.jsonencode(retry.runnerTypes.iterator().forExpressionForMap('key', `${address(queue)}[key].url`)),
         }
       : {};
