@@ -223,8 +223,12 @@ export async function startEmulatorProxy(target: string, shims: readonly Shim[] 
             outHeaders = changed.headers ?? outHeaders;
             outBody = changed.body ?? outBody;
           }
-          const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = outHeaders;
-          res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': String(outBody.length) });
+          const { 'content-length': length, 'transfer-encoding': _encoding, ...rest } = outHeaders;
+          // A HEAD answer has no body, and its Content-Length is the object's size
+          // (RFC 9110 section 8.6; S3 HeadObject's ContentLength): pass it through.
+          // The syncer compares it with the release asset's size.
+          const contentLength = method === 'HEAD' && length !== undefined ? length : String(outBody.length);
+          res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': contentLength });
           res.end(outBody);
         });
       });
