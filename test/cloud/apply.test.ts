@@ -93,6 +93,7 @@ describe('the module applied to moto_server', () => {
       'lambda-kms-key-and-logging-config': expect.any(Number),
       'sqs-redrive-policy-json': expect.any(Number),
       'ec2-launch-template-data-tag-specifications': expect.any(Number),
+      's3-bucket-policy-conditions': expect.any(Number),
     });
   });
 
