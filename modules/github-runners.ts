@@ -67,6 +67,15 @@ export interface ScaleDownSettings {
    * @default { enable: true, maxAttempts: 2 }
    */
   readonly jobRetry?: { readonly enable?: boolean | IResolvable; readonly maxAttempts?: number };
+  /**
+   * Minutes a job may wait at GitHub (since workflow_job.created_at) with no
+   * runner of its type coming (no idle runner; its relaunch not yet served)
+   * before scale-down counts it as stranded: the JobsStranded gauge, graphed
+   * and alarmed above 0. Counted by the job retry's reconcile, so only while
+   * job retry is enabled; jobs are read once their runner's boot time has
+   * passed. 1 to 1440. @default 30
+   */
+  readonly jobStrandedAlarmMinutes?: number;
 }
 
 /** Redelivery of failed webhook deliveries from the App's delivery log (modules/webhook/redelivery.ts). */
@@ -434,6 +443,7 @@ export class GitHubRunners extends Construct {
       ],
       scaleDownErrorsAlarm: true,
       jobsGivenUpAlarm: true,
+      jobsStrandedAlarm: true,
       ...props.observability,
       tags,
     });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ActiveRunner } from '../shared/aws/ec2-runners';
 import { type CapacityType, runnerNameOf } from '../shared/runners/identity';
 import type { GitHubRunner } from '../shared/github/runners';
+import { isRunLabel } from '../../modules/contract/run-label';
 
 /** The scheduler's input (one EventBridge Scheduler schedule per pool window). */
 export interface PoolEvent {
@@ -102,6 +103,9 @@ export function planPool(input: PoolPlanInput): PoolPlan {
       continue;
     }
     const runner = input.runners.get(runnerNameOf(input.prefix, instance.instanceId));
+    // A run-bound runner (scale-up's, for a job with ghr-run-<run id>) serves only jobs of
+    // that run: never pool capacity, idle or not. It counts against the cap below.
+    if (runner?.labels?.some((l) => isRunLabel(l.name))) continue;
     if (runner?.status === 'online') {
       if (runner.busy) busy += 1;
       else idle += 1;

@@ -33,10 +33,13 @@ export interface ScaleDownConfig extends GitHubAppSettings {
   /**
    * Relaunch for jobs still waiting (relaunch.ts); undefined when off.
    * JOB_RETRY_MAX_ATTEMPTS (0 = off, the default), JOB_LEDGER_TABLE_NAME and
-   * JOB_QUEUE_URLS (JSON: runner type to queue URL) are required together.
+   * JOB_QUEUE_URLS (JSON: runner type to queue URL) are required together;
+   * JOB_STRANDED_MINUTES is optional.
    */
   readonly jobRetry?: {
     readonly maxAttempts: number;
+    /** JOB_STRANDED_MINUTES: a job queued this long at GitHub with no runner coming is stranded. @default 30 */
+    readonly strandedMinutes: number;
     readonly tableName: string;
     readonly queueUrls: Readonly<Record<string, string>>;
   };
@@ -64,7 +67,9 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
   if (maxAttempts > 0) {
     const tableName = reader.string('JOB_LEDGER_TABLE_NAME');
     const queueUrls = reader.json<JobQueueUrls>('JOB_QUEUE_URLS', validateJobQueueUrls);
-    jobRetry = { maxAttempts, tableName, queueUrls };
+    const { min, max, default: fallback } = LIMITS.jobStrandedMinutes;
+    const strandedMinutes = reader.int('JOB_STRANDED_MINUTES', fallback, min, max);
+    jobRetry = { maxAttempts, strandedMinutes, tableName, queueUrls };
   }
   reader.done();
   return {

@@ -116,6 +116,7 @@ function relaunchDeps(jobRetry: NonNullable<ScaleDownConfig['jobRetry']>): NonNu
     ledger: createJobLedger(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 4 }), { tableName: jobRetry.tableName }),
     runnerTypes: Object.keys(jobRetry.queueUrls),
     maxAttempts: jobRetry.maxAttempts,
+    strandedMinutes: jobRetry.strandedMinutes,
     requeue: {
       async send(runnerType, message) {
         const url = jobRetry.queueUrls[runnerType];

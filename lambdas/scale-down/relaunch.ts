@@ -26,12 +26,17 @@
  * scale-up would otherwise take it for the job's live runner (it may be
  * booting forever, or busy with another job it took).
  *
+ * A still-queued job that no idle runner will take, and that GitHub queued
+ * (`createdAt`) at least `strandedMs` ago, is counted as stranded
+ * ({@link isStranded}; the JobsStranded gauge, alarmed), whatever this run
+ * does with it: a relaunch is a hope, not a runner.
+ *
  * The release comes before the send: a send that fails leaves a `released`
  * entry that the next run sends again, and a job message that arrives while
  * the entry is still `launched` would be acknowledged by scale-up as served.
  */
 import type { AwaitingJob, JobLedger } from '../shared/aws/job-ledger';
-import { relaunchMessage } from '../../modules/contract/job-message';
+import { parseJobMessage, relaunchMessage } from '../../modules/contract/job-message';
 import type { Logger } from '../shared/logger';
 
 /** Awaiting jobs read per runner type and run. */
@@ -55,6 +60,22 @@ export function planRelaunch(queued: readonly AwaitingJob[], idleRunners: number
     if (job.relaunches >= maxAttempts) return { job, action: 'give-up' };
     return { job, action: 'relaunch' };
   });
+}
+
+/**
+ * Whether a job no runner is coming for is stranded: GitHub queued it
+ * (the job message's `createdAt`, workflow_job.created_at) at least
+ * `strandedMs` before `nowMs`. A message without a readable time is not
+ * (reconcile logs it when it asks GitHub about the job).
+ */
+export function isStranded(job: Pick<AwaitingJob, 'message'>, nowMs: number, strandedMs: number): boolean {
+  let createdAt: number;
+  try {
+    createdAt = Date.parse(parseJobMessage(job.message).createdAt);
+  } catch {
+    return false;
+  }
+  return Number.isFinite(createdAt) && nowMs - createdAt >= strandedMs;
 }
 
 /** Sends a job message to a runner type's queue. */
@@ -82,6 +103,8 @@ export interface RelaunchSettings {
   readonly bootTimeMs: number;
   /** Relaunches per job before giving up; 0 turns relaunching off (jobs are given up at once). */
   readonly maxAttempts: number;
+  /** A still-queued job with no idle runner, queued at GitHub this long ago, counts as stranded. @default never */
+  readonly strandedMs?: number;
 }
 
 /** What one reconcile did. */
@@ -101,12 +124,15 @@ export interface RelaunchSummary {
   readonly noLongerQueued: number;
   /** Jobs not looked at because the deadline was near. */
   readonly deferred: number;
+  /** Still-queued jobs with no idle runner, queued at GitHub at least `strandedMs` ago (a gauge). */
+  readonly stranded: number;
   readonly errors: number;
 }
 
 /** One reconcile pass over every runner type. Never throws: failures are logged and counted, and the next run retries. */
 export async function reconcileJobs(settings: RelaunchSettings, deps: RelaunchDependencies): Promise<RelaunchSummary> {
-  const counts = { awaiting: 0, stillQueued: 0, relaunched: 0, resent: 0, givenUp: 0, waitingForIdleRunners: 0, noLongerQueued: 0, deferred: 0, errors: 0 };
+  const counts = { awaiting: 0, stillQueued: 0, relaunched: 0, resent: 0, givenUp: 0, waitingForIdleRunners: 0, noLongerQueued: 0, deferred: 0, stranded: 0, errors: 0 };
+  const strandedMs = settings.strandedMs ?? Infinity;
   const timeLeft = () => (deps.deadline === undefined ? Infinity : deps.deadline - deps.now());
   const launchedBefore = Math.floor((deps.now() - settings.bootTimeMs) / 1000);
   for (const [runnerType, idle] of settings.idleRunnersByType) {
@@ -148,6 +174,13 @@ export async function reconcileJobs(settings: RelaunchSettings, deps: RelaunchDe
       if (action === 'wait-for-idle-runner') {
         counts.waitingForIdleRunners++;
         continue;
+      }
+      if (isStranded(job, deps.now(), strandedMs)) {
+        counts.stranded++;
+        log.warn('job stranded: queued at GitHub longer than the threshold with no runner of its type (JobsStranded)', {
+          strandedMinutes: strandedMs / 60_000,
+          relaunches: job.relaunches,
+        });
       }
       if (timeLeft() < RELAUNCH_DEADLINE_MARGIN_MS) {
         counts.deferred++;

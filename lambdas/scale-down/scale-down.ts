@@ -28,7 +28,8 @@
  *    - ghosts: deregistered.
  * 5. Relaunch for jobs still waiting (relaunch.ts), when `deps.relaunch` is
  *    set: per runner type, launched jobs still queued at GitHub after the boot
- *    time, beyond the type's idle online runners, go back on the type's queue.
+ *    time, beyond the type's idle online runners, go back on the type's queue;
+ *    those queued at GitHub longer than `strandedMinutes` are counted (JobsStranded).
  * 6. Delete stale runner configs in DeleteParameters batches of 10, paced.
  * 7. One summary line and one EMF metrics line.
  *
@@ -97,6 +98,8 @@ export interface ScaleDownDependencies {
     readonly runnerTypes: readonly string[];
     /** Relaunches per job before giving up. */
     readonly maxAttempts: number;
+    /** Minutes queued at GitHub after which a job no runner is coming for counts as stranded (JobsStranded). @default never */
+    readonly strandedMinutes?: number;
   };
 }
 
@@ -224,7 +227,12 @@ class Run {
     const removed = new Set(plan.removeIdle.map((r) => r.instanceId));
     const idleRunnersByType = idleOnlineRunnersByType(this.config.prefix, settings.runnerTypes, instances, runnersByOwner, removed);
     const summary = await reconcileJobs(
-      { idleRunnersByType, bootTimeMs: this.config.runnerBootTimeMinutes * 60_000, maxAttempts: settings.maxAttempts },
+      {
+        idleRunnersByType,
+        bootTimeMs: this.config.runnerBootTimeMinutes * 60_000,
+        maxAttempts: settings.maxAttempts,
+        ...(settings.strandedMinutes !== undefined && { strandedMs: settings.strandedMinutes * 60_000 }),
+      },
       {
         ledger: settings.ledger,
         requeue: settings.requeue,
@@ -514,6 +522,7 @@ class Run {
           JobsRelaunched: { value: relaunch.relaunched + relaunch.resent, unit: 'Count' as const },
           JobsGivenUp: { value: relaunch.givenUp, unit: 'Count' as const },
           JobsWaitingForRunner: { value: relaunch.stillQueued, unit: 'Count' as const },
+          JobsStranded: { value: relaunch.stranded, unit: 'Count' as const },
         }),
       },
     );

@@ -25,6 +25,12 @@
  *    yet). Jobs come first: a pool is a convenience, a queued job is demand.
  *    Top-ups are acknowledged whatever happens: the next tick asks again.
  *
+ * A run-bound job (a `ghr-run-<run id>` label naming its own run,
+ * contract/run-label.ts) gets a runner registered with the type's labels and
+ * that run label (step c), so GitHub gives it to jobs of that run only. A
+ * message whose run label names another run is poison (step 0). Pool runners
+ * never carry a run label, so a run-bound job is always launched for here.
+ *
  * Every job that does not end with a registered runner, an acknowledged
  * duplicate, or a job GitHub says is no longer queued goes back to the queue
  * with its lock released.
@@ -44,7 +50,8 @@ import type { JobLock, JobLocks } from '../shared/aws/idempotency';
 import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi } from '../shared/github/runners';
 import type { InvocationBudget } from '../shared/deadline';
-import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type PoolTopUpMessage } from '../../modules/contract/job-message';
+import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type JobMessage, type PoolTopUpMessage } from '../../modules/contract/job-message';
+import { runBindingOf } from '../../modules/contract/run-label';
 import { runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
@@ -99,6 +106,23 @@ export class WrongRunnerTypeError extends Error {
     super(`message is not for runner type "${expected}"`);
     this.name = 'WrongRunnerTypeError';
   }
+}
+
+/** A job message whose run label names another run (contract/run-label.ts). */
+export class ForeignRunLabelError extends Error {
+  constructor(reason: string) {
+    super(`job message refused: ${reason}`);
+    this.name = 'ForeignRunLabelError';
+  }
+}
+
+/**
+ * The labels a job's runner gets beyond its type's: the job's own run label
+ * when it is run-bound, so GitHub hands that runner to jobs of the run only.
+ */
+function runLabelsOf(job: JobMessage): string[] {
+  const binding = runBindingOf(job.labels, job.runId);
+  return binding.kind === 'bound' ? [binding.label] : [];
 }
 
 /** A job holding its lock, waiting for an instance. */
@@ -246,6 +270,9 @@ class BatchRun {
         }
         const job = parseJobMessage(record.body);
         if (job.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
+        // The webhook refuses these; one here did not come from it, and gets no runner bound to another run.
+        const binding = runBindingOf(job.labels, job.runId);
+        if (binding.kind === 'refused') throw new ForeignRunLabelError(binding.reason);
         parsed.push({ messageId: record.messageId, job });
       } catch (error) {
         // Acknowledged on purpose: a message we cannot read, or one meant for
@@ -433,7 +460,7 @@ class BatchRun {
     await mapLimited(assigned, CONCURRENCY, async ({ item, instance }) => {
       const ilog = item.log.withKeys({ instanceId: instance.instanceId });
       try {
-        await this.within(TERMINATE_RESERVE_MS, () => registrar.register(instance.instanceId, ilog));
+        await this.within(TERMINATE_RESERVE_MS, () => registrar.register(instance.instanceId, ilog, runLabelsOf(item.job)));
         registered.push({ item, instance });
       } catch (error) {
         ilog.error('registration failed; terminating the instance and retrying the job', { error });

@@ -8,7 +8,7 @@
  * Environment (set by the construct):
  * - PREFIX (required)
  * - WEBHOOK_SECRET_SSM_PARAMETER_NAME (required): SecureString with the webhook secret
- * - RUNNER_TYPES_CONFIG (required): JSON routing table, see lambdas/shared/runner-types.ts
+ * - RUNNER_TYPES_CONFIG (required): JSON routing table, see RunnerTypeRoutes in modules/contract/runner-types.ts
  * - REPOSITORY_ALLOW_LIST (optional): JSON array of "owner/repo"; absent or empty allows all
  * - METRICS_NAMESPACE (optional, default GitHubRunners)
  * - LOG_LEVEL (optional: debug, info, warn, error; default info)

@@ -18,6 +18,8 @@ export const RESPONSES = {
   queued: { statusCode: 202, body: 'queued' },
   recorded: { statusCode: 202, body: 'accepted' },
   ignored: { statusCode: 202, body: 'ignored' },
+  /** A run-bound job whose run label names another run (contract/run-label.ts): acknowledged, nothing queued. */
+  refused: { statusCode: 202, body: 'refused' },
   badRequest: { statusCode: 400, body: 'bad request' },
   unauthorized: { statusCode: 401, body: 'unauthorized' },
   forbidden: { statusCode: 403, body: 'forbidden' },

@@ -12,8 +12,17 @@
  * - Among matching types the lowest `priority` wins, ties going to the name in
  *   code-unit sort order. Declaration order cannot decide: HCL maps (and JSON
  *   objects) do not keep it. The CDKTF list form assigns priority = index.
+ * - Labels of the run-label form (`ghr-run-<digits>`, contract/run-label.ts)
+ *   are left out before matching: they bind a runner to a workflow run, they
+ *   are not something a runner type offers (types cannot declare them). So a
+ *   run label counts for `exact_match` neither: `[docker, ghr-run-7]` matches
+ *   an exact-match `[docker]` type, whose runner is then registered with
+ *   `docker` and `ghr-run-7` and so has every label the job asks for. Whether
+ *   the run label names the job's own run is the webhook's check
+ *   (`runBindingOf`), not routing's.
  */
 import type { RunnerTypeRoute, RunnerTypeRoutes } from '../../modules/contract/runner-types';
+import { withoutRunLabels } from '../../modules/contract/run-label';
 
 /** The label every self-hosted runner carries implicitly. */
 export const SELF_HOSTED = 'self-hosted';
@@ -26,8 +35,9 @@ export interface Route {
 
 /** The runner type that should serve a job with `jobLabels`, or undefined when none matches. */
 export function routeJob(jobLabels: readonly string[], runnerTypes: RunnerTypeRoutes): Route | undefined {
-  if (jobLabels.length === 0) return undefined;
-  const wanted = labelSet(jobLabels);
+  const typeLabels = withoutRunLabels(jobLabels);
+  if (typeLabels.length === 0) return undefined;
+  const wanted = labelSet(typeLabels);
   const matches = Object.entries(runnerTypes)
     .filter(([, route]) => offers(route, wanted))
     .sort(([a, ra], [b, rb]) => ra.priority - rb.priority || compareNames(a, b));
@@ -65,7 +75,8 @@ const LOGGED_LABEL_CHARS = 64;
  * with 100,000 labels from becoming a 600 KB queue message (SQS takes 256 KiB)
  * or a log line of the same size.
  */
-export function unroutableBySize(jobLabels: readonly string[], runnerTypes: RunnerTypeRoutes): string | undefined {
+export function unroutableBySize(allJobLabels: readonly string[], runnerTypes: RunnerTypeRoutes): string | undefined {
+  const jobLabels = withoutRunLabels(allJobLabels);
   const offered = Object.values(runnerTypes).map((route) => labelSet(route.labels));
   const mostLabels = Math.max(0, ...offered.map((set) => set.size));
   const longest = Math.max(0, ...offered.flatMap((set) => [...set].map((l) => l.length)));

@@ -3,7 +3,7 @@
  *
  *   size (413) → signature (401) → JSON (400) → event type
  *     ping → 200; anything but workflow_job → 202 ignored
- *     workflow_job queued → route → allow list (403) → one SQS message → 202
+ *     workflow_job queued → route → allow list (403) → run label (202 refused) → one SQS message → 202
  *     workflow_job in_progress / completed → EMF metrics, job ledger → 202
  *     other actions → 202 ignored
  *
@@ -21,6 +21,7 @@ import { HeaderMap, WebhookRequest, deliveryIdOf, rawBody } from './request';
 import { RESPONSES, WebhookResponse } from './responses';
 import { distinctLabels, labelsForLog, routeJob, unroutableBySize } from './routing';
 import { WebhookSecretVerifier } from './webhook-secret';
+import { runBindingOf } from '../../modules/contract/run-label';
 import { parseEnvelope, parseJobProgress, parseQueuedJob, toJobMessage } from './workflow-job';
 
 /** What handling a delivery needs. */
@@ -82,9 +83,18 @@ async function enqueueJob(payload: unknown, headers: HeaderMap, deps: WebhookDep
   if (!isRepositoryAllowed(job.repositoryOwner, job.repositoryName, deps.config.repositoryAllowList)) {
     throw new RepositoryNotAllowedError(`${job.repositoryOwner}/${job.repositoryName}`);
   }
+  const binding = runBindingOf(job.labels, job.runId);
+  if (binding.kind === 'refused') {
+    // Acknowledged on purpose (202, no message): the job asks for a runner bound to another
+    // run, which would let one run place a runner where another run's jobs are sent. The
+    // payload is signed and final, so a redelivery would be refused the same way; GitHub
+    // leaves the job queued, and it gets no runner from us. This line is its record.
+    log.warn('job refused: its run label does not name its own run; no runner launched', { runId: job.runId, reason: binding.reason });
+    return RESPONSES.refused;
+  }
   const labels = distinctLabels(job.labels);
   await deps.queue.enqueue(match.route.queue_url, toJobMessage({ ...job, labels }, match.runnerType, deliveryId));
-  log.info('job queued', { labels });
+  log.info('job queued', { labels, ...(binding.kind === 'bound' && { runLabel: binding.label }) });
   return RESPONSES.queued;
 }
 

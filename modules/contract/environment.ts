@@ -129,6 +129,8 @@ export interface ScaleDownEnvironment extends CommonEnvironment, GitHubAppEnviro
   readonly JOB_LEDGER_TABLE_NAME?: string;
   /** JSON {@link JobQueueUrls}; required when JOB_RETRY_MAX_ATTEMPTS > 0. */
   readonly JOB_QUEUE_URLS?: string;
+  /** Minutes a job may be queued at GitHub with no runner coming before it counts as stranded, {@link LIMITS}.jobStrandedMinutes. @default "30" */
+  readonly JOB_STRANDED_MINUTES?: string;
 }
 
 /** modules/runners/termination-watcher.ts → lambdas/termination-watcher. */
@@ -180,6 +182,8 @@ export const LIMITS = {
   minimumRunningTimeMinutes: { min: 0, max: 24 * 60, default: 5 },
   /** Relaunches per waiting job (job_retry.max_attempts; GitHub's job_retry allows at most 10). */
   jobRetryMaxAttempts: { min: 1, max: 10 },
+  /** Minutes queued at GitHub after which a job with no runner coming is stranded (job_stranded_alarm_minutes); one day at most. */
+  jobStrandedMinutes: { min: 1, max: 24 * 60, default: 30 },
   /** SQS allows DelaySeconds 0 to 900. */
   retryDelaySeconds: { min: 0, max: 900, default: 60 },
   /** Deregistration attempts of the termination watcher. */

@@ -41,13 +41,7 @@ export function relaunchMessage(message: string, instanceId: string | undefined)
 
 /** Parse and check a queue message body; throws InvalidJobMessageError when it is not a JobMessage. */
 export function parseJobMessage(body: string): JobMessage {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    throw new InvalidJobMessageError('body is not JSON');
-  }
-  if (typeof v !== 'object' || v === null) throw new InvalidJobMessageError('body is not an object');
+  const v = parseObjectBody(body);
   const problems: string[] = [];
   if (v.version !== 1) problems.push(`unsupported version ${JSON.stringify(v.version)}`);
   for (const k of ['jobId', 'runId', 'installationId'] as const) {
@@ -63,6 +57,18 @@ export function parseJobMessage(body: string): JobMessage {
   }
   if (problems.length > 0) throw new InvalidJobMessageError(problems.join('; '));
   return v as unknown as JobMessage;
+}
+
+/** A queue message body as a JSON object; throws InvalidJobMessageError when it is not JSON or not an object. */
+function parseObjectBody(body: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new InvalidJobMessageError('body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidJobMessageError('body is not an object');
+  return v as Record<string, unknown>;
 }
 
 export class InvalidJobMessageError extends Error {
@@ -103,13 +109,7 @@ export function isPoolTopUpBody(body: string): boolean {
 
 /** Parse and check a pool top-up message; throws InvalidJobMessageError naming every problem. */
 export function parsePoolTopUpMessage(body: string): PoolTopUpMessage {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    throw new InvalidJobMessageError('body is not JSON');
-  }
-  if (typeof v !== 'object' || v === null) throw new InvalidJobMessageError('body is not an object');
+  const v = parseObjectBody(body);
   const problems: string[] = [];
   if (v.version !== 1) problems.push(`unsupported version ${JSON.stringify(v.version)}`);
   if (v.kind !== 'pool-top-up') problems.push('kind must be "pool-top-up"');

@@ -35,6 +35,7 @@ export const METRIC_NAMES = [
   'JobsRelaunched',
   'JobsGivenUp',
   'JobsWaitingForRunner',
+  'JobsStranded',
   // termination watcher
   'SpotInterruptions',
   'RunnersDeregistered',

@@ -58,6 +58,13 @@ export interface ObservabilityProps {
    */
   readonly jobsGivenUpAlarm?: boolean;
   /**
+   * Alarm when scale-down counts stranded jobs (`JobsStranded`, dimension
+   * `Function = scale-down`, Maximum over 15 minutes): jobs queued at GitHub
+   * longer than job_stranded_alarm_minutes with no runner of their type
+   * coming (no idle runner, relaunch not yet served). @default false
+   */
+  readonly jobsStrandedAlarm?: boolean;
+  /**
    * SNS topic that every alarm notifies, on ALARM and on OK. May be a Terraform
    * expression whose value is null, which means no notifications.
    * @default no notifications (the alarms still show in the console)
@@ -96,6 +103,7 @@ export const METRICS = {
   jobsRelaunched: 'JobsRelaunched',
   jobsGivenUp: 'JobsGivenUp',
   jobsWaitingForRunner: 'JobsWaitingForRunner',
+  jobsStranded: 'JobsStranded',
   deliveriesRedelivered: 'DeliveriesRedelivered',
   redeliveryFailures: 'RedeliveryFailures',
   redeliveriesDeferred: 'RedeliveriesDeferred',
@@ -110,7 +118,7 @@ const SNS_TOPIC_ARN_PATTERN = /^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{
 
 export class Observability extends Construct {
   readonly dashboard: CloudwatchDashboard;
-  /** Every alarm, in the order: DLQs, functions, then scale-down's errors. */
+  /** Every alarm, in the order: DLQs, functions, scale-down's errors, jobs given up, jobs stranded. */
   readonly alarms: CloudwatchMetricAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -225,6 +233,26 @@ export class Observability extends Construct {
         }),
       );
     }
+    if (props.jobsStrandedAlarm) {
+      this.alarms.push(
+        new CloudwatchMetricAlarm(this, 'jobs-stranded', {
+          alarmName: `${props.prefix}-jobs-stranded`,
+          alarmDescription:
+            'Jobs have been queued at GitHub longer than job_stranded_alarm_minutes with no runner of their type coming (scale-down\'s JobsStranded gauge). Read the scale-down log group ("stranded") for the jobs and runner types; check the runner types\' capacity (runners_maximum_count, JobsDeferredByCap) and the instances\' boot logs.',
+          namespace: props.metricsNamespace,
+          metricName: METRICS.jobsStranded,
+          dimensions: { Function: METRIC_FUNCTIONS.scaleDown },
+          // A gauge: the most stranded jobs any run saw.
+          statistic: 'Maximum',
+          ...common,
+          // A 15-minute window holds at least one scale-down run (every 5 minutes by default),
+          // so a job still stranded keeps the alarm on, and the alarm clears one window after the last one is served.
+          period: 900,
+          evaluationPeriods: 1,
+          datapointsToAlarm: 1,
+        }),
+      );
+    }
   }
 }
 
@@ -270,7 +298,7 @@ function graphs(props: ObservabilityProps): Graph[] {
       unit: 'Seconds',
       searches: [
         { query: custom(byType, METRICS.queueWait), statistic: 'p50', label: 'p50' },
-        { query: custom(byType, METRICS.queueWait), statistic: 'p90', label: 'p90' },
+        { query: custom(byType, METRICS.queueWait), statistic: 'p95', label: 'p95' },
       ],
     },
     {
@@ -312,6 +340,11 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.jobsRelaunched), statistic: 'Sum', label: 'relaunched' },
         { query: anyDimensions(METRICS.jobsGivenUp), statistic: 'Sum', label: 'given up' },
       ],
+    },
+    {
+      title: 'Jobs stranded: queued longer than job_stranded_alarm_minutes with no runner (scale-down)',
+      unit: 'Count',
+      searches: [{ query: anyDimensions(METRICS.jobsStranded), statistic: 'Maximum', label: 'stranded' }],
     },
     {
       title: 'Spot interruptions and deregistrations (termination watcher)',

@@ -63,6 +63,15 @@ export interface ScaleDownProps {
     /** Relaunches per job before it is given up, 1 to 10. @default 2 */
     readonly maxAttempts?: number;
   };
+  /**
+   * Minutes a job may wait at GitHub (since workflow_job.created_at) with no
+   * runner of its type coming (no idle runner; its relaunch not yet served)
+   * before scale-down counts it as stranded: the JobsStranded gauge, graphed
+   * and alarmed above 0. Counted by the job retry's reconcile, so only while
+   * job retry is enabled; jobs are read once their runner's boot time has
+   * passed. 1 to 1440. @default 30
+   */
+  readonly jobStrandedAlarmMinutes?: number;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -76,15 +85,22 @@ export class ScaleDown extends Construct {
     const retry = props.jobRetry;
     const maxAttempts = retry?.maxAttempts ?? DEFAULT_JOB_RETRY_MAX_ATTEMPTS;
     const boot = props.runnerBootTimeInMinutes ?? 5;
+    const stranded = props.jobStrandedAlarmMinutes ?? LIMITS.jobStrandedMinutes.default;
+    const strandedRange = LIMITS.jobStrandedMinutes;
     validate('ScaleDown', [
       // Whole numbers: the Lambda reads both as integers and would refuse to start.
       whenKnown(minimum, () => Number.isInteger(minimum) && minimum >= 0 && minimum <= 1440, `minimumRunningTimeInMinutes must be a whole number from 0 to 1440, got ${minimum}`),
       whenKnown(boot, () => Number.isInteger(boot) && boot >= 1 && boot <= 60, `runnerBootTimeInMinutes must be a whole number from 1 to 60, got ${boot}`),
       whenKnown(maxAttempts, () => Number.isInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= JOB_RETRY_MAX_ATTEMPTS_LIMIT, `jobRetry.maxAttempts must be an integer from 1 to ${JOB_RETRY_MAX_ATTEMPTS_LIMIT}, got ${maxAttempts}`),
+      whenKnown(
+        stranded,
+        () => Number.isInteger(stranded) && stranded >= strandedRange.min && stranded <= strandedRange.max,
+        `jobStrandedAlarmMinutes must be a whole number from ${strandedRange.min} to ${strandedRange.max}, got ${stranded}`,
+      ),
     ]);
     const { partition, region, accountId } = props.key;
     const queue = retry?.queues.queues.queue;
-    const retryEnvironment: Pick<ScaleDownEnvironment, 'JOB_RETRY_MAX_ATTEMPTS' | 'JOB_LEDGER_TABLE_NAME' | 'JOB_QUEUE_URLS'> = retry && queue
+    const retryEnvironment: Pick<ScaleDownEnvironment, 'JOB_RETRY_MAX_ATTEMPTS' | 'JOB_LEDGER_TABLE_NAME' | 'JOB_QUEUE_URLS' | 'JOB_STRANDED_MINUTES'> = retry && queue
       ? {
           // 0 turns relaunching off in the Lambda.
           JOB_RETRY_MAX_ATTEMPTS:
@@ -94,6 +110,7 @@ export class ScaleDown extends Construct {
                 ? Token.isUnresolved(maxAttempts) ? Token.asString(maxAttempts) : String(maxAttempts)
                 : Token.asString(Fn.conditional(retry.enable, maxAttempts, 0)),
           JOB_LEDGER_TABLE_NAME: retry.ledger.tableName,
+          JOB_STRANDED_MINUTES: Token.isUnresolved(stranded) ? Token.asString(stranded) : String(stranded),
           JOB_QUEUE_URLS: Fn.jsonencode(retry.runnerTypes.iterator().forExpressionForMap('key', `${address(queue)}[key].url`)),
         }
       : {};

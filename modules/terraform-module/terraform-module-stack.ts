@@ -19,6 +19,7 @@ import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from
 import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
 import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '../runners/scale-down';
 import { PREFIX_PATTERN } from '../shared/naming';
+import { LIMITS } from '../contract/environment';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -114,6 +115,7 @@ export class TerraformModuleStack extends TerraformStack {
           enable: Token.asAny(Fn.lookup(v.jobRetry.value, 'enable')),
           maxAttempts: Token.asNumber(Fn.lookup(v.jobRetry.value, 'max_attempts')),
         },
+        jobStrandedAlarmMinutes: v.jobStrandedAlarmMinutes.numberValue,
       },
       syncer: { enabled: true, scheduleExpression: v.syncerSchedule.stringValue },
       webhookRedelivery: {
@@ -240,6 +242,7 @@ class ModuleVariables {
   readonly syncerSchedule: TerraformVariable;
   readonly alarmSnsTopicArn: TerraformVariable;
   readonly jobRetry: TerraformVariable;
+  readonly jobStrandedAlarmMinutes: TerraformVariable;
   readonly rolePath: TerraformVariable;
   readonly rolePermissionsBoundary: TerraformVariable;
   readonly instanceProfilePath: TerraformVariable;
@@ -522,6 +525,17 @@ class ModuleVariables {
         { condition: '${var.job_retry.enable != null}', errorMessage: 'job_retry.enable must be true or false, not null.' },
       ],
     });
+    const stranded = LIMITS.jobStrandedMinutes;
+    this.jobStrandedAlarmMinutes = variable(
+      'job_stranded_alarm_minutes',
+      'number',
+      stranded.default,
+      `A job queued at GitHub this many minutes (since its created_at) with no runner of its type coming (no idle runner, its relaunch not yet served) counts as stranded: scale-down's JobsStranded gauge, graphed and alarmed above 0 (<prefix>-jobs-stranded). Counted while job_retry is enabled. ${stranded.min} to ${stranded.max}.`,
+      {
+        condition: `\${floor(var.job_stranded_alarm_minutes) == var.job_stranded_alarm_minutes && var.job_stranded_alarm_minutes >= ${stranded.min} && var.job_stranded_alarm_minutes <= ${stranded.max}}`,
+        errorMessage: `job_stranded_alarm_minutes must be a whole number from ${stranded.min} to ${stranded.max}.`,
+      },
+    );
     this.syncerSchedule = variable('runner_binaries_syncer_schedule_expression', 'string', 'cron(27 * * * ? *)', 'When the runner binary syncer runs (EventBridge rate or cron expression).', scheduleRule('runner_binaries_syncer_schedule_expression'));
     this.enableWebhookRedelivery = variable(
       'enable_webhook_redelivery',

@@ -15,18 +15,20 @@
  */
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, DeleteParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GetQueueUrlCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractBundle, lambdaContext, loadBundle, prepareShippedBundles } from '../e2e/lib/bundles';
 import { signedDelivery, workflowJobPayload } from '../e2e/lib/deliveries';
 import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/fake-github';
+import { FakeGitHub as FakeReleases } from '../lambdas/syncer/fake-github';
 import { loadPoolConfig } from '../../lambdas/pool/config';
 import { loadRedeliveryConfig } from '../../lambdas/redelivery/config';
 import { loadScaleDownConfig } from '../../lambdas/scale-down/config';
@@ -91,6 +93,7 @@ describe('the module applied to moto_server', () => {
       'lambda-kms-key-and-logging-config': expect.any(Number),
       'sqs-redrive-policy-json': expect.any(Number),
       'ec2-launch-template-data-tag-specifications': expect.any(Number),
+      's3-bucket-policy-conditions': expect.any(Number),
     });
   });
 
@@ -131,6 +134,10 @@ describe('the module applied to moto_server', () => {
     await runPoolOverTheWire();
   });
 
+  it('should sync the pinned runner release into the applied bucket, and find it up to date on the next run', async () => {
+    await runSyncerOverTheWire();
+  });
+
   // --- every recorded call checked against IAM (issue #12 item 3) ---
   let allowed: { check: Check; evaluation: Evaluation }[] = [];
 
@@ -143,7 +150,7 @@ describe('the module applied to moto_server', () => {
     const checks = new RecordedTranslator(world, { instanceTags }).checks(segments);
     // Every caller of the scenarios was recorded, and the calls the brief names are among them.
     expect([...new Set(segments.map((s) => s.who.replace(/^runner:.*/, 'runner')))].sort()).toEqual(
-      ['gh-ci-scale-down', 'gh-ci-scale-up_default', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-scale-up_linux-arm64', 'multi-termination-watcher', 'runner'].sort(),
+      ['gh-ci-scale-down', 'gh-ci-scale-up_default', 'gh-ci-syncer', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-scale-up_linux-arm64', 'multi-termination-watcher', 'runner'].sort(),
     );
     const seen = new Set(checks.map((c) => `${c.who.replace(/^runner:.*/, 'runner')} ${c.request.action} ${c.request.resource.split(':').slice(5).join(':').replace(/[0-9a-f]{8,}/g, '*').replace(/key\/.*/, 'key/*')}`));
     expect([...seen]).toEqual(
@@ -161,6 +168,10 @@ describe('the module applied to moto_server', () => {
         'gh-ci-webhook-redelivery ssm:GetParameters parameter/ops/github/runner/dev/private-key',
         'runner ssm:GetParameter parameter/gh-ci/runners/config/i-*',
         'runner ssm:DeleteParameter parameter/gh-ci/runners/config/i-*',
+        'gh-ci-syncer s3:GetObject gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-x64.tar.gz',
+        'gh-ci-syncer s3:PutObject gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-x64.tar.gz',
+        'gh-ci-syncer s3:PutObject gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-arm64.tar.gz',
+        'gh-ci-syncer kms:GenerateDataKey key/*',
       ]),
     );
     const evaluations = await Promise.all(checks.map(async (check) => ({ check, evaluation: await evaluate(check.role, check.session, check.request, check.resourcePolicy) })));
@@ -208,6 +219,8 @@ describe('the module applied to moto_server', () => {
     ['gh-ci-webhook', 'SendJobs', 'sqs:SendMessage'],
     ['gh-ci-webhook-redelivery', 'ReadGitHubApp', 'ssm:GetParameters'],
     ['runner', 'ReadAndDeleteOwnRunnerConfig', 'ssm:GetParameter'],
+    ['gh-ci-syncer', 'SyncRunnerBinaries', 's3:PutObject'],
+    ['gh-ci-syncer', 'EncryptRunnerBinaries', 'kms:GenerateDataKey'],
   ])('should refuse %s, without its statement %s, the recorded %s calls', async (who, sid, action) => {
     const mine = allowed.filter(({ check }) => check.who.replace(/^runner:.*/, 'runner') === who && check.request.action === action);
     expect(mine.length).toBeGreaterThan(0);
@@ -523,6 +536,64 @@ async function runPoolOverTheWire(): Promise<void> {
       const configs = await client(SSMClient).send(new GetParametersByPathCommand({ Path: '/multi/', Recursive: true })).catch(() => ({ Parameters: [] }));
       const names = [...appParameters, ...(configs.Parameters ?? []).map((p) => p.Name!)];
       for (let i = 0; i < names.length; i += 10) await client(SSMClient).send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) })).catch(() => undefined);
+    }
+  });
+}
+
+async function runSyncerOverTheWire(): Promise<void> {
+  await inSandbox(async ({ container }) => {
+    const env = await appliedEnvironment('gh-ci-syncer');
+    // The applied environment pins the example's runner_version (the module default) and both architectures.
+    expect({ version: env.RUNNER_VERSION, architectures: JSON.parse(env.ARCHITECTURES) as unknown, bucket: env.BUCKET_NAME, apiUrl: env.GITHUB_API_URL }).toEqual({
+      version: '2.329.0',
+      architectures: ['x64', 'arm64'],
+      bucket: expect.stringMatching(/^gh-ci-runner-binaries-/),
+      apiUrl: undefined,
+    });
+    // actions/runner's release on a local GitHub: api.github.com serves the release, github.com the
+    // download (a redirect to the CDN, as github.com answers), with the digests GitHub publishes.
+    const releases = new FakeReleases();
+    await releases.start();
+    try {
+      const tarballs = { x64: randomBytes(1024 * 1024 + 17), arm64: randomBytes(300 * 1024) };
+      releases.downloadOrigin = 'https://github.com';
+      releases.addRelease('v2.329.0', [
+        { id: 9001, name: 'actions-runner-linux-x64-2.329.0.tar.gz', body: tarballs.x64 },
+        { id: 9002, name: 'actions-runner-linux-arm64-2.329.0.tar.gz', body: tarballs.arm64 },
+      ]);
+      const local = new URL(releases.url);
+      const toReleases = (async (input: string | URL | Request, init?: RequestInit) => {
+        const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+        if (url.hostname === 'api.github.com' || url.hostname === 'github.com') {
+          url.protocol = local.protocol;
+          url.host = local.host;
+        } else if (url.hostname !== '127.0.0.1') {
+          throw new TypeError(`fetch failed: no network here (${url.hostname})`);
+        }
+        return fetch(url, init);
+      }) as typeof fetch;
+
+      // 1. The scheduled run, as applied, writes each tarball into the applied bucket.
+      const syncer = await container('syncer', 'gh-ci-syncer', toReleases);
+      expect(await syncer({}, lambdaContext('gh-ci-syncer', 300_000))).toEqual({ version: '2.329.0', uploaded: 2, upToDate: 0 });
+      const s3 = new S3Client({ region: REGION, endpoint: moto!.url, credentials, forcePathStyle: true });
+      for (const [arch, body] of Object.entries(tarballs)) {
+        const object = await s3.send(new GetObjectCommand({ Bucket: env.BUCKET_NAME, Key: `actions-runner/actions-runner-linux-${arch}.tar.gz` }));
+        expect(Buffer.from(await object.Body!.transformToByteArray()).equals(body)).toBe(true);
+        expect({ sse: object.ServerSideEncryption, metadata: object.Metadata }).toEqual({ sse: 'aws:kms', metadata: expect.objectContaining({ 'runner-version': '2.329.0' }) });
+      }
+      expect(releases.assetRequests().filter((r) => r.path.startsWith('/cdn/'))).toHaveLength(2);
+
+      // 2. The next run finds the bucket up to date: nothing downloaded, nothing written.
+      const before = proxy!.calls.length;
+      const again = await container('syncer', 'gh-ci-syncer', toReleases);
+      expect(await again({}, lambdaContext('gh-ci-syncer', 300_000))).toEqual({ version: '2.329.0', uploaded: 0, upToDate: 2 });
+      expect(proxy!.calls.slice(before).map((c) => `${c.service} ${c.method}`)).toEqual(['s3 HEAD', 's3 HEAD']);
+      expect(releases.assetRequests().filter((r) => r.path.startsWith('/cdn/'))).toHaveLength(2);
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: env.BUCKET_NAME }));
+      expect((versions.Versions ?? []).map((v) => v.Key).sort()).toEqual(['actions-runner/actions-runner-linux-arm64.tar.gz', 'actions-runner/actions-runner-linux-x64.tar.gz']);
+    } finally {
+      await releases.stop();
     }
   });
 }

@@ -59,6 +59,8 @@ export interface Shim {
   readonly name: string;
   /** Sees every request (to remember what was asked). */
   onRequest?(call: ShimCall): void;
+  /** Rewrites the body of a request before it reaches the emulator; return undefined to leave it alone. */
+  rewriteRequest?(call: ShimCall): Buffer | undefined;
   /** Rewrites an answer; return undefined to leave it alone. */
   rewrite?(call: ShimCall, status: number, headers: IncomingHttpHeaders, body: Buffer): { headers?: IncomingHttpHeaders; body?: Buffer } | undefined;
 }
@@ -181,6 +183,43 @@ export function motoShims(): Shim[] {
         return fixed === text ? undefined : { body: Buffer.from(fixed) };
       },
     },
+    (() => {
+      // moto evaluates a bucket policy with no request context (s3 Bucket.get_permission
+      // passes no condition values), and answers DENIED for any statement whose
+      // Condition does not match, whatever its Effect. The module's TLS-only
+      // statement (Deny s3:* when aws:SecureTransport is "false") therefore refuses
+      // every object call. AWS skips a statement whose condition does not match,
+      // and a request over https has aws:SecureTransport "true"
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+      // So moto keeps the policy without its conditioned statements, and
+      // GetBucketPolicy answers with the policy as the client put it, so that the
+      // re-plan compares what was applied. test/iam evaluates the real policy.
+      const policies = new Map<string, Buffer>();
+      const bucketPolicyCall = (call: ShimCall, method: string): string | undefined => {
+        if (call.service !== 's3' || call.method !== method) return undefined;
+        const url = new URL(call.url, 'http://s3');
+        const segments = url.pathname.split('/').filter((p) => p !== '');
+        return url.searchParams.has('policy') && segments.length === 1 ? decodeURIComponent(segments[0]) : undefined;
+      };
+      return {
+        name: 's3-bucket-policy-conditions',
+        rewriteRequest(call) {
+          const bucket = bucketPolicyCall(call, 'PUT');
+          if (!bucket) return undefined;
+          const policy = JSON.parse(call.body.toString('utf8')) as { Statement: Record<string, unknown>[] | Record<string, unknown> };
+          const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+          const kept = statements.filter((st) => st.Condition === undefined);
+          if (kept.length === statements.length) return undefined;
+          policies.set(bucket, call.body);
+          return Buffer.from(JSON.stringify({ ...policy, Statement: kept }));
+        },
+        rewrite(call, status) {
+          const bucket = bucketPolicyCall(call, 'GET');
+          const original = bucket === undefined ? undefined : policies.get(bucket);
+          return status === 200 && original ? { body: original } : undefined;
+        },
+      };
+    })(),
   ];
 }
 
@@ -209,7 +248,17 @@ export async function startEmulatorProxy(target: string, shims: readonly Shim[] 
         return;
       }
       for (const shim of shims) shim.onRequest?.(call);
-      const headers = { ...req.headers, 'accept-encoding': 'identity' };
+      let headers: IncomingHttpHeaders = { ...req.headers, 'accept-encoding': 'identity' };
+      let forwarded: Buffer = body;
+      for (const shim of shims) {
+        const changed = shim.rewriteRequest?.({ ...call, body: forwarded });
+        if (!changed) continue;
+        shimmed.set(shim.name, (shimmed.get(shim.name) ?? 0) + 1);
+        forwarded = changed;
+        // The payload's checksums described the body as sent: drop them with it.
+        headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-md5' && !k.startsWith('x-amz-checksum-')));
+        headers['content-length'] = String(forwarded.length);
+      }
       const forward = request({ host: upstream.hostname, port: upstream.port, method, path: url, headers }, (answer) => {
         const parts: Buffer[] = [];
         answer.on('data', (c: Buffer) => parts.push(c));
@@ -223,8 +272,12 @@ export async function startEmulatorProxy(target: string, shims: readonly Shim[] 
             outHeaders = changed.headers ?? outHeaders;
             outBody = changed.body ?? outBody;
           }
-          const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = outHeaders;
-          res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': String(outBody.length) });
+          const { 'content-length': length, 'transfer-encoding': _encoding, ...rest } = outHeaders;
+          // A HEAD answer has no body, and its Content-Length is the object's size
+          // (RFC 9110 section 8.6; S3 HeadObject's ContentLength): pass it through.
+          // The syncer compares it with the release asset's size.
+          const contentLength = method === 'HEAD' && length !== undefined ? length : String(outBody.length);
+          res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': contentLength });
           res.end(outBody);
         });
       });
@@ -232,7 +285,7 @@ export async function startEmulatorProxy(target: string, shims: readonly Shim[] 
         res.writeHead(502);
         res.end(String(error));
       });
-      forward.end(body);
+      forward.end(forwarded);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

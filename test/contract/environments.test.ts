@@ -80,8 +80,8 @@ function requiredIn(bundle: string, env: Record<string, string>): string[] {
   const required = [...REQUIRED[bundle]];
   // Relaunching waiting jobs needs the ledger and the queues (scale-down).
   if (bundle === 'scale-down' && Number(env.JOB_RETRY_MAX_ATTEMPTS ?? '0') > 0) required.push('JOB_LEDGER_TABLE_NAME', 'JOB_QUEUE_URLS');
-  // A pool needs an owner to register its runners with.
-  if (bundle === 'pool' && Object.keys(JSON.parse(env.RUNNER_TYPES_CONFIG ?? '{}') as object).length > 0) required.push('POOL_RUNNER_OWNER');
+  // A pool needs an owner to register its runners with, and its types' queues to send its top-ups to (#11 item 5).
+  if (bundle === 'pool' && Object.keys(JSON.parse(env.RUNNER_TYPES_CONFIG ?? '{}') as object).length > 0) required.push('POOL_RUNNER_OWNER', 'JOB_QUEUE_URLS');
   return required;
 }
 

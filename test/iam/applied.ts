@@ -46,6 +46,8 @@ export interface AppliedModule {
   readonly keyAliases: readonly string[];
   /** The module's queues by ARN, with the KMS key each is encrypted with. */
   readonly queues: ReadonlyMap<string, { readonly kmsKey?: string }>;
+  /** The module's buckets by name, with the bucket policy (evaluated with every S3 request on them) and the SSE-KMS key of their default encryption. */
+  readonly buckets: ReadonlyMap<string, { readonly policy?: PolicyDocument; readonly kmsKey?: string }>;
   readonly functions: ReadonlyMap<string, AppliedFunction>;
   readonly runnerRole: RolePolicies;
   readonly runnerLogGroup: string;
@@ -125,6 +127,16 @@ export function readApplied(showJson: string): AppliedRoot {
       keyPolicy: JSON.parse(String(keyPolicy.values.policy)) as PolicyDocument,
       keyAliases: of('aws_kms_alias').map((a) => String(a.values.name)),
       queues: new Map(of('aws_sqs_queue').map((q) => [String(q.values.arn), { kmsKey: (q.values.kms_master_key_id as string | null) || undefined }])),
+      buckets: new Map(
+        of('aws_s3_bucket').map((b) => {
+          const name = String(b.values.bucket);
+          const policy = of('aws_s3_bucket_policy').find((p) => p.values.bucket === name);
+          const encryption = of('aws_s3_bucket_server_side_encryption_configuration').find((e) => e.values.bucket === name);
+          const rule = ((encryption?.values.rule as { apply_server_side_encryption_by_default?: { sse_algorithm: string; kms_master_key_id?: string }[] }[] | undefined) ?? [])[0];
+          const byDefault = rule?.apply_server_side_encryption_by_default?.[0];
+          return [name, { policy: policy ? (JSON.parse(String(policy.values.policy)) as PolicyDocument) : undefined, kmsKey: byDefault?.sse_algorithm === 'aws:kms' ? byDefault.kms_master_key_id || undefined : undefined }];
+        }),
+      ),
       functions,
       runnerRole,
       runnerLogGroup: logGroups.find((g) => g.startsWith('/github-runners/')) ?? '',

@@ -26,10 +26,16 @@
  *   role (ReceiveMessage, DeleteMessage, GetQueueAttributes; Lambda Developer
  *   Guide, "Execution role permissions" for SQS), and SQS decrypts with the key.
  * - Each function writing its logs (logs:CreateLogStream, logs:PutLogEvents).
+ * - S3 (REST): each call as the action the Service Authorization Reference
+ *   names for it (HeadObject is s3:GetObject; CreateMultipartUpload,
+ *   UploadPart and CompleteMultipartUpload are s3:PutObject), evaluated with
+ *   the bucket policy; a multipart upload into a bucket whose default
+ *   encryption is SSE-KMS with the module key also needs kms:GenerateDataKey
+ *   and kms:Decrypt ("Multipart upload API and permissions", S3 User Guide).
  */
 import { AppliedFunction, AppliedModule, AppliedRoot } from './applied';
 import { Check } from './calls';
-import { IamRequest } from './simulator';
+import { IamRequest, PolicyDocument } from './simulator';
 export { EMPTY_ACCOUNT_STANDIN, substituteEmptyAccount } from './simulator';
 import type { ProxiedCall } from '../cloud/emulator-proxy';
 
@@ -117,7 +123,7 @@ export class RecordedTranslator {
         requests.push(...this.functionBasics(m, f));
       }
       for (const call of segment.calls) requests.push(...this.translate(m, call, instanceId));
-      checks.push(...requests.map((request) => ({ who: segment.who, role, session, request, resourcePolicy: request.action.startsWith('kms:') ? m.keyPolicy : undefined })));
+      checks.push(...requests.map((request) => ({ who: segment.who, role, session, request, resourcePolicy: request.action.startsWith('kms:') ? m.keyPolicy : request.action.startsWith('s3:') ? this.bucketOf(m, request.resource).policy : undefined })));
     }
     return checks;
   }
@@ -151,6 +157,59 @@ export class RecordedTranslator {
     return `arn:aws:ec2:${m.region}:${m.accountId}:instance/${id}`;
   }
 
+  /** The applied bucket an `arn:aws:s3:::<bucket>[/<key>]` names. */
+  private bucketOf(m: AppliedModule, arn: string): { readonly policy?: PolicyDocument; readonly kmsKey?: string } {
+    const name = arn.replace(/^arn:[^:]+:s3:::/, '').split('/')[0];
+    const bucket = m.buckets.get(name);
+    if (!bucket) throw new Error(`${arn}: not a bucket of ${m.address}`);
+    return bucket;
+  }
+
+  /**
+   * One recorded S3 REST call (path style: `/<bucket>/<key>?<subresource>`), as the
+   * IAM action the Service Authorization Reference (Amazon S3) names for it.
+   */
+  private s3(m: AppliedModule, call: ProxiedCall): IamRequest[] {
+    const url = new URL(call.url, 'http://s3');
+    const [bucket, ...rest] = decodeURIComponent(url.pathname).replace(/^\//, '').split('/');
+    const key = rest.join('/');
+    const q = url.searchParams;
+    const operation = ((): string => {
+      if (!key) throw new Error(`no IAM translation for the recorded bucket-level S3 call ${call.method} ${call.url}: add one to test/iam/recorded.ts`);
+      if (call.method === 'HEAD') return 'HeadObject';
+      if (call.method === 'GET' && !q.has('tagging') && !q.has('uploadId')) return 'GetObject';
+      if (call.method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
+      if (call.method === 'PUT' && q.has('partNumber') && q.has('uploadId')) return 'UploadPart';
+      if (call.method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
+      if (call.method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+      if (call.method === 'PUT' && q.has('tagging')) return 'PutObjectTagging';
+      if (call.method === 'PUT' && !q.has('uploadId') && !q.has('partNumber') && [...q.keys()].every((k) => k === 'x-id')) return 'PutObject';
+      throw new Error(`no IAM translation for the recorded S3 call ${call.method} ${call.url}: add one to test/iam/recorded.ts`);
+    })();
+    const version = q.get('versionId');
+    const action = {
+      HeadObject: version ? 's3:GetObjectVersion' : 's3:GetObject',
+      GetObject: version ? 's3:GetObjectVersion' : 's3:GetObject',
+      CreateMultipartUpload: 's3:PutObject',
+      UploadPart: 's3:PutObject',
+      CompleteMultipartUpload: 's3:PutObject',
+      AbortMultipartUpload: 's3:AbortMultipartUpload',
+      // With a versionId, PutObjectTagging is authorised as s3:PutObjectVersionTagging (S3 API Reference, PutObjectTagging).
+      PutObjectTagging: version ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging',
+      PutObject: 's3:PutObject',
+    }[operation]!;
+    const resource = `arn:aws:s3:::${bucket}/${key}`;
+    const why = `s3 ${operation} ${key}`;
+    const out: IamRequest[] = [{ action, resource, why }];
+    const { kmsKey } = this.bucketOf(m, resource);
+    if ((operation === 'CreateMultipartUpload' || operation === 'PutObject') && this.usesModuleKey(m, kmsKey)) {
+      out.push(this.kms(m, 'kms:GenerateDataKey', 's3', `${why}: S3 encrypts it with the bucket's default key (SSE-KMS)`));
+      // "you must have permission to the kms:Decrypt and kms:GenerateDataKey actions" for a multipart upload with a KMS key (S3 User Guide, "Multipart upload API and permissions").
+      if (operation === 'CreateMultipartUpload') out.push(this.kms(m, 'kms:Decrypt', 's3', `${why}: S3 decrypts the data key to complete the parts (SSE-KMS)`));
+    }
+    return out;
+  }
+
   private usesModuleKey(m: AppliedModule, keyId: string | undefined): boolean {
     return keyId !== undefined && (keyId === m.keyArn || keyId === m.keyArn.split('/').pop() || m.keyAliases.includes(keyId));
   }
@@ -160,6 +219,7 @@ export class RecordedTranslator {
     const why = `${call.service} ${call.action}`;
     const runnerContext = (resourceTags: Record<string, string>) =>
       instanceId ? { 'ec2:SourceInstanceARN': this.instanceArn(m, instanceId), ...tagContext('ssm:resourceTag', resourceTags), ...tagContext('aws:ResourceTag', resourceTags) } : tagContext('aws:ResourceTag', resourceTags);
+    if (call.service === 's3') return this.s3(m, call);
     switch (`${call.service}:${call.action}`) {
       case 'ssm:GetParameters':
       case 'ssm:GetParameter': {

@@ -311,6 +311,12 @@ describe('GitHubRunners', () => {
       for (const alarm of alarms) expect(alarm.alarm_actions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
     });
 
+    it('should alarm on jobs given up and on stranded jobs, notifying the topic', () => {
+      const byName = Object.fromEntries(alarms.map((a) => [a.alarm_name, a]));
+      expect(byName['gh-ci-jobs-given-up']).toMatchObject({ metric_name: 'JobsGivenUp', alarm_actions: ['arn:aws:sns:eu-west-1:123456789012:ops'] });
+      expect(byName['gh-ci-jobs-stranded']).toMatchObject({ metric_name: 'JobsStranded', statistic: 'Maximum', threshold: 0, alarm_actions: ['arn:aws:sns:eu-west-1:123456789012:ops'] });
+    });
+
     it('should not alarm on a syncer that is disabled', () => {
       const { stack: noSyncer } = synthRunners({ syncer: { enabled: false } });
       const names = (Object.values(resources(noSyncer, 'aws_cloudwatch_metric_alarm')) as any[]).map((a) => a.alarm_name);
@@ -381,5 +387,14 @@ describe('GitHubRunners job ledger and relaunch', () => {
     expect(fn(stack, 'gh-ci-scale-down').environment.variables.JOB_RETRY_MAX_ATTEMPTS).toBe('0');
     const error = validationError(() => synthRunners({ scaleDown: { jobRetry: { maxAttempts: 0 } } }));
     expect(error.problems).toEqual(['jobRetry.maxAttempts must be an integer from 1 to 10, got 0']);
+  });
+
+  it('should pass the stranded-job threshold to scale-down, 30 minutes by default, and refuse one outside 1 to 1440', () => {
+    expect(fn(synthRunners().stack, 'gh-ci-scale-down').environment.variables.JOB_STRANDED_MINUTES).toBe('30');
+    expect(fn(synthRunners({ scaleDown: { jobStrandedAlarmMinutes: 90 } }).stack, 'gh-ci-scale-down').environment.variables.JOB_STRANDED_MINUTES).toBe('90');
+    for (const bad of [0, 1441, 2.5]) {
+      const error = validationError(() => synthRunners({ scaleDown: { jobStrandedAlarmMinutes: bad } }));
+      expect(error.problems).toEqual([`jobStrandedAlarmMinutes must be a whole number from 1 to 1440, got ${bad}`]);
+    }
   });
 });

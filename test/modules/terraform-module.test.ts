@@ -275,6 +275,16 @@ describe('TerraformModuleStack', () => {
       expect(good).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
     });
 
+    it('should reject a stranded-job threshold outside 1 to 1440 whole minutes at plan, and take the bounds', () => {
+      for (const bad of [0, 1441, 2.5]) {
+        const result = planVariables({ job_stranded_alarm_minutes: bad });
+        expect(result.status).not.toBe(0);
+        expect(result.errors).toContain('job_stranded_alarm_minutes must be a whole number from 1 to 1440.');
+      }
+      for (const good of [1, 1440]) expect(planVariables({ job_stranded_alarm_minutes: good })).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+      expect(stack.variable?.job_stranded_alarm_minutes.default).toBe(30);
+    });
+
     it('should reject a scale-up timeout too short to launch, and take the shortest that can', () => {
       const short = planVariables({ runners_scale_up_lambda_timeout: 9 });
       expect(short.status).not.toBe(0);

@@ -36,8 +36,13 @@ export interface RegistrarOptions {
 
 /** Registers the instances of one owner. */
 export interface RunnerRegistrar {
-  /** Register one instance and hand it its configuration. Throws when it could not; a JIT runner it created is deleted again. */
-  register(instanceId: string, log: Logger): Promise<void>;
+  /**
+   * Register one instance and hand it its configuration. Throws when it could
+   * not; a JIT runner it created is deleted again. `extraLabels` join the
+   * type's labels for this runner only: a run-bound job's `ghr-run-<run id>`
+   * (contract/run-label.ts). @default none
+   */
+  register(instanceId: string, log: Logger, extraLabels?: readonly string[]): Promise<void>;
 }
 
 /**
@@ -57,11 +62,12 @@ export async function resolveRunnerGroupId(
 /** A registrar for one owner; in token mode the owner's instances share one registration token, asked for on first use. */
 export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistrar {
   const { github, configStore, target, settings, runnerGroupId } = options;
-  const labels = registrationLabels(settings.labels);
+  const typeLabels = registrationLabels(settings.labels);
   const registrationToken = memo((): Promise<RegistrationToken> => github.createRegistrationToken(target));
   return {
-    async register(instanceId, log) {
+    async register(instanceId, log, extraLabels = []) {
       const name = runnerNameOf(settings.prefix, instanceId);
+      const labels = withLabels(typeLabels, extraLabels);
       if (settings.jitConfig) {
         const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });
         try {
@@ -91,6 +97,12 @@ export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistra
 export function registrationLabels(labels: readonly string[]): string[] {
   const rest = labels.filter((l) => l.toLowerCase() !== 'self-hosted');
   return ['self-hosted', ...rest];
+}
+
+/** `labels` followed by those of `extra` it lacks (case-insensitively, as GitHub compares labels). */
+function withLabels(labels: readonly string[], extra: readonly string[]): string[] {
+  const have = new Set(labels.map((l) => l.toLowerCase()));
+  return [...labels, ...extra.filter((l) => !have.has(l.toLowerCase()))];
 }
 
 /** Call `fn` at most once; a failure is shared by every caller. */

@@ -199,6 +199,12 @@ export class GitHubWorld {
     return this.api.close();
   }
 
+  /**
+   * GitHub's rule: "When you specify an array of labels, jobs will be queued on runners that have
+   * all the labels that you specify" (docs.github.com/en/actions/.../using-self-hosted-runners-in-a-workflow),
+   * and labels are case-insensitive (".../using-labels-with-self-hosted-runners"). A runner with
+   * more labels than the job asks for may take it; one lacking any (a run label) may not.
+   */
   private serves(session: ConnectedRunner, job: SimJob): boolean {
     const have = new Set((session.runner.labels ?? []).map((l) => l.name.toLowerCase()));
     if (!job.labels.every((l) => have.has(l.toLowerCase()))) return false;

@@ -44,6 +44,15 @@ describe('planPool', () => {
     expect(plan([forJob, instance('i-pool', 1)], [], 2)).toMatchObject({ booting: 1, ready: 1, toLaunch: 1 });
   });
 
+  it('should not count an idle run-bound runner as ready: it serves jobs of its run only (#15 item 3)', () => {
+    // GIVEN an idle online runner registered with a run label (in any case) and an idle pool runner
+    const [name, bound] = runner('i-bound', 'online');
+    const runBound: [string, GitHubRunner] = [name, { ...bound, labels: [{ name: 'self-hosted' }, { name: 'GHR-RUN-77' }] }];
+    const result = plan([instance('i-bound', 30), instance('i-pool', 30)], [runBound, runner('i-pool', 'online')], 2, 3);
+    // THEN only the pool runner is ready, and the run-bound one still counts against the cap
+    expect(result).toMatchObject({ idle: 1, ready: 1, capacity: 1, toLaunch: 1 });
+  });
+
   it('should treat an instance without a launch time as booting', () => {
     const active: ActiveRunner[] = [{ instanceId: 'i-a', state: 'pending', lifecycle: 'spot', owner: 'octo' }];
     expect(plan(active, [], 1)).toMatchObject({ booting: 1, toLaunch: 0 });

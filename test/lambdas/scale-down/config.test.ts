@@ -131,6 +131,7 @@ describe('loadScaleDownConfig job retry', () => {
     });
     expect(config.jobRetry).toEqual({
       maxAttempts: 2,
+      strandedMinutes: 30,
       tableName: 'gh-ci-job-launches',
       queueUrls: { linux: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-jobs-linux' },
     });
@@ -141,5 +142,18 @@ describe('loadScaleDownConfig job retry', () => {
       expect.arrayContaining([expect.stringContaining('JOB_LEDGER_TABLE_NAME'), 'JOB_QUEUE_URLS: ["linux"] must be a queue URL']),
     );
     expect(problemsOf({ ...base, JOB_RETRY_MAX_ATTEMPTS: '11' })).toEqual(expect.arrayContaining([expect.stringContaining('JOB_RETRY_MAX_ATTEMPTS')]));
+  });
+
+  it('should read JOB_STRANDED_MINUTES, 1 to 1440, and name it when out of range', () => {
+    const retry = {
+      ...base,
+      JOB_RETRY_MAX_ATTEMPTS: '2',
+      JOB_LEDGER_TABLE_NAME: 'gh-ci-job-launches',
+      JOB_QUEUE_URLS: JSON.stringify({ linux: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gh-ci-jobs-linux' }),
+    };
+    expect(loadScaleDownConfig({ ...retry, JOB_STRANDED_MINUTES: '45' }).jobRetry?.strandedMinutes).toBe(45);
+    for (const bad of ['0', '1441', '2.5', 'soon']) {
+      expect(problemsOf({ ...retry, JOB_STRANDED_MINUTES: bad })).toEqual([expect.stringContaining('JOB_STRANDED_MINUTES')]);
+    }
   });
 });

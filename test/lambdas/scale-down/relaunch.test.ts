@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { AwaitingJob } from '../../../lambdas/shared/aws/job-ledger';
 import type { RunnerInstance } from '../../../lambdas/shared/aws/ec2-runners';
-import { planRelaunch } from '../../../lambdas/scale-down/relaunch';
+import { isStranded, planRelaunch } from '../../../lambdas/scale-down/relaunch';
 import { idleOnlineRunnersByType } from '../../../lambdas/scale-down/scale-down';
 
 const awaiting = (jobId: number, overrides: Partial<AwaitingJob> = {}): AwaitingJob => ({
@@ -33,6 +33,41 @@ describe('planRelaunch', () => {
         const acting = plan.filter((p) => p.action !== 'wait-for-idle-runner').length;
         expect(acting).toBe(Math.max(0, jobs - idle));
         expect(plan.filter((p) => p.action === 'relaunch').every((p) => p.job.relaunches < max)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('isStranded', () => {
+  const MINUTE = 60_000;
+  const createdAt = '2027-01-15T08:00:00Z';
+  const queuedAt = Date.parse(createdAt);
+  const job = (created: unknown) =>
+    awaiting(1, {
+      message: JSON.stringify({
+        version: 1, jobId: 1, runId: 2, repositoryOwner: 'acme', repositoryName: 'app', ownerType: 'Organization', installationId: 3,
+        labels: ['self-hosted'], runnerType: 'linux', deliveryId: 'd-1', createdAt: created,
+      }),
+    });
+
+  it('should call a job stranded once it has been queued at GitHub for the threshold, counted from created_at', () => {
+    expect(isStranded(job(createdAt), queuedAt + 30 * MINUTE - 1, 30 * MINUTE)).toBe(false);
+    expect(isStranded(job(createdAt), queuedAt + 30 * MINUTE, 30 * MINUTE)).toBe(true);
+    expect(isStranded(job(createdAt), queuedAt + 3 * 60 * MINUTE, 30 * MINUTE)).toBe(true);
+  });
+
+  it('should never call a job stranded without a threshold (Infinity) or without a readable created_at', () => {
+    expect(isStranded(job(createdAt), queuedAt + 1e12, Infinity)).toBe(false);
+    expect(isStranded(job('not a time'), queuedAt + 1e12, MINUTE)).toBe(false);
+    expect(isStranded(awaiting(1, { message: '{}' }), queuedAt + 1e12, MINUTE)).toBe(false);
+    expect(isStranded(awaiting(1, { message: 'not json' }), queuedAt + 1e12, MINUTE)).toBe(false);
+  });
+
+  it('should depend only on the time since created_at, never on the launch time', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 24 * 60 }), fc.integer({ min: 1, max: 24 * 60 }), fc.integer({ min: 0, max: 2e9 }), (age, threshold, launchedAt) => {
+        const j = { ...job(createdAt), launchedAt };
+        expect(isStranded(j, queuedAt + age * MINUTE, threshold * MINUTE)).toBe(age >= threshold);
       }),
     );
   });

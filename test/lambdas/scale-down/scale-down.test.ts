@@ -600,3 +600,59 @@ describe('orphan sightings across cold starts (issue #10 item 4)', () => {
     expect(terminated(bed)).toEqual([orphan]);
   });
 });
+
+describe('scaleDown with job retry', () => {
+  it('should emit JobsStranded, JobsRelaunched and JobsWaitingForRunner in its EMF line', async () => {
+    // GIVEN two launched jobs still queued at GitHub (the fake's default), no idle runner,
+    // one queued 40 minutes ago and one 10 minutes ago, both launched 6 minutes ago; the threshold is 30 minutes
+    const bed = bedFor(['octo']);
+    const message = (jobId: number, queuedMinutesAgo: number) =>
+      JSON.stringify({
+        version: 1,
+        jobId,
+        runId: 7,
+        repositoryOwner: 'octo',
+        repositoryName: 'app',
+        ownerType: 'Organization',
+        installationId: 1000,
+        labels: ['self-hosted', 'linux'],
+        runnerType: 'linux-x64',
+        deliveryId: `d-${jobId}`,
+        createdAt: new Date(bed.now - queuedMinutesAgo * MINUTE).toISOString(),
+      });
+    const launchedAt = Math.floor((bed.now - 6 * MINUTE) / 1000);
+    const awaiting = [
+      { jobId: 1, runnerType: 'linux-x64', status: 'launched', instanceId: 'i-00000000000000001', launchedAt, relaunches: 0, message: message(1, 40) },
+      { jobId: 2, runnerType: 'linux-x64', status: 'launched', instanceId: 'i-00000000000000002', launchedAt, relaunches: 0, message: message(2, 10) },
+    ];
+    const sent: string[] = [];
+    const deps = {
+      ...bed.deps,
+      relaunch: {
+        ledger: {
+          listAwaiting: async () => awaiting,
+          releaseForRelaunch: async () => true,
+          stopAwaiting: async () => true,
+          recordProgress: async () => true,
+        },
+        requeue: { send: async (_type: string, body: string) => void sent.push(body) },
+        runnerTypes: ['linux-x64'],
+        maxAttempts: 2,
+        strandedMinutes: 30,
+      },
+    };
+
+    // WHEN
+    const summary = await scaleDown(bed.config, deps);
+
+    // THEN both are relaunched, one is stranded, and the metrics line says so
+    expect(sent).toHaveLength(2);
+    expect(summary.relaunch).toMatchObject({ stillQueued: 2, relaunched: 2, stranded: 1 });
+    const emf = parsed(bed.logs).find((l) => l._aws !== undefined);
+    expect(emf).toMatchObject({ Function: 'scale-down', JobsStranded: 1, JobsRelaunched: 2, JobsGivenUp: 0, JobsWaitingForRunner: 2 });
+    const names = (emf!._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0].Metrics;
+    expect(names).toContainEqual({ Name: 'JobsStranded', Unit: 'Count' });
+    // AND the stranded job is logged with its id
+    expect(parsed(bed.logs).filter((l) => String(l.message).startsWith('job stranded')).map((l) => l.jobId)).toEqual([1]);
+  });
+});

@@ -566,6 +566,42 @@ describe('scale-up handler', () => {
     });
   });
 
+  /** Issue #15 item 3: a job with its run label ghr-run-<run id> gets a runner registered with it. */
+  describe('run-bound jobs', () => {
+    it('should register the runner of a run-bound job with its run label, and only that runner', async () => {
+      // GIVEN a batch with a run-bound job (its own run label, in upper case) and an ordinary job
+      const bound = job(1, { runId: 987654321, labels: ['self-hosted', 'linux', 'GHR-RUN-987654321'] });
+      const response = await handler()(sqsEvent([bound, job(2)]));
+
+      // THEN both launched, and the JIT config request of job 1's instance carries the run label, lower case
+      expect(failedIds(response)).toEqual([]);
+      const byInstance = new Map(ec2.live().map((i) => [`gh-ci-${i.InstanceId}`, ec2.tagsOf(i.InstanceId!)[`ghr:job-id:${i.InstanceId}`]]));
+      const jit = gh.calls.filter((c) => JIT.test(c.route)).map((c) => c.body as { name: string; labels: string[] });
+      expect(jit.map((c) => [byInstance.get(c.name), c.labels]).sort()).toEqual([
+        ['1', ['self-hosted', 'linux', 'x64', 'ghr-run-987654321']],
+        ['2', ['self-hosted', 'linux', 'x64']],
+      ]);
+      // AND GitHub holds the runner with that label (what GitHub matches runs-on against)
+      const registered = [...gh.runners.values()].flat().map((r) => (r.labels ?? []).map((l) => l.name));
+      expect(registered).toContainEqual(['self-hosted', 'linux', 'x64', 'ghr-run-987654321']);
+    });
+
+    it('should put the run label in the registration of token mode too', async () => {
+      await handler({ env: { ENABLE_JIT_CONFIG: 'false' } })(sqsEvent([job(1, { runId: 42, labels: ['linux', 'ghr-run-42'] })]));
+      expect(puts(ssmMock).map((p) => JSON.parse(p.Value!).labels)).toEqual(['self-hosted,linux,x64,ghr-run-42']);
+    });
+
+    it('should acknowledge a message whose run label names another run as poison, launching nothing', async () => {
+      // GIVEN a message the webhook would have refused
+      const response = await handler()(sqsEvent([{ messageId: 'foreign-run', body: job(1, { runId: 42, labels: ['linux', 'ghr-run-43'] }) }]));
+      // THEN nothing launched or registered, nothing retried, and the message id is logged
+      expect(failedIds(response)).toEqual([]);
+      expect(ec2.live()).toHaveLength(0);
+      expect(gh.count('POST', JIT)).toBe(0);
+      expect(parsedLogs(logs)).toContainEqual(expect.objectContaining({ level: 'error', message: 'poison message acknowledged', messageId: 'foreign-run' }));
+    });
+  });
+
   describe('poison messages', () => {
     it('should acknowledge unreadable, unsupported and misrouted messages, log their ids only, and process the rest', async () => {
       // GIVEN a batch with three poison messages and one good one

@@ -166,10 +166,10 @@ describe('job ledger over moto DynamoDB', () => {
 describe('reconcile over moto DynamoDB', () => {
   const bootTimeMs = 5 * 60_000;
 
-  async function reconcile(queued: (job: AwaitingJob) => boolean, idle = 0, maxAttempts = 2) {
+  async function reconcile(queued: (job: AwaitingJob) => boolean, idle = 0, maxAttempts = 2, strandedMs?: number) {
     const sent: { runnerType: string; message: string }[] = [];
     const summary = await reconcileJobs(
-      { idleRunnersByType: new Map([['linux', idle]]), bootTimeMs, maxAttempts },
+      { idleRunnersByType: new Map([['linux', idle]]), bootTimeMs, maxAttempts, ...(strandedMs !== undefined && { strandedMs }) },
       {
         ledger: ledger(),
         isJobQueued: async (job) => queued(job),
@@ -238,6 +238,28 @@ describe('reconcile over moto DynamoDB', () => {
     const run = await reconcile(() => true, 2);
     expect(run.summary).toMatchObject({ stillQueued: 3, relaunched: 1, waitingForIdleRunners: 2 });
     expect(run.sent.map((s) => JSON.parse(s.message).jobId)).toEqual([1]);
+  });
+
+  it('counts a still-queued job with no idle runner as stranded once created_at is the threshold ago, not the jobs the idle runners will take', async () => {
+    // The jobs' created_at is the clock's start (message()).
+    const strandedMs = 30 * 60_000;
+    await launch(1, iid(1));
+    now += 1_000;
+    await launch(2, iid(2));
+    now += bootTimeMs;
+    // 5 minutes queued: relaunched, not stranded yet.
+    expect((await reconcile(() => true, 0, 10, strandedMs)).summary).toMatchObject({ relaunched: 2, stranded: 0 });
+    await serve(1, iid(3));
+    await serve(2, iid(4));
+    now = 1_800_000_000_000 + strandedMs;
+    // 30 minutes queued, one idle runner: the newer job waits for it; the older one is stranded (and relaunched again).
+    let run = await reconcile(() => true, 1, 10, strandedMs);
+    expect(run.summary).toMatchObject({ stillQueued: 2, waitingForIdleRunners: 1, relaunched: 1, stranded: 1 });
+    // No threshold given: nothing is stranded.
+    await serve(1, iid(5));
+    now += bootTimeMs;
+    run = await reconcile(() => true, 0, 10);
+    expect(run.summary.stranded).toBe(0);
   });
 
   it('drops a job GitHub no longer has queued without relaunching it', async () => {

@@ -53,6 +53,12 @@ export class FakeGitHub {
   bytesSent = 0;
   /** Set by `pauseAt`: whether the pause ended by timeout rather than `resume()`. */
   pauseTimedOut = false;
+  /**
+   * The origin `browser_download_url` names, e.g. `https://github.com` when the
+   * caller's fetch routes that host here (the syncer downloads over https only,
+   * unless from its API's own origin). @default this server's own `url`
+   */
+  downloadOrigin: string | undefined;
 
   private server: Server | undefined;
   private readonly releases = new Map<string, FakeAsset[]>();
@@ -119,7 +125,7 @@ export class FakeGitHub {
         size: a.listedSize ?? a.body.length,
         digest: a.digest === undefined ? sha256Digest(a.body) : a.digest,
         url: `${this.url}/repos/actions/runner/releases/assets/${a.id}`,
-        browser_download_url: `${this.url}/actions/runner/releases/download/${tag}/${a.name}`,
+        browser_download_url: `${this.downloadOrigin ?? this.url}/actions/runner/releases/download/${tag}/${a.name}`,
       })),
     };
   }

@@ -88,6 +88,57 @@ describe('webhook handler', () => {
     });
   });
 
+  /** Issue #15 item 3: ghr-run-<run id> binds a job's runner to its run. */
+  describe('run-bound jobs', () => {
+    // The k8s example's run_id is 4747967848.
+    const runBound = (...runLabels: string[]) => {
+      const payload = workflowJob('queued', 'k8s');
+      payload.workflow_job.labels = ['self-hosted', 'k8s', ...runLabels];
+      return payload;
+    };
+
+    it('should queue a job carrying its own run label, routed on its other labels, exact-match type included', async () => {
+      // GIVEN the k8s type is exact-match on [k8s] WHEN the job asks for k8s and its run label
+      const c = testContainer();
+      const res = await c.handler(delivery('workflow_job', runBound('GHR-RUN-4747967848')));
+      // THEN it is queued for k8s with the run label among its labels, for scale-up to register
+      expect(res).toMatchObject({ statusCode: 202, body: 'queued' });
+      const [sent] = c.sent();
+      expect(sent.QueueUrl).toBe(RUNNER_TYPES.k8s.queue_url);
+      expect(JSON.parse(sent.MessageBody ?? '')).toMatchObject({ runId: 4747967848, labels: ['self-hosted', 'k8s', 'GHR-RUN-4747967848'] });
+      expect(parsedLogs(c.logs)).toContainEqual(expect.objectContaining({ message: 'job queued', runLabel: 'ghr-run-4747967848' }));
+    });
+
+    it.each([
+      ['another run', ['ghr-run-4747967849']],
+      ['its own and another run', ['ghr-run-4747967848', 'ghr-run-1']],
+    ])('should refuse with 202 and queue nothing when the run label names %s', async (_case, labels) => {
+      const c = testContainer();
+      const res = await c.handler(delivery('workflow_job', runBound(...labels)));
+      expect(res).toMatchObject({ statusCode: 202, body: 'refused' });
+      expect(c.sqs).not.toHaveReceivedCommand(SendMessageCommand);
+      expect(parsedLogs(c.logs)).toContainEqual(
+        expect.objectContaining({ level: 'warn', message: 'job refused: its run label does not name its own run; no runner launched', runId: 4747967848, runnerType: 'k8s' }),
+      );
+    });
+
+    it('should ignore (not refuse) a job with a foreign run label that no runner type serves', async () => {
+      const c = testContainer();
+      const payload = runBound('ghr-run-1');
+      payload.workflow_job.labels = ['ubuntu-latest', 'ghr-run-1'];
+      const res = await c.handler(delivery('workflow_job', payload));
+      expect(res).toMatchObject({ statusCode: 202, body: 'ignored' });
+    });
+
+    it('should emit the metrics of a completed run-bound job for its runner type', async () => {
+      const c = testContainer();
+      const payload = example('workflow_job', (p) => p.action === 'completed' && p.workflow_job.conclusion === 'success');
+      payload.workflow_job.labels = ['k8s', `ghr-run-${payload.workflow_job.run_id}`];
+      await c.handler(delivery('workflow_job', payload));
+      expect(parsedLogs(c.logs).filter((l) => l._aws !== undefined)).toEqual([expect.objectContaining({ RunnerType: 'k8s', JobsCompleted: 1 })]);
+    });
+  });
+
   describe('repository allow list', () => {
     // The queued example's repository is owner.login "Octocoders", name "Hello-World".
     const env = testEnv({ REPOSITORY_ALLOW_LIST: '["octocoders/hello-world"]' });

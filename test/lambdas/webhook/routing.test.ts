@@ -1,5 +1,6 @@
 import type { RunnerTypeRoute, RunnerTypeRoutes } from '../../../modules/contract/runner-types';
-import { routeJob } from '../../../lambdas/webhook/routing';
+import { routeJob, unroutableBySize } from '../../../lambdas/webhook/routing';
+import { type RunBinding, isRunLabel, runBindingOf, runLabel } from '../../../modules/contract/run-label';
 import { withExtraLabels } from '../../../modules/runners/runner-types';
 
 function type(labels: string[], priority: number, exact_match = false): RunnerTypeRoute {
@@ -71,5 +72,61 @@ describe('routeJob with runner_extra_labels', () => {
     expect(routeJob(['self-hosted', 'linux', 'team-a'], { small: type(['linux', 'x64'], 0) })).toBeUndefined();
     // AND a label neither the type nor the extras offer is still refused
     expect(routeJob(['linux', 'team-b'], types)).toBeUndefined();
+  });
+});
+
+/** Issue #15 item 3: a run label (ghr-run-<run id>) binds a runner to a run; no type offers it. */
+describe('routeJob with a run label', () => {
+  it.each<[string, string[], string | undefined]>([
+    ['a type label and a run label', ['self-hosted', 'linux', 'x64', 'ghr-run-123'], 'linux-x64'],
+    ['a run label in another case', ['linux', 'GHR-Run-123'], 'linux-x64'],
+    ['an exact-match type labels and a run label', ['self-hosted', 'docker', 'ghr-run-123'], 'exact-docker'],
+    ['only a run label', ['ghr-run-123'], undefined],
+    ['a ghr-run label that is not the run-label form', ['linux', 'ghr-run-123-1-0'], undefined],
+    ['a ghr-run label without digits', ['linux', 'ghr-run-x'], undefined],
+  ])('should route a job asking for %s', (_case, labels, expected) => {
+    expect(routeJob(labels, TYPES)?.runnerType).toBe(expected);
+  });
+
+  it('should leave the run label out of unroutableBySize', () => {
+    // GIVEN a type offering two labels WHEN a job asks for both and a run label THEN the count does not rule it out
+    const types = { small: type(['linux', 'x64'], 0) };
+    expect(unroutableBySize(['linux', 'x64', 'ghr-run-123456789012'], types)).toBeUndefined();
+    expect(routeJob(['linux', 'x64', 'ghr-run-123456789012'], types)?.runnerType).toBe('small');
+  });
+});
+
+describe('runBindingOf', () => {
+  it.each<[string, string[], number, RunBinding]>([
+    ['no run label', ['self-hosted', 'linux'], 123, { kind: 'unbound' }],
+    ['its own run label', ['linux', 'ghr-run-123'], 123, { kind: 'bound', label: 'ghr-run-123' }],
+    ['its own run label in another case, registered in lower case', ['linux', 'GHR-RUN-123'], 123, { kind: 'bound', label: 'ghr-run-123' }],
+    ['its own run label twice', ['ghr-run-123', 'Ghr-Run-123'], 123, { kind: 'bound', label: 'ghr-run-123' }],
+    ['a label that is not the run-label form', ['ghr-run-123-1-0'], 456, { kind: 'unbound' }],
+  ])('should judge a job with %s', (_case, labels, runId, expected) => {
+    expect(runBindingOf(labels, runId)).toEqual(expected);
+  });
+
+  it.each<[string, string[], number]>([
+    ['another run', ['linux', 'ghr-run-124'], 123],
+    ['another run in another case', ['linux', 'GHR-RUN-999'], 123],
+    ['its own run and another run', ['ghr-run-123', 'ghr-run-124'], 123],
+    ['its run id with a leading zero', ['ghr-run-0123'], 123],
+  ])('should refuse a job whose run label names %s', (_case, labels, runId) => {
+    const binding = runBindingOf(labels, runId);
+    expect(binding.kind).toBe('refused');
+    expect(binding.kind === 'refused' && binding.reason).toContain(`run ${runId}`);
+  });
+
+  it('should shorten a long foreign run label in the reason', () => {
+    const long = `ghr-run-${'9'.repeat(500)}`;
+    const binding = runBindingOf([long], 1);
+    expect(binding.kind === 'refused' && binding.reason.length).toBeLessThan(100);
+  });
+
+  it('should recognise the run-label form only', () => {
+    expect(['ghr-run-1', 'GHR-RUN-42', 'ghr-run-007'].every(isRunLabel)).toBe(true);
+    expect(['ghr-run-', 'ghr-run-1a', 'xghr-run-1', 'ghr-run-1 ', 'ghr-runs-1', 'ghr-run--1'].some(isRunLabel)).toBe(false);
+    expect(runLabel(8675309)).toBe('ghr-run-8675309');
   });
 });

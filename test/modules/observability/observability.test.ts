@@ -102,16 +102,17 @@ describe('Observability', () => {
     });
 
     it('should graph every metric with a SEARCH expression and never name a runner type', () => {
-      for (const e of expressions) expect(e).toMatch(/^SEARCH\('.+', '(Sum|Maximum|p50|p90)', 300\)$/);
+      for (const e of expressions) expect(e).toMatch(/^SEARCH\('.+', '(Sum|Maximum|p50|p90|p95)', 300\)$/);
       for (const metric of Object.values(METRICS)) expect(expressions.some((e) => e.includes(`MetricName="${metric}"`))).toBe(true);
       const body = onlyResource(stack, 'aws_cloudwatch_dashboard').config.dashboard_body as string;
       for (const type of RUNNER_TYPES) expect(body).not.toMatch(new RegExp(`\\b${type}\\b`));
     });
 
-    it('should show the queue wait at p50 and p90, one line per runner type', () => {
-      const { expressions: e } = graph(stack, /^Queue wait/);
+    it('should show the queue wait (queued to in progress) at p50 and p95, one line per runner type', () => {
+      const { widget, expressions: e } = graph(stack, /^Queue wait/);
       const query = `{"GitHubRunners/gh-ci",RunnerType} MetricName="QueueWaitSeconds"`;
-      expect(e).toEqual([`SEARCH('${query}', 'p50', 300)`, `SEARCH('${query}', 'p90', 300)`]);
+      expect(e).toEqual([`SEARCH('${query}', 'p50', 300)`, `SEARCH('${query}', 'p95', 300)`]);
+      expect(widget.properties.metrics.flat().map((m) => m.label)).toEqual(['p50', 'p95']);
     });
 
     it('should show the job duration at p50 and p90, one line per runner type and conclusion', () => {
@@ -150,6 +151,18 @@ describe('Observability', () => {
       );
     });
 
+    it('should graph the jobs still waiting, relaunched and given up', () => {
+      expect(graph(stack, /^Jobs still waiting/).expressions).toEqual([
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="JobsWaitingForRunner"', 'Maximum', 300)`,
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="JobsRelaunched"', 'Sum', 300)`,
+        `SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="JobsGivenUp"', 'Sum', 300)`,
+      ]);
+    });
+
+    it('should graph the stranded jobs as a gauge (Maximum)', () => {
+      expect(graph(stack, /^Jobs stranded/).expressions).toEqual([`SEARCH('Namespace="GitHubRunners/gh-ci" MetricName="JobsStranded"', 'Maximum', 300)`]);
+    });
+
     it("should show the depth of the module's DLQs", () => {
       expect(graph(stack, /dead-letter/).expressions).toEqual([
         `SEARCH('{AWS/SQS,QueueName} MetricName="ApproximateNumberOfMessagesVisible" QueueName=gh-ci QueueName=dlq', 'Maximum', 300)`,
@@ -179,7 +192,7 @@ describe('Observability', () => {
       expect(dashboard.dashboard_name).toBe('${var.prefix}-github-runners');
       // Still one JSON document: the interpolations sit inside its strings.
       const parsed = widgets(tokenStack).flatMap((w) => w.properties.metrics.flat().map((m) => m.expression));
-      expect(parsed).toContain(`SEARCH('{"GitHubRunners/\${var.prefix}",RunnerType} MetricName="QueueWaitSeconds"', 'p90', 300)`);
+      expect(parsed).toContain(`SEARCH('{"GitHubRunners/\${var.prefix}",RunnerType} MetricName="QueueWaitSeconds"', 'p95', 300)`);
       expect(parsed).toContain(`SEARCH('{AWS/Lambda,FunctionName} MetricName="Errors" FunctionName=\${var.prefix}', 'Sum', 300)`);
     });
   });
@@ -280,6 +293,29 @@ describe('Observability', () => {
         comparison_operator: 'GreaterThanThreshold',
         threshold: 0,
       });
+    });
+
+    it('should alarm on any stranded job, the most any run saw in 15 minutes, only when asked', () => {
+      expect(Object.keys(alarms).some((n) => n.includes('jobs-stranded'))).toBe(false);
+      const { stack: withStranded } = synthObservability({ props: () => ({ jobsStrandedAlarm: true }) });
+      expect(alarmsByName(withStranded)['gh-ci-jobs-stranded']).toMatchObject({
+        namespace: 'GitHubRunners/gh-ci',
+        metric_name: 'JobsStranded',
+        dimensions: { Function: 'scale-down' },
+        statistic: 'Maximum',
+        period: 900,
+        evaluation_periods: 1,
+        datapoints_to_alarm: 1,
+        comparison_operator: 'GreaterThanThreshold',
+        threshold: 0,
+        treat_missing_data: 'notBreaching',
+      });
+    });
+
+    it('should notify the topic from the jobs given up and jobs stranded alarms too', () => {
+      const { stack: withTopic } = synthObservability({ props: () => ({ jobsGivenUpAlarm: true, jobsStrandedAlarm: true, alarmSnsTopicArn: TOPIC }) });
+      const byName = alarmsByName(withTopic);
+      for (const name of ['gh-ci-jobs-given-up', 'gh-ci-jobs-stranded']) expect(byName[name]).toMatchObject({ alarm_actions: [TOPIC], ok_actions: [TOPIC] });
     });
 
     it('should notify nobody when no topic is given', () => {
