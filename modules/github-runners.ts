@@ -18,6 +18,7 @@ import { LambdaCode } from './shared/lambda-code';
 import { SharedFunctionSettings } from './shared/lambda-settings';
 import { IAM_PATH_PATTERN, POLICY_ARN_PATTERN, RoleSettings } from './shared/iam';
 import { ModuleKey } from './shared/module-key';
+import { PREFIX_PATTERN } from './shared/naming';
 import { validate, whenKnown } from './shared/validation';
 import { WebhookRedelivery } from './webhook/redelivery';
 import { Webhook } from './webhook/webhook';
@@ -157,7 +158,7 @@ export interface RunnerInstanceSettings {
 
 /** The props of GitHubRunners: where the runners run, the GitHub App, and every setting of the parts. */
 export interface GitHubRunnersProps {
-  /** Prefix for every resource name: lower-case letters, digits and hyphens, 1 to 20 characters. */
+  /** Prefix for every resource name (`<prefix>-<kind>`; a runner type's `<prefix>-<kind>_<type>`): lower-case letters, digits and hyphens, 1 to 20 characters. Give each instance in an account and region its own. */
   readonly prefix: string;
   /** The VPC the runners run in. */
   readonly vpcId: string;
@@ -224,7 +225,6 @@ export interface GitHubRunnersProps {
   readonly tags?: Record<string, string>;
 }
 
-const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,19}$/;
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 /**
@@ -267,7 +267,7 @@ export class GitHubRunners extends Construct {
         ok: types.hasPools() !== true || props.poolRunnerOwner !== undefined,
         message: 'a runner type has a poolConfig, so poolRunnerOwner must say where pool runners register (an organisation, or owner/repo)',
       },
-      whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "${props.prefix}"`),
+      whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates a runner type in resource names), got "${props.prefix}"`),
       whenKnown(props.subnetIds, () => props.subnetIds.length > 0, 'subnetIds must list at least one subnet, got none'),
       whenKnown(logLevel, () => LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
       whenKnown(props.roles?.path, () => IAM_PATH_PATTERN.test(props.roles?.path ?? '/'), `roles.path must start and end with "/", got "${props.roles?.path}"`),

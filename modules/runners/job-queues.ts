@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import { EncryptedQueue } from '../shared/encrypted-queue';
 import { ModuleKey } from '../shared/module-key';
+import { perTypeName } from '../shared/naming';
 import { BoundRunnerTypes } from './runner-types';
 
 export interface JobQueuesProps {
@@ -39,7 +40,7 @@ export class JobQueues extends Construct {
     super(scope, id);
     const it = props.runnerTypes.iterator();
     this.queues = new EncryptedQueue(this, 'jobs', {
-      name: `${props.prefix}-jobs-${it.key}`,
+      name: perTypeName(props.prefix, 'jobs', it.key),
       key: props.key,
       delaySeconds: props.delaySeconds ?? 0,
       visibilityTimeoutSeconds: props.visibilityTimeoutSeconds ?? 60,

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { IAM_PATH_PATTERN, moduleRole, POLICY_ARN_PATTERN, policyDocument, RoleSettings } from '../shared/iam';
 import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
+import { perTypeName } from '../shared/naming';
 import { mergeTags } from '../shared/tags';
 import { validate, whenKnown } from '../shared/validation';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
@@ -288,7 +289,7 @@ export class RunnerInstances extends Construct {
 
     this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
       forEach: it,
-      name: `${props.prefix}-${it.key}`,
+      name: perTypeName(props.prefix, 'runner', it.key),
       description: `GitHub runner type ${it.key}`,
       // EC2 resolves the SSM alias at each launch, so new AMIs need no apply.
       imageId: Token.asString(Fn.conditional(Op.neq(it.getString('ami_id'), Token.nullValue()), it.getString('ami_id'), `resolve:ssm:${amiParameter}`)),

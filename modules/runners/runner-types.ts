@@ -8,6 +8,7 @@
 import { MapTerraformIterator, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { isScheduleExpression, scheduleExpressionCondition, TIME_ZONE_PATTERN } from '../shared/schedule';
+import { RUNNER_TYPE_NAME_PATTERN } from '../shared/naming';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
 
 /** The labels of the default runner type. */
@@ -28,7 +29,7 @@ export interface PoolConfig {
 
 /** One kind of runner, for RunnerTypes.fromList: the jobs it serves (labels) and how its instances look. */
 export interface RunnerTypeProps {
-  /** Unique name, used in resource names: lower-case letters, digits and hyphens, 1 to 32 characters, not ending in "-dlq". */
+  /** Unique name, used in resource names (`<prefix>-<kind>_<name>`): lower-case letters, digits and hyphens, 1 to 32 characters, not ending in "-dlq". */
   readonly name: string;
   /** Labels the runners of this type offer. `self-hosted` is implied. Non-empty. */
   readonly labels: string[];
@@ -133,7 +134,6 @@ const ARCHITECTURES = ['x64', 'arm64'];
 const CAPACITY_TYPES = ['spot', 'on-demand'];
 const ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'lowest-price', 'diversified', 'capacity-optimized-prioritized'];
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** A dnf package name or spec as runner_extra_packages accepts it: no spaces, quotes or leading `-` (an option). */
 export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9_@][A-Za-z0-9._+:@-]*$';
@@ -210,7 +210,7 @@ const POOL_OK = (p: string) => `alltrue([for p in t.pool_config : ${p}])`;
 /** Terraform validations of the runner_types variable, mirroring the list form's rules. */
 export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string }[] = [
   { condition: '${length(var.runner_types) > 0}', errorMessage: 'runner_types must declare at least one runner type.' },
-  perType('can(regex("^[a-z0-9][a-z0-9-]{0,31}$", n))', 'names must be 1 to 32 lower-case letters, digits or hyphens'),
+  perType(`can(regex("${RUNNER_TYPE_NAME_PATTERN.source}", n))`, 'names must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates the type in resource names)'),
   perType('!endswith(n, "-dlq")', 'names must not end in "-dlq": the queues of type "x" and its dead-letter queue "x-dlq" would collide with a type named "x-dlq"'),
   perType('length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])', 'labels needs at least one label, and no label may be empty or only whitespace'),
   perType(`contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)`, `runner_architecture must be one of ${ARCHITECTURES.join(', ')}`),
@@ -307,7 +307,7 @@ class ListRunnerTypes extends RunnerTypes {
       { ok: types.length > 0, message: 'at least one runner type is required, got none' },
       { ok: duplicates.length === 0, message: `runner type names must be unique, got duplicates: ${duplicates.join(', ')}` },
       ...types.flatMap((t) => [
-        whenKnown(t.name, () => NAME_PATTERN.test(t.name), `runner type name must match ${NAME_PATTERN}, got "${t.name}"`),
+        whenKnown(t.name, () => RUNNER_TYPE_NAME_PATTERN.test(t.name), `runner type name must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates the type in resource names), got "${t.name}"`),
         whenKnown(t.name, () => !t.name.endsWith('-dlq'), `runner type name must not end in "-dlq" (its queues would collide with those of type "${t.name.replace(/-dlq$/, '')}"), got "${t.name}"`),
         whenKnown(t.labels, () => t.labels.length > 0, `runner type "${t.name}" needs at least one label, got none`),
         whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty or whitespace-only label`),

@@ -30,6 +30,7 @@ import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
+import { perTypeName } from '../shared/naming';
 import { validate, whenKnown } from '../shared/validation';
 import { address } from '../shared/iteration';
 import { JobQueues } from './job-queues';
@@ -177,7 +178,7 @@ export class WarmPool extends Construct {
           principals: [{ type: 'Service', identifiers: ['scheduler.amazonaws.com'] }],
           conditions: [
             { test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] },
-            { test: 'ArnLike', variable: 'aws:SourceArn', values: [`arn:${partition}:scheduler:${region}:${accountId}:schedule/default/${props.prefix}-pool-*`] },
+            { test: 'ArnLike', variable: 'aws:SourceArn', values: [`arn:${partition}:scheduler:${region}:${accountId}:schedule/default/${perTypeName(props.prefix, 'pool', '*')}`] },
           ],
         },
       ]).json,
@@ -199,7 +200,7 @@ export class WarmPool extends Construct {
     const it = TerraformIterator.fromMap(windows.asAnyMap);
     this.schedules = new SchedulerSchedule(this, 'schedule', {
       forEach: it,
-      name: `${props.prefix}-pool-${it.key}`,
+      name: perTypeName(props.prefix, 'pool', it.key),
       description: 'Tops up a warm pool of idle runners',
       scheduleExpression: it.getString('schedule_expression'),
       scheduleExpressionTimezone: it.getString('timezone'),

@@ -18,6 +18,7 @@ import { DEFAULT_RUNNER_VERSION } from '../runners/runner-instances';
 import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from '../webhook/webhook';
 import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
 import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '../runners/scale-down';
+import { PREFIX_PATTERN } from '../shared/naming';
 import { LIMITS } from '../contract/environment';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
@@ -265,11 +266,11 @@ class ModuleVariables {
       });
     this.prefix = new TerraformVariable(scope, 'prefix', {
       type: 'string',
-      description: 'Prefix for every resource name: 1 to 20 lower-case letters, digits or hyphens.',
+      description: 'Prefix for every resource name (`<prefix>-<kind>`; a runner type\'s `<prefix>-<kind>_<type>`): 1 to 20 lower-case letters, digits or hyphens. Give each instance in an account and region its own.',
       validation: [
         {
-          condition: '${can(regex("^[a-z0-9][a-z0-9-]{0,19}$", var.prefix))}',
-          errorMessage: 'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit.',
+          condition: `\${can(regex("${PREFIX_PATTERN.source}", var.prefix))}`,
+          errorMessage: 'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates a runner type in resource names), got "${var.prefix}".',
         },
       ],
     });
@@ -310,7 +311,7 @@ class ModuleVariables {
       default: { default: { labels: ['self-hosted', 'linux', 'x64'] } },
       description:
         'Runner types by name. A queued job goes to the matching type with the lowest priority (ties: name order). A job matches when its labels are a subset of the type\'s labels (self-hosted implied, case-insensitive), or equal with exact_match. ' +
-        `Names: 1 to 32 lower-case letters, digits or hyphens, not ending in "-dlq". enable_on_demand_failover_for_errors takes EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}. ` +
+        `Names: 1 to 32 lower-case letters, digits or hyphens (no "_"), not ending in "-dlq". enable_on_demand_failover_for_errors takes EC2 fleet error codes: ${FLEET_FAILOVER_ERROR_CODES.join(', ')}. ` +
         'pool_config: size at most runners_maximum_count; schedule_expression rate(…) or six-field cron(…); schedule_expression_timezone an IANA name (UTC, Area/Location). ' +
         RUNNER_TYPES_BOOT_DESCRIPTION,
       validation: [

@@ -103,7 +103,7 @@ describe('the module applied to moto_server', () => {
     const loaderOf = (name: string): ((env: NodeJS.ProcessEnv) => unknown) => {
       const role = name.replace(/^(gh-ci|multi)-/, '');
       if (role === 'webhook') return loadWebhookConfig;
-      if (role.startsWith('scale-up-')) return loadScaleUpConfig;
+      if (role.startsWith('scale-up_')) return loadScaleUpConfig;
       if (role === 'scale-down') return loadScaleDownConfig;
       if (role === 'termination-watcher') return loadTerminationWatcherConfig;
       if (role === 'syncer') return loadSyncerConfig;
@@ -122,7 +122,7 @@ describe('the module applied to moto_server', () => {
     expect(problems).toEqual({});
     // Both instances, every function: one scale-up per runner type.
     expect(names).toEqual(
-      expect.arrayContaining(['gh-ci-webhook', 'gh-ci-scale-up-default', 'gh-ci-scale-down', 'gh-ci-termination-watcher', 'gh-ci-syncer', 'multi-scale-up-linux-x64', 'multi-scale-up-linux-arm64', 'multi-pool']),
+      expect.arrayContaining(['gh-ci-webhook', 'gh-ci-scale-up_default', 'gh-ci-scale-down', 'gh-ci-termination-watcher', 'gh-ci-syncer', 'multi-scale-up_linux-x64', 'multi-scale-up_linux-arm64', 'multi-pool']),
     );
   });
 
@@ -150,21 +150,21 @@ describe('the module applied to moto_server', () => {
     const checks = new RecordedTranslator(world, { instanceTags }).checks(segments);
     // Every caller of the scenarios was recorded, and the calls the brief names are among them.
     expect([...new Set(segments.map((s) => s.who.replace(/^runner:.*/, 'runner')))].sort()).toEqual(
-      ['gh-ci-scale-down', 'gh-ci-scale-up-default', 'gh-ci-syncer', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-scale-up-linux-arm64', 'multi-termination-watcher', 'runner'].sort(),
+      ['gh-ci-scale-down', 'gh-ci-scale-up_default', 'gh-ci-syncer', 'gh-ci-webhook', 'gh-ci-webhook-redelivery', 'multi-pool', 'multi-scale-up_linux-arm64', 'multi-termination-watcher', 'runner'].sort(),
     );
     const seen = new Set(checks.map((c) => `${c.who.replace(/^runner:.*/, 'runner')} ${c.request.action} ${c.request.resource.split(':').slice(5).join(':').replace(/[0-9a-f]{8,}/g, '*').replace(/key\/.*/, 'key/*')}`));
     expect([...seen]).toEqual(
       expect.arrayContaining([
         'gh-ci-webhook dynamodb:UpdateItem table/gh-ci-job-launches',
-        'gh-ci-scale-up-default dynamodb:UpdateItem table/gh-ci-job-launches',
+        'gh-ci-scale-up_default dynamodb:UpdateItem table/gh-ci-job-launches',
         'gh-ci-scale-down dynamodb:Query table/gh-ci-job-launches/index/awaiting',
-        'gh-ci-scale-up-default ec2:RunInstances launch-template/lt-*',
-        'gh-ci-scale-up-default ec2:CreateTags instance/i-*',
-        'gh-ci-scale-up-default iam:PassRole role/gh-ci-runner',
-        'gh-ci-scale-up-default ssm:GetParameter parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
-        'multi-pool sqs:SendMessage multi-jobs-linux-arm64',
-        'multi-scale-up-linux-arm64 ec2:CreateFleet launch-template/lt-*',
-        'gh-ci-scale-up-default kms:Encrypt key/*',
+        'gh-ci-scale-up_default ec2:RunInstances launch-template/lt-*',
+        'gh-ci-scale-up_default ec2:CreateTags instance/i-*',
+        'gh-ci-scale-up_default iam:PassRole role/gh-ci-runner',
+        'gh-ci-scale-up_default ssm:GetParameter parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+        'multi-pool sqs:SendMessage multi-jobs_linux-arm64',
+        'multi-scale-up_linux-arm64 ec2:CreateFleet launch-template/lt-*',
+        'gh-ci-scale-up_default kms:Encrypt key/*',
         'gh-ci-webhook-redelivery ssm:GetParameters parameter/ops/github/runner/dev/private-key',
         'runner ssm:GetParameter parameter/gh-ci/runners/config/i-*',
         'runner ssm:DeleteParameter parameter/gh-ci/runners/config/i-*',
@@ -194,7 +194,7 @@ describe('the module applied to moto_server', () => {
     for (const request of [
       { action: 'ssm:GetParameters', resource: `arn:aws:ssm:${ci.region}:${ci.accountId}:parameter/${webhookSecret.replace(/^\//, '')}`, why: 'the redelivery function reads the webhook secret' },
       { action: 'ec2:TerminateInstances', resource: `arn:aws:ec2:${ci.region}:${ci.accountId}:instance/i-0123456789abcdef0`, context: { 'ec2:ResourceTag/ghr:prefix': 'gh-ci', 'ec2:ResourceTag/ghr:runner-type': 'default' }, why: 'the redelivery function terminates a runner' },
-      { action: 'sqs:SendMessage', resource: `arn:aws:sqs:${ci.region}:${ci.accountId}:gh-ci-jobs-default`, why: 'the redelivery function queues a job itself' },
+      { action: 'sqs:SendMessage', resource: `arn:aws:sqs:${ci.region}:${ci.accountId}:gh-ci-jobs_default`, why: 'the redelivery function queues a job itself' },
     ]) {
       checks.push({ who: redelivery.name, role: redelivery.role, session: redelivery.name, request: request as Check['request'] });
     }
@@ -210,10 +210,10 @@ describe('the module applied to moto_server', () => {
   });
 
   it.each([
-    ['gh-ci-scale-up-default', 'LaunchIdempotency', 'dynamodb:UpdateItem'],
-    ['gh-ci-scale-up-default', 'RunInstancesFromOwnTemplate', 'ec2:RunInstances'],
-    ['gh-ci-scale-up-default', 'PassRunnerRole', 'iam:PassRole'],
-    ['gh-ci-scale-up-default', 'WriteRunnerConfigs', 'ssm:PutParameter'],
+    ['gh-ci-scale-up_default', 'LaunchIdempotency', 'dynamodb:UpdateItem'],
+    ['gh-ci-scale-up_default', 'RunInstancesFromOwnTemplate', 'ec2:RunInstances'],
+    ['gh-ci-scale-up_default', 'PassRunnerRole', 'iam:PassRole'],
+    ['gh-ci-scale-up_default', 'WriteRunnerConfigs', 'ssm:PutParameter'],
     ['gh-ci-scale-down', 'ReadAwaitingJobs', 'dynamodb:Query'],
     ['gh-ci-webhook', 'RecordJobProgress', 'dynamodb:UpdateItem'],
     ['gh-ci-webhook', 'SendJobs', 'sqs:SendMessage'],
@@ -398,14 +398,14 @@ async function runJobOverTheWire(): Promise<void> {
 
       // 2. The job waits in the applied queue of its runner type.
       const sqs = client(SQSClient);
-      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs-default' }));
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'gh-ci-jobs_default' }));
       const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       expect(received.Messages ?? []).toHaveLength(1);
-      const event = sqsEvent(received.Messages ?? [], 'gh-ci-jobs-default');
+      const event = sqsEvent(received.Messages ?? [], 'gh-ci-jobs_default');
 
       // 3. Scale-up launches from the applied launch template and registers a JIT runner.
-      const scaleUp = await container('scale-up', 'gh-ci-scale-up-default');
-      const result = (await scaleUp(event, lambdaContext('gh-ci-scale-up-default', 30_000))) as SQSBatchResponse;
+      const scaleUp = await container('scale-up', 'gh-ci-scale-up_default');
+      const result = (await scaleUp(event, lambdaContext('gh-ci-scale-up_default', 30_000))) as SQSBatchResponse;
       expect(result.batchItemFailures).toEqual([]);
       const reservations = await client(EC2Client).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['gh-ci'] }] }));
       const instances = (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []);
@@ -415,7 +415,7 @@ async function runJobOverTheWire(): Promise<void> {
       expect(gh.count('POST', /\/orgs\/octo-org\/actions\/runners\/generate-jitconfig$/)).toBe(1);
 
       // 4. The runner's config is in SSM where the instance looks for it, encrypted, and holds the JIT config GitHub issued.
-      const scaleUpEnv = await appliedEnvironment('gh-ci-scale-up-default');
+      const scaleUpEnv = await appliedEnvironment('gh-ci-scale-up_default');
       const params = await ssm.send(new GetParametersByPathCommand({ Path: scaleUpEnv.SSM_CONFIG_PATH, Recursive: true, WithDecryption: true }));
       const mine = (params.Parameters ?? []).filter((p) => p.Name!.endsWith(instanceId));
       expect(mine.map((p) => p.Type)).toEqual(['SecureString']);
@@ -497,7 +497,7 @@ async function runPoolOverTheWire(): Promise<void> {
       await ssm.send(new PutParameterCommand({ Name: appParameters[1], Type: 'SecureString', Value: privateKeyPem, Overwrite: true }));
 
       // 1. The applied schedule's input, as EventBridge Scheduler sends it (its placeholder filled in).
-      const schedule = (await rawJson(moto!.url, 'scheduler', 'GET', '/schedules/multi-pool-linux-arm64-0')) as { Target?: { Input?: string; Arn?: string } };
+      const schedule = (await rawJson(moto!.url, 'scheduler', 'GET', '/schedules/multi-pool_linux-arm64-0')) as { Target?: { Input?: string; Arn?: string } };
       expect(schedule.Target?.Arn).toMatch(/:function:multi-pool$/);
       const input = JSON.parse(schedule.Target!.Input!.replace('<aws.scheduler.scheduled-time>', new Date().toISOString())) as unknown;
       expect(input).toEqual({ runnerType: 'linux-arm64', size: 2, scheduledTime: expect.any(String) });
@@ -506,13 +506,13 @@ async function runPoolOverTheWire(): Promise<void> {
       const pool = await container('pool', 'multi-pool');
       await pool(input, lambdaContext('multi-pool', 60_000));
       const sqs = client(SQSClient);
-      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'multi-jobs-linux-arm64' }));
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'multi-jobs_linux-arm64' }));
       const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       expect(received.Messages ?? []).toHaveLength(1);
 
       // 3. The type's scale-up, as applied, launches the two idle runners and registers them with the pool owner.
-      const scaleUp = await container('scale-up', 'multi-scale-up-linux-arm64');
-      const result = (await scaleUp(sqsEvent(received.Messages ?? [], 'multi-jobs-linux-arm64'), lambdaContext('multi-scale-up-linux-arm64', 30_000))) as SQSBatchResponse;
+      const scaleUp = await container('scale-up', 'multi-scale-up_linux-arm64');
+      const result = (await scaleUp(sqsEvent(received.Messages ?? [], 'multi-jobs_linux-arm64'), lambdaContext('multi-scale-up_linux-arm64', 30_000))) as SQSBatchResponse;
       expect(result.batchItemFailures).toEqual([]);
       const reservations = await client(EC2Client).send(
         new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ghr:prefix', Values: ['multi'] }, { Name: 'tag:ghr:runner-type', Values: ['linux-arm64'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }),

@@ -46,7 +46,7 @@ describe('faults during scale-up', () => {
   /** Log lines of scale-up (all containers) with `message`. */
   function scaleUpLogs(message: string): Record<string, unknown>[] {
     return world
-      .logLines(`${PREFIX}-scale-up-${TYPE}`)
+      .logLines(`${PREFIX}-scale-up_${TYPE}`)
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.message === message);
   }
@@ -109,7 +109,7 @@ describe('faults during scale-up', () => {
     await queueAndServe(1);
 
     expect(world.invocations[invocationsBefore]).toMatchObject({ launched: 1, returned: 0 });
-    expect(world.logLines(`${PREFIX}-scale-up-${TYPE}`).some((l) => l.includes('GitHub secondary rate limit'))).toBe(true);
+    expect(world.logLines(`${PREFIX}-scale-up_${TYPE}`).some((l) => l.includes('GitHub secondary rate limit'))).toBe(true);
   });
 
   it('should retry the whole batch when SSM throttles the cold start (GetParameters ThrottlingException)', async () => {

@@ -67,7 +67,7 @@ describe('a warm pool and a burst together', () => {
     const poolLines = world.logLines(`${PREFIX}-pool`).map((l) => JSON.parse(l) as { message?: string });
     expect(poolLines.filter((l) => l.message === "pool top-up sent to the runner type's queue").length).toBeGreaterThan(0);
     expect(poolLines.some((l) => l.message === 'topping up the pool')).toBe(false);
-    const scaleUpLines = world.logLines(`${PREFIX}-scale-up-${TYPE}`).map((l) => JSON.parse(l) as { message?: string });
+    const scaleUpLines = world.logLines(`${PREFIX}-scale-up_${TYPE}`).map((l) => JSON.parse(l) as { message?: string });
     expect(scaleUpLines.some((l) => l.message === 'topping up the pool')).toBe(true);
   });
 

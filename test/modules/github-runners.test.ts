@@ -117,7 +117,7 @@ describe('GitHubRunners', () => {
     it('should give every function that calls GitHub GHES_SSL_VERIFY, and the runners ghes_ssl_verify, true by default', () => {
       const stack = withPool(undefined);
       expect(githubCallers(stack).map((f) => f.function_name).sort()).toEqual(
-        ['gh-ci-pool', 'gh-ci-scale-down', 'gh-ci-scale-up-${each.key}', 'gh-ci-termination-watcher', 'gh-ci-webhook-redelivery'].sort(),
+        ['gh-ci-pool', 'gh-ci-scale-down', 'gh-ci-scale-up_${each.key}', 'gh-ci-termination-watcher', 'gh-ci-webhook-redelivery'].sort(),
       );
       for (const f of githubCallers(stack)) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: 'true' });
       // The webhook and the syncer call no GitHub server of the caller's (the syncer reads github.com releases).
@@ -181,7 +181,7 @@ describe('GitHubRunners', () => {
       // THEN one error names each of them, with the value received
       expect(error.construct).toBe('GitHubRunners');
       expect(error.problems).toEqual([
-        'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit, got "GH_CI"',
+        'prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates a runner type in resource names), got "GH_CI"',
         'subnetIds must list at least one subnet, got none',
         'logLevel must be one of debug, info, warn, error, got "verbose"',
         'githubApp.appId must be an SSM parameter name (not empty, not an ARN), got ""',
@@ -239,7 +239,7 @@ describe('GitHubRunners', () => {
     });
 
     it('should pass delayWebhookEvent to the job queues', () => {
-      expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs-${each.key}', delay_seconds: 5 });
+      expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs_${each.key}', delay_seconds: 5 });
     });
 
     it('should serve the default runner type when none is given', () => {

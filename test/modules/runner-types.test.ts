@@ -99,7 +99,7 @@ describe('RunnerTypes', () => {
 
     it.each(['Upper', 'under_score', '-leading', '', 'a'.repeat(33), 'spa ce'])('should reject the name %j', (name) => {
       expect(fromList([{ name, labels: ['linux'] }]).problems).toEqual([
-        `runner type name must match /^[a-z0-9][a-z0-9-]{0,31}$/, got "${name}"`,
+        `runner type name must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates the type in resource names), got "${name}"`,
       ]);
     });
 
@@ -152,7 +152,7 @@ describe('RunnerTypes', () => {
         { name: 'ok', labels: ['linux'] },
       ]);
       expect(error.problems).toHaveLength(3);
-      expect(error.message).toMatch(/^RunnerTypes: runner type names must be unique, got duplicates: ok; runner type name must match .*"Bad"; runner type "Bad" needs at least one label/);
+      expect(error.message).toMatch(/^RunnerTypes: runner type names must be unique, got duplicates: ok; runner type name must be 1 to 32 .*"Bad"; runner type "Bad" needs at least one label/);
     });
   });
 

@@ -165,7 +165,7 @@ describe('TerraformModuleStack', () => {
       const fns = Object.values(stack.resource!.aws_lambda_function) as any[];
       const callers = fns.filter((f) => f.environment.variables.GITHUB_APP_KEY_SSM_PARAMETER_NAME !== undefined);
       expect(callers.map((f) => f.function_name).sort()).toEqual(
-        ['${var.prefix}-pool', '${var.prefix}-scale-down', '${var.prefix}-scale-up-${each.key}', '${var.prefix}-termination-watcher', '${var.prefix}-webhook-redelivery'].sort(),
+        ['${var.prefix}-pool', '${var.prefix}-scale-down', '${var.prefix}-scale-up_${each.key}', '${var.prefix}-termination-watcher', '${var.prefix}-webhook-redelivery'].sort(),
       );
       for (const f of callers) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: '${tostring(var.ghes_ssl_verify)}' });
       for (const t of Object.values(stack.resource!.aws_launch_template) as any[]) expect(t.user_data).toContain('"ghes_ssl_verify" = var.ghes_ssl_verify');

@@ -260,7 +260,7 @@ export class World {
       METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     } satisfies ScaleUpEnvironment;
-    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-scale-up-${t.name}`) };
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-scale-up_${t.name}`) };
   }
 
   /** The environment modules/runners/scale-down.ts sets. */
@@ -426,7 +426,7 @@ export class World {
 
   /** One scale-up invocation with `event`, settled on the queue like the event source mapping does. */
   async invokeScaleUp(runnerType: string, event: SQSEvent): Promise<ScaleUpInvocation> {
-    const functionName = `${PREFIX}-scale-up-${runnerType}`;
+    const functionName = `${PREFIX}-scale-up_${runnerType}`;
     const cold = this.options.scaleUpContainers === 'cold' || !this.scaleUpWarm.has(runnerType);
     const container = cold ? this.container<SQSEvent, SQSBatchResponse>('scale-up', functionName, this.scaleUpEnv(runnerType)) : this.scaleUpWarm.get(runnerType)!;
     if (this.options.scaleUpContainers !== 'cold') this.scaleUpWarm.set(runnerType, container);

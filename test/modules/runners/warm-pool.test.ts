@@ -69,7 +69,7 @@ describe('WarmPool', () => {
     const windowsLocal = Object.entries(stack.locals ?? {}).find(([name]) => name.includes('pool_windows'));
     expect(windowsLocal?.[1]).toContain('t.pool_config');
     expect(json).toHaveResourceWithProperties(SchedulerSchedule, {
-      name: 'gh-ci-pool-${each.key}',
+      name: 'gh-ci-pool_${each.key}',
       schedule_expression: '${each.value.schedule_expression}',
       schedule_expression_timezone: '${each.value.timezone}',
       flexible_time_window: { mode: 'OFF' },

@@ -51,13 +51,13 @@ describe('JobQueues', () => {
   it('should create one queue and one DLQ per runner type, with for_each over the runner types local', () => {
     expect(Object.keys(stack.locals ?? {})).toContain('runner_types');
     for (const queue of Object.values(stack.resource!.aws_sqs_queue)) expect(queue.for_each).toBe('${local.runner_types}');
-    expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs-${each.key}' });
-    expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs-${each.key}-dlq' });
+    expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs_${each.key}' });
+    expect(json).toHaveResourceWithProperties(SqsQueue, { name: 'gh-ci-jobs_${each.key}-dlq' });
   });
 
   it('should send jobs at once, hide them for 60 s, keep them a day and allow 1000 receives before the DLQ', () => {
     expect(json).toHaveResourceWithProperties(SqsQueue, {
-      name: 'gh-ci-jobs-${each.key}',
+      name: 'gh-ci-jobs_${each.key}',
       delay_seconds: 0,
       visibility_timeout_seconds: 60,
       message_retention_seconds: 86400,
