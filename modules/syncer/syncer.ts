@@ -112,7 +112,10 @@ export class RunnerBinariesSyncer extends Construct {
       statements: [
         {
           sid: 'SyncRunnerBinaries',
-          actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+          // The sha256 tag goes on the uploaded version: with a versionId, S3 authorises PutObjectTagging as
+          // s3:PutObjectVersionTagging (S3 API Reference, PutObjectTagging: "You also need permission for the
+          // s3:PutObjectVersionTagging action").
+          actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
           resources: [objects],
         },
         // Without ListBucket, HeadObject answers 403 instead of 404 for a key not yet synced.

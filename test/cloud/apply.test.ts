@@ -15,14 +15,14 @@
  */
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, ListBucketsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, DeleteParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GetQueueUrlCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractBundle, lambdaContext, loadBundle, prepareShippedBundles } from '../e2e/lib/bundles';
@@ -172,6 +172,7 @@ describe('the module applied to moto_server', () => {
         'gh-ci-syncer s3:PutObject gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-x64.tar.gz',
         'gh-ci-syncer s3:PutObject gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-arm64.tar.gz',
         'gh-ci-syncer kms:GenerateDataKey key/*',
+        'gh-ci-syncer s3:PutObjectVersionTagging gh-ci-runner-binaries-*/actions-runner/actions-runner-linux-arm64.tar.gz',
       ]),
     );
     const evaluations = await Promise.all(checks.map(async (check) => ({ check, evaluation: await evaluate(check.role, check.session, check.request, check.resourcePolicy) })));
@@ -559,7 +560,9 @@ async function runSyncerOverTheWire(): Promise<void> {
       releases.downloadOrigin = 'https://github.com';
       releases.addRelease('v2.329.0', [
         { id: 9001, name: 'actions-runner-linux-x64-2.329.0.tar.gz', body: tarballs.x64 },
-        { id: 9002, name: 'actions-runner-linux-arm64-2.329.0.tar.gz', body: tarballs.arm64 },
+        // Without a digest (a release mirrored to GHES from before GitHub published digests): the syncer
+        // hashes it and tags the new object version, which S3 authorises as s3:PutObjectVersionTagging.
+        { id: 9002, name: 'actions-runner-linux-arm64-2.329.0.tar.gz', body: tarballs.arm64, digest: null },
       ]);
       const local = new URL(releases.url);
       const toReleases = (async (input: string | URL | Request, init?: RequestInit) => {
@@ -583,6 +586,8 @@ async function runSyncerOverTheWire(): Promise<void> {
         expect({ sse: object.ServerSideEncryption, metadata: object.Metadata }).toEqual({ sse: 'aws:kms', metadata: expect.objectContaining({ 'runner-version': '2.329.0' }) });
       }
       expect(releases.assetRequests().filter((r) => r.path.startsWith('/cdn/'))).toHaveLength(2);
+      const arm64 = await s3.send(new GetObjectTaggingCommand({ Bucket: env.BUCKET_NAME, Key: 'actions-runner/actions-runner-linux-arm64.tar.gz' }));
+      expect(arm64.TagSet).toEqual([{ Key: 'sha256', Value: createHash('sha256').update(tarballs.arm64).digest('hex') }]);
 
       // 2. The next run finds the bucket up to date: nothing downloaded, nothing written.
       const before = proxy!.calls.length;

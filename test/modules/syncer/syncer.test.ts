@@ -206,7 +206,7 @@ describe('RunnerBinariesSyncer', () => {
     it('should read and write objects only under the runner key prefix', () => {
       expect(RUNNER_BINARIES_KEY_PREFIX).toBe('actions-runner/');
       expect(bySid.SyncRunnerBinaries).toMatchObject({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         resources: [`${bucketArn}/actions-runner/*`],
       });
     });
