@@ -331,6 +331,7 @@ export class GitHubRunners extends Construct {
       ...props.instances,
       runnerVersion,
       ghesSslVerify: props.scaleUp?.ghesSslVerify,
+      metricsNamespace: lambda.metricsNamespace,
       role: roles,
       tags,
     });
