@@ -19,6 +19,7 @@ import { SharedFunctionSettings } from './shared/lambda-settings';
 import { IAM_PATH_PATTERN, POLICY_ARN_PATTERN, RoleSettings } from './shared/iam';
 import { ModuleKey } from './shared/module-key';
 import { PREFIX_PATTERN } from './shared/naming';
+import { isRunLabel } from './contract/run-label';
 import { validate, whenKnown } from './shared/validation';
 import { WebhookRedelivery } from './webhook/redelivery';
 import { Webhook } from './webhook/webhook';
@@ -276,9 +277,10 @@ export class GitHubRunners extends Construct {
         () => props.roles?.permissionsBoundary === undefined || POLICY_ARN_PATTERN.test(props.roles.permissionsBoundary),
         `roles.permissionsBoundary must be an IAM policy ARN, got "${props.roles?.permissionsBoundary}"`,
       ),
-      ...(Token.isUnresolved(props.runnerExtraLabels) ? [] : (props.runnerExtraLabels ?? [])).map((l) =>
+      ...(Token.isUnresolved(props.runnerExtraLabels) ? [] : (props.runnerExtraLabels ?? [])).flatMap((l) => [
         whenKnown(l, () => l.trim() !== '' && !l.includes(','), `runnerExtraLabels must hold labels that are not empty and have no comma, got "${l}"`),
-      ),
+        whenKnown(l, () => !isRunLabel(l), `runnerExtraLabels must not hold a label of the run-label form ghr-run-<digits> (run labels are added per job), got "${l}"`),
+      ]),
       whenKnown(
         props.scaleUp?.ghesSslVerify,
         () => props.scaleUp?.ghesSslVerify !== false || props.scaleUp?.ghesUrl !== undefined,
@@ -329,6 +331,7 @@ export class GitHubRunners extends Construct {
       ...props.instances,
       runnerVersion,
       ghesSslVerify: props.scaleUp?.ghesSslVerify,
+      metricsNamespace: lambda.metricsNamespace,
       role: roles,
       tags,
     });

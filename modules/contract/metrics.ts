@@ -50,12 +50,20 @@ export const METRIC_NAMES = [
   // syncer
   'RunnerBinariesSynced',
   'RunnerBinaryUpToDate',
+  // runner instances: the user data's boot steps (EMF lines shipped by the CloudWatch agent)
+  'RunnerBootSeconds',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** Dimension names of the metrics. */
-export const METRIC_DIMENSIONS = ['RunnerType', 'Conclusion', 'Function', 'Service'] as const;
+export const METRIC_DIMENSIONS = ['RunnerType', 'Conclusion', 'Function', 'Service', 'Step'] as const;
+
+/** The metric the runner's user data writes for each boot step, with dimensions RunnerType and Step. */
+export const BOOT_METRIC_NAME = 'RunnerBootSeconds' satisfies MetricName;
+
+/** The boot steps the user data times (modules/runners/templates/user-data.sh, "Boot metrics"). */
+export const BOOT_STEPS = ['os_boot', 'imds', 'pre_install', 'packages', 'docker', 'download', 'install', 'post_install', 'config_wait', 'config_delete', 'user_data', 'runner_start'] as const;
 
 export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
 

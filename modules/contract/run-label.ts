@@ -21,6 +21,13 @@
 /** A label of the run-label form, whatever its run id. */
 const RUN_LABEL = /^ghr-run-(\d+)$/i;
 
+/**
+ * The run-label form as a Terraform (RE2) regex: the module's variables refuse
+ * it in a runner type's labels and in `runner_extra_labels`, since a runner
+ * that offered it would take jobs bound to that one run.
+ */
+export const RUN_LABEL_TERRAFORM_REGEX = '(?i)^ghr-run-[0-9]+$';
+
 /** The run label of `runId`, as it is registered: lower case. */
 export function runLabel(runId: number): string {
   return `ghr-run-${runId}`;

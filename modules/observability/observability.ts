@@ -107,6 +107,7 @@ export const METRICS = {
   deliveriesRedelivered: 'DeliveriesRedelivered',
   redeliveryFailures: 'RedeliveryFailures',
   redeliveriesDeferred: 'RedeliveriesDeferred',
+  runnerBoot: 'RunnerBootSeconds',
 } as const satisfies Record<string, MetricName>;
 
 /** Seconds each graph aggregates over. */
@@ -286,6 +287,7 @@ function graphs(props: ObservabilityProps): Graph[] {
   // The namespace is quoted: it has non-alphanumeric characters.
   const byType = `{"${props.metricsNamespace}",RunnerType}`;
   const byTypeAndConclusion = `{"${props.metricsNamespace}",RunnerType,Conclusion}`;
+  const byTypeAndStep = `{"${props.metricsNamespace}",RunnerType,Step}`;
   const custom = (schema: string, metric: string) => `${schema} MetricName="${metric}"`;
   // Any dimensions: scale-down chooses its own.
   const anyDimensions = (metric: string) => `Namespace="${props.metricsNamespace}" MetricName="${metric}"`;
@@ -308,6 +310,12 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: custom(byTypeAndConclusion, METRICS.jobDuration), statistic: 'p50', label: 'p50' },
         { query: custom(byTypeAndConclusion, METRICS.jobDuration), statistic: 'p90', label: 'p90' },
       ],
+    },
+    {
+      // Written by the runners' user data, shipped by the CloudWatch agent (enable_cloudwatch_agent).
+      title: 'Runner boot steps by runner type (p50; runner_start = kernel start to the runner started)',
+      unit: 'Seconds',
+      searches: [{ query: custom(byTypeAndStep, METRICS.runnerBoot), statistic: 'p50', label: 'p50' }],
     },
     {
       title: 'Runners launched and on-demand fallbacks by runner type',

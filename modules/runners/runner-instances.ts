@@ -24,6 +24,7 @@ import { ModuleKey } from '../shared/module-key';
 import { perTypeName } from '../shared/naming';
 import { mergeTags } from '../shared/tags';
 import { validate, whenKnown } from '../shared/validation';
+import { BOOT_METRIC_NAME } from '../contract/metrics';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
 import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS } from './runner-types';
 
@@ -114,6 +115,12 @@ export interface RunnerInstancesProps {
    * `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`. @default true
    */
   readonly ghesSslVerify?: boolean | IResolvable;
+  /**
+   * CloudWatch namespace of the boot metrics the user data writes (one per
+   * boot step, shipped by the CloudWatch agent when `enableCloudwatchAgent`).
+   * @default "GitHubRunners/<prefix>", the Lambdas' namespace
+   */
+  readonly metricsNamespace?: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -284,6 +291,9 @@ export class RunnerInstances extends Construct {
       userdata_pre_install_base64: Fn.base64encode(it.getString('userdata_pre_install')),
       userdata_post_install_base64: Fn.base64encode(it.getString('userdata_post_install')),
       ghes_ssl_verify: props.ghesSslVerify ?? true,
+      runner_type: it.key,
+      metrics_namespace: props.metricsNamespace ?? `GitHubRunners/${props.prefix}`,
+      boot_metric_name: BOOT_METRIC_NAME,
     });
     const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
 

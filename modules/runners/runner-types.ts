@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { isScheduleExpression, scheduleExpressionCondition, TIME_ZONE_PATTERN } from '../shared/schedule';
 import { RUNNER_TYPE_NAME_PATTERN } from '../shared/naming';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
+import { isRunLabel, RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
 
 /** The labels of the default runner type. */
 export const DEFAULT_RUNNER_LABELS = ['self-hosted', 'linux', 'x64'];
@@ -213,6 +214,10 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
   perType(`can(regex("${RUNNER_TYPE_NAME_PATTERN.source}", n))`, 'names must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates the type in resource names)'),
   perType('!endswith(n, "-dlq")', 'names must not end in "-dlq": the queues of type "x" and its dead-letter queue "x-dlq" would collide with a type named "x-dlq"'),
   perType('length(t.labels) > 0 && alltrue([for l in t.labels : trimspace(l) != ""])', 'labels needs at least one label, and no label may be empty or only whitespace'),
+  perType(
+    `alltrue([for l in t.labels : !can(regex("${RUN_LABEL_TERRAFORM_REGEX}", l))])`,
+    'labels must not have the run-label form ghr-run-<digits>: the webhook adds it to the runner of a job that asks for it, and a type offering it would take that run\'s jobs',
+  ),
   perType(`contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)`, `runner_architecture must be one of ${ARCHITECTURES.join(', ')}`),
   perType(`contains(${JSON.stringify(CAPACITY_TYPES)}, t.instance_target_capacity_type)`, `instance_target_capacity_type must be one of ${CAPACITY_TYPES.join(', ')}`),
   perType(`contains(${JSON.stringify(ALLOCATION_STRATEGIES)}, t.instance_allocation_strategy)`, `instance_allocation_strategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}`),
@@ -311,6 +316,7 @@ class ListRunnerTypes extends RunnerTypes {
         whenKnown(t.name, () => !t.name.endsWith('-dlq'), `runner type name must not end in "-dlq" (its queues would collide with those of type "${t.name.replace(/-dlq$/, '')}"), got "${t.name}"`),
         whenKnown(t.labels, () => t.labels.length > 0, `runner type "${t.name}" needs at least one label, got none`),
         whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty or whitespace-only label`),
+        whenKnown(t.labels, () => !t.labels.some(isRunLabel), `runner type "${t.name}" has a label of the run-label form ghr-run-<digits> (${t.labels.filter(isRunLabel).join(', ')}): run labels are added per job, not offered by a type`),
         ...instanceRules(t),
       ]),
     ]);

@@ -45,6 +45,24 @@ export const USER_DATA_TEMPLATE_PATH = path.join(__dirname, USER_DATA_TEMPLATE_R
  *   `userdata_pre_install` / `userdata_post_install` shell snippets (`''` for none).
  * - `ghes_ssl_verify`: `false` starts config.sh and run.sh with `GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1`
  *   (the runner then skips the GitHub server's certificate check); `true` leaves it unset.
+ * - `runner_type`, `metrics_namespace`, `boot_metric_name`: the RunnerType dimension, the
+ *   namespace and the metric name of the boot metrics.
+ *
+ * Boot metrics (issue #17 item 4). The script writes each boot step's duration
+ * to /var/log/runner-boot-metrics.log as one CloudWatch embedded-metric-format
+ * line: metric `boot_metric_name` in `metrics_namespace`, dimensions RunnerType
+ * and Step, in seconds. With `enable_cloudwatch_agent` the agent ships that file
+ * to the type's log group (stream `<instance-id>/boot-metrics`), and CloudWatch
+ * Logs turns each JSON line into a metric (CloudWatch user guide, "Using the
+ * PutLogEvents API to send manually-created embedded metric format logs": the
+ * `x-amzn-logs-format: json/emf` header is optional), so the runner role needs
+ * no metric permission, and a job cannot write other metrics through it. The
+ * steps are BOOT_STEPS of modules/contract/metrics.ts: `os_boot` (kernel start
+ * to the script, /proc/uptime), `imds`, `pre_install`/`post_install` (when set),
+ * `packages`/`docker`/`download` (the parallel installs, when run), `install`
+ * (their wall time), `config_wait` (polling SSM for scale-up's config),
+ * `config_delete`, `user_data` (the script's start to the runner's start) and
+ * `runner_start` (kernel start to the runner's start).
  *
  * Values are inserted between single quotes in the script, so they must not contain `'`
  * (the snippets are base64-encoded for that reason).
@@ -66,6 +84,9 @@ export const USER_DATA_TEMPLATE_VARIABLES = [
   'userdata_pre_install_base64',
   'userdata_post_install_base64',
   'ghes_ssl_verify',
+  'runner_type',
+  'metrics_namespace',
+  'boot_metric_name',
 ] as const;
 
 /**

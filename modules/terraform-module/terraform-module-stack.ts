@@ -20,6 +20,7 @@ import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
 import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '../runners/scale-down';
 import { PREFIX_PATTERN } from '../shared/naming';
 import { LIMITS } from '../contract/environment';
+import { RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -256,13 +257,13 @@ class ModuleVariables {
   readonly webhookRedeliveryLookback: TerraformVariable;
 
   constructor(scope: Construct) {
-    const variable = (name: string, type: string, defaultValue: unknown, description: string, validation?: { condition: string; errorMessage: string }) =>
+    const variable = (name: string, type: string, defaultValue: unknown, description: string, ...validations: { condition: string; errorMessage: string }[]) =>
       new TerraformVariable(scope, name, {
         type,
         default: defaultValue === null ? Token.nullValue() : defaultValue,
         nullable: defaultValue === null ? true : undefined,
         description,
-        validation: validation ? [validation] : undefined,
+        validation: validations.length > 0 ? validations : undefined,
       });
     this.prefix = new TerraformVariable(scope, 'prefix', {
       type: 'string',
@@ -592,6 +593,10 @@ class ModuleVariables {
       {
         condition: '${alltrue([for l in var.runner_extra_labels : length(trimspace(l)) > 0 && !strcontains(l, ",")])}',
         errorMessage: 'runner_extra_labels must hold labels that are not empty or only whitespace and have no comma (config.sh takes them comma-separated).',
+      },
+      {
+        condition: `\${alltrue([for l in var.runner_extra_labels : !can(regex("${RUN_LABEL_TERRAFORM_REGEX}", l))])}`,
+        errorMessage: 'runner_extra_labels must not hold a label of the run-label form ghr-run-<digits>: the webhook adds it to the runner of a job that asks for it, and every runner offering it would take that run\'s jobs.',
       },
     );
     this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');

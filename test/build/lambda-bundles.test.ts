@@ -59,6 +59,11 @@ describe('createZip', () => {
 });
 
 describe('bundleAll', () => {
+  // Each case runs esbuild over every Lambda with the SDK, CPU-bound: on two
+  // busy cores that takes well over jest's 30 s. A limit against a hang, not
+  // a speed target (npm run bench measures the build).
+  jest.setTimeout(240_000);
+
   it('should find one handler per lambdas/<name>/index.ts, never shared/', () => {
     const names = discoverLambdas(LAMBDAS);
     expect(names).toContain('webhook');

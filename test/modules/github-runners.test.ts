@@ -279,6 +279,14 @@ describe('GitHubRunners', () => {
       expect(scaleUp.for_each).toBe(`\${local.${name}}`);
     });
 
+    /** Issue #15 item 3: a run label offered by every runner would take that run's jobs. */
+    it('should reject an extra label of the run-label form, naming runnerExtraLabels', () => {
+      expect(validationError(() => synthRunners({ runnerExtraLabels: ['ghr-run-42', 'GHR-RUN-7', 'ghr-run-x'] })).problems).toEqual([
+        'runnerExtraLabels must not hold a label of the run-label form ghr-run-<digits> (run labels are added per job), got "ghr-run-42"',
+        'runnerExtraLabels must not hold a label of the run-label form ghr-run-<digits> (run labels are added per job), got "GHR-RUN-7"',
+      ]);
+    });
+
     it('should reject an empty extra label or one with a comma, naming runnerExtraLabels', () => {
       expect(validationError(() => synthRunners({ runnerExtraLabels: ['ok', ' ', 'a,b'] })).problems).toEqual([
         'runnerExtraLabels must hold labels that are not empty and have no comma, got " "',

@@ -56,6 +56,13 @@ describe('RunnerTypes', () => {
       expect(fromList([{ name: 'blank', labels: ['linux', '  '] }]).problems).toEqual(['runner type "blank" has an empty or whitespace-only label']);
     });
 
+    it('should reject a label of the run-label form, which the webhook adds per job (#15 item 3)', () => {
+      expect(fromList([{ name: 'bound', labels: ['linux', 'Ghr-Run-123'] }]).problems).toEqual([
+        'runner type "bound" has a label of the run-label form ghr-run-<digits> (Ghr-Run-123): run labels are added per job, not offered by a type',
+      ]);
+      expect(() => RunnerTypes.fromList([{ name: 'fine', labels: ['linux', 'ghr-run-x', 'ghr-run-1-2'] }])).not.toThrow();
+    });
+
     it('should reject a name ending in "-dlq", whose queues would collide with another type\'s dead-letter queue', () => {
       expect(fromList([{ name: 'x-dlq', labels: ['linux'] }]).problems).toEqual(['runner type name must not end in "-dlq" (its queues would collide with those of type "x"), got "x-dlq"']);
     });

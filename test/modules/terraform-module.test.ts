@@ -242,7 +242,10 @@ describe('TerraformModuleStack', () => {
           cron5: { labels: ['c'], pool_config: pool({ schedule_expression: 'cron(0/5 8-18 * MON-FRI *)' }) },
           noqm: { labels: ['q'], pool_config: pool({ schedule_expression: 'cron(0 8 * * MON-FRI *)' }) },
           tz: { labels: ['t'], pool_config: pool({ schedule_expression_timezone: 'CET!' }) },
+          bound: { labels: ['linux', 'GHR-RUN-9'] },
+          unbound: { labels: ['linux', 'ghr-run-x'] },
         },
+        runner_extra_labels: ['ghr-run-12'],
       });
       expect(status).not.toBe(0);
       expect(errors).toContain('runner_types: labels needs at least one label, and no label may be empty or only whitespace (runner types: blank).');
@@ -252,6 +255,8 @@ describe('TerraformModuleStack', () => {
       expect(errors).toContain("pool_config size must not exceed the type's runners_maximum_count (runner types: bigpool).");
       expect(errors).toMatch(/pool_config schedule_expression must be an EventBridge .* \(runner types: cron5, noqm, ratetypo\)/);
       expect(errors).toContain('pool_config schedule_expression_timezone must be an IANA time zone name: UTC or Area/Location, e.g. Europe/Amsterdam (runner types: tz).');
+      expect(errors).toMatch(/runner_types: labels must not have the run-label form ghr-run-<digits>: .* \(runner types: bound\)\./);
+      expect(errors).toContain('runner_extra_labels must not hold a label of the run-label form ghr-run-<digits>');
     });
 
     it('should reject S3 keys or versions without the bucket, the bucket without keys, and bad schedules of scale-down and the syncer', () => {

@@ -33,6 +33,8 @@
 #      opened to 'runner' unless enable_runner_packages is false.
 # The slow steps log how long they took ("... in N s"): the user-data log of a
 # real boot is where the costs in docs/ARCHITECTURE.md can be measured.
+# Boot metrics: each step's duration also goes to BOOT_METRICS_LOG as one EMF
+# line, which the CloudWatch agent ships (modules/runners/user-data.ts).
 #
 # Snippets. userdata_pre_install / userdata_post_install arrive base64-encoded
 # (so any text fits between the single quotes below), are decoded to a file and
@@ -44,6 +46,7 @@
 # Environment overrides. cloud-init sets none of them; they exist for the tests:
 #   RUNNER_DIR     runner installation directory   (default /opt/actions-runner)
 #   USER_DATA_LOG  this script's log file           (default /var/log/runner-user-data.log)
+#   BOOT_METRICS_LOG  the boot metrics (EMF) file   (default /var/log/runner-boot-metrics.log)
 #   TMPDIR         where mktemp stages the download and the agent config (default /tmp)
 #
 # JSON parser. The runner config is parsed with jq when jq is on PATH, and with
@@ -82,10 +85,14 @@ readonly RUNNER_EXTRA_PACKAGES='${runner_extra_packages}'
 readonly USERDATA_PRE_INSTALL_BASE64='${userdata_pre_install_base64}'
 readonly USERDATA_POST_INSTALL_BASE64='${userdata_post_install_base64}'
 readonly GHES_SSL_VERIFY='${ghes_ssl_verify}'
+readonly RUNNER_TYPE='${runner_type}'
+readonly METRICS_NAMESPACE='${metrics_namespace}'
+readonly BOOT_METRIC_NAME='${boot_metric_name}'
 
 # --- environment overrides (see header) --------------------------------------
 readonly RUNNER_DIR="$${RUNNER_DIR:-/opt/actions-runner}"
 readonly USER_DATA_LOG="$${USER_DATA_LOG:-/var/log/runner-user-data.log}"
+readonly BOOT_METRICS_LOG="$${BOOT_METRICS_LOG:-/var/log/runner-boot-metrics.log}"
 
 # --- constants -----------------------------------------------------------------
 readonly RUNNER_USER=runner
@@ -109,8 +116,35 @@ REGION=''
 CONFIG_PARAMETER=''
 RUNNER_CONFIG='' # secret: never print
 CLOUDWATCH_AGENT_STARTED=false
+SCRIPT_STARTED_MS=0
 PACKAGES=()         # what install_packages installs; set by plan_packages
 DOCKER_ENABLED=false # start Docker and put the runner user in the docker group
+
+# ms since the epoch; EPOCHREALTIME's digits are microseconds in any locale.
+now_ms() {
+  local t=$${EPOCHREALTIME//[!0-9]/}
+  printf '%s' "$((10#$t / 1000))"
+}
+
+# ms since the kernel started.
+uptime_ms() {
+  local up
+  read -r up _ </proc/uptime
+  printf '%s' "$(((10#$${up%.*} * 1000) + (10#$${up#*.} * 10)))"
+}
+
+# boot_metric STEP MS: one EMF line (best effort; values validated or numbers).
+boot_metric() {
+  local step=$1 ms=$2
+  printf '{"_aws":{"Timestamp":%s,"CloudWatchMetrics":[{"Namespace":"%s","Dimensions":[["RunnerType","Step"]],"Metrics":[{"Name":"%s","Unit":"Seconds"}]}]},"RunnerType":"%s","Step":"%s","%s":%d.%03d}\n' \
+    "$(now_ms)" "$METRICS_NAMESPACE" "$BOOT_METRIC_NAME" "$RUNNER_TYPE" "$step" "$BOOT_METRIC_NAME" "$((ms / 1000))" "$((ms % 1000))" \
+    >>"$BOOT_METRICS_LOG" 2>/dev/null || true
+}
+
+# boot_step STEP START_MS: a step that began at START_MS.
+boot_step() {
+  boot_metric "$1" "$(($(now_ms) - $2))"
+}
 
 # Log to stderr so that a log line inside $(…) is not captured as a value.
 log() {
@@ -149,6 +183,7 @@ setup_logging() {
   mkdir -p "$${USER_DATA_LOG%/*}"
   : >>"$USER_DATA_LOG"
   chmod 600 "$USER_DATA_LOG"
+  { mkdir -p "$${BOOT_METRICS_LOG%/*}" && : >>"$BOOT_METRICS_LOG" && chmod 600 "$BOOT_METRICS_LOG"; } 2>/dev/null || true
   # Keep stdout too: cloud-init copies it to cloud-init-output.log and the console.
   exec > >(tee -a "$USER_DATA_LOG") 2>&1
 }
@@ -194,6 +229,13 @@ validate_inputs() {
     true | false) ;;
     *) errors+=("ghes_ssl_verify must be true or false, got '$GHES_SSL_VERIFY'") ;;
   esac
+  # Written into the boot metrics' JSON unescaped.
+  re='^[a-z0-9][a-z0-9-]*$'
+  [[ $RUNNER_TYPE =~ $re ]] || errors+=("runner_type must be a runner type name, got '$RUNNER_TYPE'")
+  re='^[A-Za-z0-9._/#:-]{1,255}$'
+  [[ $METRICS_NAMESPACE =~ $re ]] || errors+=("metrics_namespace must be a CloudWatch namespace, got '$METRICS_NAMESPACE'")
+  re='^[A-Za-z0-9]+$'
+  [[ $BOOT_METRIC_NAME =~ $re ]] || errors+=("boot_metric_name must be letters and digits, got '$BOOT_METRIC_NAME'")
   re='^([A-Za-z0-9_@][A-Za-z0-9._+:@-]*( |$))*$'
   [[ $RUNNER_EXTRA_PACKAGES =~ $re ]] ||
     errors+=("runner_extra_packages must be space-separated dnf package names, got '$RUNNER_EXTRA_PACKAGES'")
@@ -271,6 +313,11 @@ start_cloudwatch_agent() {
             "log_stream_name": "$INSTANCE_ID/user-data"
           },
           {
+            "file_path": "$BOOT_METRICS_LOG",
+            "log_group_name": "$CLOUDWATCH_LOG_GROUP",
+            "log_stream_name": "$INSTANCE_ID/boot-metrics"
+          },
+          {
             "file_path": "$RUNNER_DIR/_diag/Runner_*.log",
             "log_group_name": "$CLOUDWATCH_LOG_GROUP",
             "log_stream_name": "$INSTANCE_ID/runner"
@@ -294,8 +341,9 @@ EOF
 # --- 2 and 4. the type's own snippets ---------------------------------------------
 # run_userdata_snippet NAME BASE64: decodes and runs one snippet (see header).
 run_userdata_snippet() {
-  local name=$1 encoded=$2 file start=$SECONDS
+  local name=$1 encoded=$2 file start=$SECONDS started
   [ -n "$encoded" ] || return 0
+  started=$(now_ms)
   file=$(mktemp --suffix=".userdata_$name.sh")
   printf '%s' "$encoded" | base64 -d >"$file" || die "userdata_$name is not valid base64"
   log "running userdata_$name"
@@ -303,6 +351,7 @@ run_userdata_snippet() {
     bash -e "$file" || die "userdata_$name failed with status $?"
   rm -f "$file"
   log "userdata_$name done in $((SECONDS - start)) s"
+  boot_step "$name" "$started"
 }
 
 # --- 3. packages and runner, in parallel ------------------------------------------
@@ -333,22 +382,27 @@ plan_packages() {
 
 # Runs as a background job (errexit applies), or in the foreground when prebaked.
 install_packages() {
-  local start=$SECONDS
+  local start=$SECONDS started
+  started=$(now_ms)
   if [ "$${#PACKAGES[@]}" -gt 0 ]; then
     log "dnf installing: $${PACKAGES[*]}"
     dnf install -y -q "$${PACKAGES[@]}"
     log "packages installed in $((SECONDS - start)) s"
+    boot_step packages "$started"
   fi
   if [ "$DOCKER_ENABLED" = true ]; then
     start=$SECONDS
+    started=$(now_ms)
     systemctl enable --now docker
     log "docker started in $((SECONDS - start)) s"
+    boot_step docker "$started"
   fi
 }
 
 # Runs as a background job (errexit applies).
 download_runner() {
-  local work tarball url start=$SECONDS
+  local work tarball url start=$SECONDS started
+  started=$(now_ms)
   work=$(mktemp -d)
   tarball="$work/actions-runner.tar.gz"
   local from_s3=false
@@ -372,14 +426,18 @@ download_runner() {
   tar -xzf "$tarball" -C "$RUNNER_DIR" --no-same-owner
   rm -rf "$work"
   log "runner downloaded and extracted into $RUNNER_DIR in $((SECONDS - start)) s"
+  boot_step download "$started"
 }
 
 install_runner() {
+  local started
+  started=$(now_ms)
   plan_packages
   if [ "$ENABLE_PREBAKED_AMI" = true ]; then
     [ -x "$RUNNER_DIR/run.sh" ] || die "prebaked AMI expected, but $RUNNER_DIR/run.sh is missing"
     log "using the runner prebaked in $RUNNER_DIR; installing no packages"
     install_packages
+    boot_step install "$started"
     return 0
   fi
 
@@ -396,6 +454,7 @@ install_runner() {
     die "$(printf '%s; ' "$${failures[@]}")not starting the runner"
   fi
   log "runner installed in $RUNNER_DIR"
+  boot_step install "$started"
 }
 
 # No password, no sudo rights. With Docker set up the user joins the docker
@@ -418,13 +477,15 @@ ensure_runner_user() {
 
 # --- 5. fetch the runner config -------------------------------------------------
 fetch_runner_config() {
-  local attempt=1
+  local attempt=1 started
+  started=$(now_ms)
   while :; do
     # aws's own stderr (e.g. ParameterNotFound) goes to the log; the value does not.
     if RUNNER_CONFIG=$(aws ssm get-parameter --name "$CONFIG_PARAMETER" --with-decryption \
       --query Parameter.Value --output text --region "$REGION"); then
       [ -n "$RUNNER_CONFIG" ] || die "runner config $CONFIG_PARAMETER is empty"
       log "runner config found (attempt $attempt/$CONFIG_POLL_ATTEMPTS)"
+      boot_step config_wait "$started"
       return 0
     fi
     if [ "$attempt" -ge "$CONFIG_POLL_ATTEMPTS" ]; then
@@ -440,10 +501,12 @@ fetch_runner_config() {
 # If it cannot be deleted the runner is not started: fail closed rather than
 # leave a usable credential behind in Parameter Store.
 delete_runner_config() {
-  local attempt
+  local attempt started
+  started=$(now_ms)
   for ((attempt = 1; attempt <= CONFIG_DELETE_ATTEMPTS; attempt++)); do
     if aws ssm delete-parameter --name "$CONFIG_PARAMETER" --region "$REGION"; then
       log "runner config deleted from SSM"
+      boot_step config_delete "$started"
       return 0
     fi
     log "could not delete $CONFIG_PARAMETER (attempt $attempt/$CONFIG_DELETE_ATTEMPTS)"
@@ -485,6 +548,12 @@ config_field() {
 # Reports the runner's status in RUNNER_EXIT_STATUS rather than its return
 # value: a caller writing `run_runner || rc=$?` would turn errexit off for the
 # whole function body.
+# Just before run.sh.
+boot_done() {
+  boot_step user_data "$SCRIPT_STARTED_MS"
+  boot_metric runner_start "$(uptime_ms)"
+}
+
 RUNNER_EXIT_STATUS=0
 run_runner() {
   local mode rc=0
@@ -508,6 +577,7 @@ run_runner() {
       RUNNER_CONFIG=''
       [ -n "$jit_config" ] || die "runner config has mode jit but no jit_config"
       log "starting the runner (JIT) as $RUNNER_USER"
+      boot_done
       ACTIONS_RUNNER_INPUT_JITCONFIG="$jit_config" runuser -u "$RUNNER_USER" -- ./run.sh || rc=$?
       ;;
     token)
@@ -533,6 +603,7 @@ run_runner() {
       ACTIONS_RUNNER_INPUT_TOKEN="$token" runuser -u "$RUNNER_USER" -- ./config.sh "$${args[@]}" || rc=$?
       [ "$rc" -eq 0 ] || die "config.sh failed with status $rc"
       log "starting the runner as $RUNNER_USER"
+      boot_done
       runuser -u "$RUNNER_USER" -- ./run.sh || rc=$?
       ;;
     *)
@@ -545,11 +616,17 @@ run_runner() {
 }
 
 main() {
+  SCRIPT_STARTED_MS=$(now_ms)
+  local started os_boot_ms
+  os_boot_ms=$(uptime_ms)
   setup_logging
   log "starting"
 
   validate_inputs
+  boot_metric os_boot "$os_boot_ms"
+  started=$(now_ms)
   read_instance_identity
+  boot_step imds "$started"
   if [ "$ENABLE_CLOUDWATCH_AGENT" = true ]; then
     start_cloudwatch_agent || log "WARNING: could not start the CloudWatch agent; continuing without it"
   fi

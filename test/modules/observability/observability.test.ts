@@ -3,6 +3,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { TerraformVariable, Testing, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { METRICS, Observability, ObservabilityProps } from '../../../modules/observability/observability';
+import { BOOT_METRIC_NAME } from '../../../modules/contract/metrics';
 import { JobQueues } from '../../../modules/runners/job-queues';
 import { RunnerTypes } from '../../../modules/runners/runner-types';
 import { EncryptedQueue } from '../../../modules/shared/encrypted-queue';
@@ -404,7 +405,13 @@ describe('METRICS', () => {
     .map((f) => readFileSync(join(lambdas, f), 'utf8'))
     .join('\n');
 
-  it.each(Object.values(METRICS))('should graph %s, which a Lambda emits', (name) => {
+  it.each(Object.values(METRICS).filter((name) => name !== BOOT_METRIC_NAME))('should graph %s, which a Lambda emits', (name) => {
     expect(sources).toMatch(new RegExp(`\\b${name}\\s*:|'${name}'`));
+  });
+
+  it('should graph the boot metric the runners\' user data writes', () => {
+    // test/modules/runners/user-data.test.ts checks the EMF lines the script writes under this name.
+    expect(METRICS.runnerBoot).toBe(BOOT_METRIC_NAME);
+    expect(readFileSync(join(__dirname, '../../../modules/runners/runner-instances.ts'), 'utf8')).toMatch(/boot_metric_name: BOOT_METRIC_NAME/);
   });
 });

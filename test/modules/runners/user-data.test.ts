@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { USERDATA_SNIPPET_MAX_BYTES } from '../../../modules/runners/runner-types';
+import { BOOT_METRIC_NAME, BOOT_STEPS } from '../../../modules/contract/metrics';
 import {
   RUNNER_LIBRARIES,
   WORKFLOW_PACKAGES,
@@ -54,6 +55,9 @@ const SAMPLE_VARS: UserDataTemplateVars = {
   userdata_pre_install_base64: '',
   userdata_post_install_base64: '',
   ghes_ssl_verify: true,
+  runner_type: 'linux-x64',
+  metrics_namespace: 'GitHubRunners/gh-ci',
+  boot_metric_name: BOOT_METRIC_NAME,
 };
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -160,6 +164,8 @@ interface Outcome {
   readonly calls: string[];
   /** Contents of USER_DATA_LOG. */
   readonly log: string;
+  /** Contents of BOOT_METRICS_LOG (EMF lines). */
+  readonly bootMetrics: string;
   /** Everything the script wrote to stdout/stderr (cloud-init-output.log on an instance). */
   readonly output: string;
   readonly logPath: string;
@@ -174,6 +180,7 @@ function runUserData(scenario: Scenario = {}): Outcome {
   const state = path.join(root, 'state');
   const runnerDir = path.join(root, 'opt', 'actions-runner');
   const logPath = path.join(root, 'var', 'log', 'runner-user-data.log');
+  const bootMetricsPath = path.join(root, 'var', 'log', 'runner-boot-metrics.log');
   const callsPath = path.join(root, 'calls.log');
   for (const dir of [tools, state, path.join(root, 'tmp')]) fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(callsPath, '');
@@ -206,6 +213,7 @@ function runUserData(scenario: Scenario = {}): Outcome {
       LANG: 'C',
       RUNNER_DIR: runnerDir,
       USER_DATA_LOG: logPath,
+      BOOT_METRICS_LOG: bootMetricsPath,
       STUB_CALLS: callsPath,
       STUB_STATE: state,
       STUB_IMDS_TOKEN: scenario.imdsToken ?? IMDS_TOKEN,
@@ -229,6 +237,7 @@ function runUserData(scenario: Scenario = {}): Outcome {
     status: result.status,
     calls: fs.readFileSync(callsPath, 'utf8').split('\n').filter((line) => line !== ''),
     log: fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '',
+    bootMetrics: fs.existsSync(bootMetricsPath) ? fs.readFileSync(bootMetricsPath, 'utf8') : '',
     output: `${result.stdout}${result.stderr}`,
     logPath,
     runnerDir,
@@ -858,16 +867,81 @@ describe('user-data script', () => {
       expect(matching(outcome.calls, /^dnf /)).toEqual([]);
     });
 
-    it('should ship the user-data log and the runner _diag logs to the log group', () => {
+    it('should ship the user-data log, the boot metrics and the runner _diag logs to the log group', () => {
       const config = JSON.parse(fs.readFileSync(path.join(outcome.state, 'cloudwatch-agent.json'), 'utf8'));
       const files = config.logs.logs_collected.files.collect_list as Array<Record<string, string>>;
       expect(files.map((f) => f.file_path)).toEqual([
         outcome.logPath,
+        path.join(path.dirname(outcome.logPath), 'runner-boot-metrics.log'),
         `${outcome.runnerDir}/_diag/Runner_*.log`,
         `${outcome.runnerDir}/_diag/Worker_*.log`,
       ]);
       expect(new Set(files.map((f) => f.log_group_name))).toEqual(new Set(['/gh-ci/runners']));
       expect(files[0].log_stream_name).toBe(`${INSTANCE_ID}/user-data`);
+      expect(files[1].log_stream_name).toBe(`${INSTANCE_ID}/boot-metrics`);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Boot metrics (issue #17 item 4)
+// ---------------------------------------------------------------------------
+
+/** One EMF line as CloudWatch reads it (Specification: Embedded metric format). */
+interface EmfLine {
+  readonly _aws: { readonly Timestamp: number; readonly CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  readonly RunnerType: string;
+  readonly Step: string;
+  readonly [metric: string]: unknown;
+}
+
+const emfLines = (outcome: Outcome): EmfLine[] =>
+  outcome.bootMetrics
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as EmfLine);
+
+describe('user-data boot metrics', () => {
+  it('should write one EMF line per boot step, in order, each a valid metric of the contract', () => {
+    const outcome = runUserData({
+      vars: { enable_prebaked_ami: false, userdata_pre_install_base64: b64('true'), userdata_post_install_base64: b64('true') },
+      ssmValue: jitValue,
+      ssmGetFailures: 1,
+    });
+    expect(outcome.status).toBe(0);
+    const lines = emfLines(outcome);
+    const steps = lines.map((l) => l.Step);
+    // packages, docker and download run side by side: their order is not fixed.
+    expect(steps.filter((s) => !['packages', 'docker', 'download'].includes(s))).toEqual(['os_boot', 'imds', 'pre_install', 'install', 'post_install', 'config_wait', 'config_delete', 'user_data', 'runner_start']);
+    expect([...steps].sort()).toEqual([...BOOT_STEPS].sort());
+    for (const line of lines) {
+      expect(line._aws.CloudWatchMetrics).toEqual([
+        { Namespace: 'GitHubRunners/gh-ci', Dimensions: [['RunnerType', 'Step']], Metrics: [{ Name: BOOT_METRIC_NAME, Unit: 'Seconds' }] },
+      ]);
+      expect(line.RunnerType).toBe('linux-x64');
+      expect(Math.abs(line._aws.Timestamp - Date.now())).toBeLessThan(10 * 60_000);
+      expect(typeof line[BOOT_METRIC_NAME]).toBe('number');
+      expect(line[BOOT_METRIC_NAME]).toBeGreaterThanOrEqual(0);
+    }
+    const seconds = (step: string) => lines.find((l) => l.Step === step)![BOOT_METRIC_NAME] as number;
+    // One failed SSM read: the config wait includes the poll interval (the sleep stub returns at once, so it is short).
+    expect(seconds('user_data')).toBeGreaterThanOrEqual(seconds('install'));
+    expect(seconds('runner_start')).toBeGreaterThanOrEqual(seconds('user_data'));
+    expectSecretNotLogged({ ...outcome, log: outcome.bootMetrics, output: '' }, JIT_CONFIG);
+  });
+
+  it('should write no runner start when the runner never starts', () => {
+    const outcome = runUserData({ vars: { config_poll_attempts: 2 }, ssmGetFailures: 5 });
+    expect(outcome.status).not.toBe(0);
+    expect(emfLines(outcome).map((l) => l.Step)).toEqual(['os_boot', 'imds', 'install']);
+  });
+
+  it('should refuse values that would break the metrics\' JSON before doing anything', () => {
+    const outcome = runUserData({ vars: { runner_type: 'a"b', metrics_namespace: 'ns"}', boot_metric_name: 'x y' }, ssmValue: jitValue });
+    expect(outcome.status).not.toBe(0);
+    expect(outcome.log).toContain("runner_type must be a runner type name, got 'a\"b'");
+    expect(outcome.log).toContain('metrics_namespace must be a CloudWatch namespace');
+    expect(outcome.log).toContain("boot_metric_name must be letters and digits, got 'x y'");
+    expect(matching(outcome.calls, /^aws ssm /)).toEqual([]);
   });
 });
