@@ -72,14 +72,15 @@ describe('createGitHubReleases', () => {
     github.addRelease('v2.330.0', [{ id: 101, name: X64, body: BODY_20_MIB }]);
     github.pauseAt(9 * MiB, 10_000);
     const run = wire(github);
-    const deps = { ...run.deps, releases: createGitHubReleases({ apiUrl: github.url, idleTimeoutMs: 300 }) };
+    // 2 s: long enough that a busy machine still delivers the first 9 MiB in time, far below the 10 s pause.
+    const deps = { ...run.deps, releases: createGitHubReleases({ apiUrl: github.url, idleTimeoutMs: 2_000 }) };
 
     // WHEN
     const error = await syncRunnerBinaries(settings(), deps).catch((e: unknown) => e);
 
     // THEN
     expect(error).toBeInstanceOf(DownloadError);
-    expect((error as Error).message).toMatch(/broke off after \d+ bytes: no data for 300 ms/);
+    expect((error as Error).message).toMatch(/broke off after \d+ bytes: no data for 2000 ms/);
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
     expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
