@@ -38,7 +38,9 @@
  *   terminates them after the boot time; registered (the crash fell after
  *   generate-jitconfig), they are idle ephemeral runners that take a queued
  *   job or are scaled down as idle. Only a split or a second crash leaves
- *   them: asserted below.
+ *   them: asserted below, and scale-down's own rules (decide.ts, two runs
+ *   past the boot time) are run over the final state to show it ends every
+ *   extra and deregisters every ghost, and touches no job's runner.
  * So a job is never lost, and a job whose runner was bound to it (job-id tag)
  * when the process died keeps that runner: no second launch.
  */
@@ -55,7 +57,9 @@ import type * as GitHubRunnersModule from '../../../lambdas/shared/github/runner
 import { Logger } from '../../../lambdas/shared/logger';
 import { loadScaleUpConfig } from '../../../lambdas/scale-up/config';
 import { ScaleUpContext, createHandler } from '../../../lambdas/scale-up/index';
-import { runnerNameOf } from '../../../lambdas/shared/runners/identity';
+import { runnerNameOf, runnerTargetFromOwnerTag } from '../../../lambdas/shared/runners/identity';
+import { DecideInstance, OwnerRunners, decide } from '../../../lambdas/scale-down/decide';
+import { RUNNER_TAGS } from '../../../modules/contract/tags';
 import { installFakeTable } from '../shared/fake-dynamodb';
 import { FakeEc2 } from '../shared/fake-ec2';
 import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
@@ -189,8 +193,8 @@ describe('scale-up crash points (property)', () => {
       (r) => (settled = r),
       (e: unknown) => (failure = e),
     );
-    // Bounded wait: the invocation either answers or trips the gate and goes quiet.
-    for (let i = 0; i < 2000; i++) {
+    // Bounded wait (at least 20 s of 1 ms steps, for a loaded machine): the invocation either answers or trips the gate and goes quiet.
+    for (let i = 0; i < 20_000; i++) {
       if (failure !== undefined) throw failure;
       if (settled) return settled;
       if (g.crashed && g.inFlight === 0) return 'crashed';
@@ -210,6 +214,25 @@ describe('scale-up crash points (property)', () => {
       .live()
       .filter((i) => ec2.tagsOf(i.InstanceId!)[jobIdTagKey(i.InstanceId!)] === String(jobId))
       .map((i) => i.InstanceId!);
+  }
+
+  /**
+   * scale-down's decide() over the fakes' state, run twice (the second with the first's sightings),
+   * 10 minutes after the launches: past the boot time and the minimum running time (5 minutes each).
+   */
+  function scaleDownTwice(): ReturnType<typeof decide> {
+    const launched = nowMs;
+    const instances: DecideInstance[] = [...ec2.instances.values()].map((i) => {
+      const tags = ec2.tagsOf(i.InstanceId!);
+      return { instanceId: i.InstanceId!, state: i.State?.Name ?? 'unknown', launchTime: new Date(launched), owner: tags[RUNNER_TAGS.owner], tags };
+    });
+    const runnersByOwner = new Map<string, OwnerRunners>();
+    for (const owner of new Set(instances.map((i) => i.owner).filter((o): o is string => o !== undefined))) {
+      runnersByOwner.set(owner, { ok: true, target: runnerTargetFromOwnerTag(owner)!, runners: gh.runners.get(owner) ?? [] });
+    }
+    const limits = { prefix: PREFIX, minimumRunningTimeMs: 5 * 60_000, bootTimeMs: 5 * 60_000, bypassTag: RUNNER_TAGS.scaleDownBypass };
+    const first = decide(instances, runnersByOwner, launched + 10 * 60_000, limits);
+    return decide(instances, runnersByOwner, launched + 15 * 60_000, limits, { ghosts: first.ghostSightings, orphans: first.orphanSightings });
   }
 
   interface Scenario {
@@ -284,6 +307,21 @@ describe('scale-up crash points (property)', () => {
       if (runners.has(instanceId) || extraIds.has(instanceId)) continue;
       expect({ runner: name, state: ec2.instances.get(instanceId)?.State?.Name }).toEqual({ runner: name, state: 'terminated' });
     }
+    // What scale-down makes of the leftovers (its pure rules, two runs past the boot time, so orphans are confirmed):
+    // every extra is terminated as an orphan or removed as an idle runner, every leftover registration of a
+    // terminated instance is deregistered as a ghost, and no job's runner is taken for either.
+    const plan = scaleDownTwice();
+    const ended = new Set([...plan.terminateOrphans.map((o) => o.instanceId), ...plan.removeIdle.map((r) => r.instanceId)]);
+    for (const extra of extras) expect({ extra: extra.InstanceId, endedByScaleDown: ended.has(extra.InstanceId!) }).toEqual({ extra: extra.InstanceId, endedByScaleDown: true });
+    const ghosts = new Set(plan.deregisterGhosts.filter((g) => g.reason === 'instance-gone').map((g) => g.runnerName));
+    for (const name of registered) {
+      const instanceId = name.slice(`${PREFIX}-`.length);
+      if (ec2.instances.get(instanceId)?.State?.Name === 'terminated') expect({ ghost: name, deregistered: ghosts.has(name) }).toEqual({ ghost: name, deregistered: true });
+    }
+    for (const instanceId of runners) {
+      expect(plan.terminateOrphans.map((o) => o.instanceId)).not.toContain(instanceId);
+      expect([...ghosts]).not.toContain(runnerNameOf(PREFIX, instanceId));
+    }
     // Without a crash in the way, each job cost exactly one instance.
     if (first !== 'crashed') expect(createdAtCrash).toBe(s.jobs);
   }
@@ -299,9 +337,10 @@ describe('scale-up crash points (property)', () => {
         }),
         async (s) => play(s),
       ),
-      { numRuns: 60 },
+      // CRASH_POINT_RUNS to search longer (e.g. 1000).
+      { numRuns: Number(process.env.CRASH_POINT_RUNS ?? 60) },
     );
-  }, 120_000);
+  }, 600_000);
 
   it.each([1, 3, 5])('should survive a crash at every call of a batch of %i jobs, redelivered whole', async (jobs) => {
     // Exhaustive over the crash points: count the calls of a healthy run first.
