@@ -3,8 +3,11 @@
  * - each Lambda's zipped size;
  * - cold load of each bundle (fresh child processes): the shipped zips (AWS SDK
  *   bundled, ES entry) against the SDK-external build, under both runtime loaders;
- * - the webhook handler's throughput and p99 latency, in process;
- * - GitHub calls per runner and EC2 calls per scale-up batch in the e2e burst;
+ * - the webhook handler's throughput and p99 latency, in process, warm and on
+ *   a container's first call, without and with the job ledger (in_progress
+ *   and completed write it to a fake DynamoDB table);
+ * - GitHub calls per runner, EC2 calls per scale-up batch and each job's
+ *   queued to in-progress time (simulated clock) in the e2e burst, ledger on;
  * - `npm run synth` and `npm run plan` wall clock;
  * print a table and write BENCHMARKS.md. Targets are PASS/MISS columns: a
  * miss never fails the run. Needs no network (plan is skipped without a
@@ -27,7 +30,7 @@ import { measureColdLoad } from './lib/bench/cold-load';
 import { planTargetSeconds, timeNpmScript } from './lib/bench/commands';
 import { describeMachine } from './lib/bench/machine';
 import { BenchResults, consoleReport, markdownReport } from './lib/bench/report';
-import { measureWebhook } from './lib/bench/webhook-throughput';
+import { type WebhookThroughputResult, measureWebhook } from './lib/bench/webhook-throughput';
 import { findPluginDir } from './lib/terraform';
 
 const ROOT = resolve(__dirname, '..');
@@ -93,11 +96,17 @@ async function main(): Promise<void> {
 
   // In process, under aws-sdk-client-mock: the SDK-external test build of the same sources.
   const testBuild = await prepareBundles();
-  step(`webhook handler, ${options.webhookEvents} events`);
+  step(`webhook handler, ${options.webhookEvents} events, no ledger (queued)`);
   const webhook = await measureWebhook(testBuild, options.webhookEvents);
+  const webhookLedger: WebhookThroughputResult[] = [];
+  for (const action of ['queued', 'in_progress', 'completed'] as const) {
+    step(`webhook handler, ${options.webhookEvents} events, job ledger on (${action})`);
+    webhookLedger.push(await measureWebhook(testBuild, options.webhookEvents, 1_000, { ledger: true, action }));
+  }
 
   step(`burst of ${options.burstJobs} jobs, cap ${options.burstCap}`);
-  const burst = await runBurst({ bundlesDir: testBuild, jobs: options.burstJobs, cap: options.burstCap });
+  // Warp 10: at the default 50 a 30 s invocation is 0.6 s of wall time, which a shared machine overruns.
+  const burst = await runBurst({ bundlesDir: testBuild, jobs: options.burstJobs, cap: options.burstCap, timeWarp: 10 });
 
   let synth: BenchResults['synth'] = { skipped: '--no-synth-plan' };
   let plan: BenchResults['plan'] = { skipped: '--no-synth-plan' };
@@ -114,7 +123,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: BenchResults = { machine, build, sizes, cold, webhook, burst, synth, plan };
+  const results: BenchResults = { machine, build, sizes, cold, webhook, webhookLedger, burst, synth, plan };
   process.stdout.write(consoleReport(results) + '\n');
   if (options.out) {
     writeFileSync(options.out, markdownReport(results));

@@ -2,7 +2,7 @@
  * `npm run e2e`: build the Lambda bundles, then run the end-to-end tests
  * (test/e2e) against the SDK-external test build of the same sources
  * (test/e2e/lib/bundles.ts prepareBundles) with the full-size burst
- * (500 jobs, cap 50). Arguments are passed on to jest, e.g.
+ * (500 jobs, cap 50) and the 50-job theft scenario. Arguments are passed on to jest, e.g.
  * `npm run e2e -- -t burst`. `--no-build` skips the build.
  *
  * The default `jest` run picks up the same tests with a 100-job burst.
@@ -30,6 +30,7 @@ function main(): number {
     ...process.env,
     E2E_BURST_JOBS: process.env.E2E_BURST_JOBS ?? '500',
     E2E_BURST_CAP: process.env.E2E_BURST_CAP ?? '50',
+    E2E_THEFT_JOBS: process.env.E2E_THEFT_JOBS ?? '50',
   };
   return run(process.execPath, [require.resolve('jest/bin/jest'), '--runInBand', join('test', 'e2e'), ...jestArgs], env);
 }

@@ -16,6 +16,8 @@ export interface BenchResults {
   readonly sizes: readonly { readonly name: string; readonly bytes: number }[];
   readonly cold: readonly ColdLoadResult[];
   readonly webhook: WebhookThroughputResult;
+  /** The webhook with JOB_LEDGER_TABLE_NAME set: queued, in_progress, completed. */
+  readonly webhookLedger: readonly WebhookThroughputResult[];
   readonly burst: BurstReport;
   readonly synth: TimedCommand | { readonly skipped: string };
   readonly plan: (TimedCommand & { readonly targets: Record<string, number> }) | { readonly skipped: string };
@@ -46,6 +48,9 @@ export function targetRows(r: BenchResults): Row[] {
     rows.push([`cold load, ${c.name}.zip as shipped (slower loader, median of ${c.samples})`, `${fixed(worst)} ms`, `≤ ${TARGETS.coldLoadMs} ms`, verdict(worst <= TARGETS.coldLoadMs)]);
   }
   rows.push(['webhook handler p99 latency', `${fixed(r.webhook.p99Ms, 3)} ms`, `≤ ${TARGETS.webhookP99Ms} ms`, verdict(r.webhook.p99Ms <= TARGETS.webhookP99Ms)]);
+  for (const w of r.webhookLedger) {
+    rows.push([`webhook handler p99 latency, job ledger on, ${w.action}`, `${fixed(w.p99Ms, 3)} ms`, `≤ ${TARGETS.webhookP99Ms} ms`, verdict(w.p99Ms <= TARGETS.webhookP99Ms)]);
+  }
   rows.push([
     `GitHub API calls per runner launched (burst ${r.burst.jobs}/${r.burst.cap})`,
     fixed(r.burst.githubCallsPerRunner, 3),
@@ -67,6 +72,11 @@ export function infoRows(r: BenchResults): [string, string][] {
   for (const s of r.sizes) rows.push([`${s.name}.zip size`, `${kib(s.bytes)} (${s.bytes} B)`]);
   rows.push(['webhook throughput (one handler, in process)', `${Math.round(r.webhook.eventsPerSecond)} events/s`]);
   rows.push(['webhook latency p50 / max', `${fixed(r.webhook.p50Ms, 3)} ms / ${fixed(r.webhook.maxMs, 2)} ms`]);
+  const q = r.burst.queueWait;
+  rows.push([
+    `burst queued → in progress per job (simulated clock${r.burst.ledger ? ', job ledger on' : ''})`,
+    `p50 ${fixed(q.p50Seconds, 1)} s / p95 ${fixed(q.p95Seconds, 1)} s / max ${fixed(q.maxSeconds, 1)} s over ${q.jobs} jobs`,
+  ]);
   const e = r.burst.ec2CallsPerBatch;
   rows.push(['EC2 calls per batch at the cap / over all batches', `${fixed(e.atCap, 2)} / ${fixed(e.all, 2)} (${e.counts.atCap} at cap, ${e.counts.launching} launching, ${e.counts.all} in all)`]);
   rows.push([
@@ -81,6 +91,30 @@ export function infoRows(r: BenchResults): [string, string][] {
     for (const [target, seconds] of Object.entries(r.plan.targets)) rows.push([`  plan of ${target} (its own timing, in parallel with another)`, `${fixed(seconds)} s`]);
   }
   return rows;
+}
+
+export const WEBHOOK_HEADER = [
+  'delivery',
+  'job ledger',
+  'ledger writes per call',
+  'warm p50 / p99 / max, ms',
+  'warm events/s',
+  'first call of a fresh container, median / max, ms',
+  'warm p50 / p99 against no ledger (queued)',
+];
+
+/** The webhook without the ledger (the baseline) and with it, per action; ratios against the baseline of the same run. */
+export function webhookRows(r: BenchResults): string[][] {
+  const base = r.webhook;
+  return [base, ...r.webhookLedger].map((w) => [
+    `workflow_job ${w.action}`,
+    w.ledger ? 'on' : 'off',
+    fixed(w.ledgerWritesPerCall, 2),
+    `${fixed(w.p50Ms, 3)} / ${fixed(w.p99Ms, 3)} / ${fixed(w.maxMs, 2)}`,
+    String(Math.round(w.eventsPerSecond)),
+    `${fixed(w.coldMedianMs, 2)} / ${fixed(w.coldMaxMs, 2)} (${w.coldSamples})`,
+    w === base ? '1 / 1' : `${fixed(w.p50Ms / base.p50Ms, 2)} / ${fixed(w.p99Ms / base.p99Ms, 2)}`,
+  ]);
 }
 
 /** The cold-load comparison: shipped (SDK bundled, ES entry) against the SDK-external build, same run. */
@@ -147,6 +181,9 @@ export function consoleReport(r: BenchResults): string {
     '',
     'Cold loads (medians):',
     textTable(COLD_HEADER, coldRows(r)),
+    '',
+    'Webhook, without and with the job ledger:',
+    textTable(WEBHOOK_HEADER, webhookRows(r)),
   ].join('\n');
 }
 
@@ -200,6 +237,18 @@ ${markdownTable(COLD_HEADER, coldRows(r))}
   first of \`index.js\`, \`index.mjs\`, \`index.cjs\`). Under \`import()\`, a large CommonJS file is first
   scanned for its export names, which is what the column without the ES entry shows.
 
+## The webhook and the job ledger
+
+The webhook bundle in process (see "How it is measured"), ${r.webhook.events} timed calls per row after a warm-up,
+then the first call of ${r.webhook.coldSamples} fresh containers each (handler init and first request; not the module
+load, which the cold-load rows measure). With the job ledger on (JOB_LEDGER_TABLE_NAME, as job_retry sets it),
+DynamoDB is the stateful fake table of \`test/lambdas/shared/fake-dynamodb.ts\`, which evaluates the UpdateItem the
+webhook sends, seeded with a launched entry per job: \`in_progress\` and \`completed\` each cost one ledger write,
+\`queued\` none (the ledger entry is scale-up's). The table answers in process, so the DynamoDB round trip
+(single-digit ms in a region) is not in these numbers. Ratios are against the first row, from this run.
+
+${markdownTable(WEBHOOK_HEADER, webhookRows(r))}
+
 ## Other measurements
 
 ${markdownTable(['measurement', 'value'], infoRows(r))}
@@ -228,10 +277,13 @@ ${b.leftovers.parameters.length} runner configs, ${b.leftovers.registrations.len
   @octokit/webhooks-examples. HMAC verification, parsing, routing and the SQS send through the SDK client
   are included; SQS and SSM answer in process through aws-sdk-client-mock, so no network time is.
 - **Burst** (\`test/e2e/lib/burst.ts\`, the same code as the e2e test): ${b.jobs} queued jobs, one runner type with
-  \`runners_maximum_count = ${b.cap}\`, batches of 10, reserved concurrency 1 (one warm scale-up container).
+  \`runners_maximum_count = ${b.cap}\`, batches of 10, reserved concurrency 1 (one warm scale-up container),
+  ${b.ledger ? 'job_retry on (the module default): the webhook writes each job\'s in_progress and completed to the job ledger' : 'no job ledger'}
+  (${b.ledgerCompleted} ledger entries ended completed). The queued → in progress time is each job's GitHub
+  \`started_at − created_at\` on the simulated clock (what \`QueueWaitSeconds\` reports), nearest-rank quantiles.
   The bundles (the SDK-external test build) run in process. AWS is aws-sdk-client-mock on the SDK client classes, backed by stateful
   fakes of EC2, DynamoDB, SQS and SSM: no local AWS endpoint exists on this machine. GitHub is a fake REST
-  API on 127.0.0.1 that checks App JWTs and installation tokens. The bundles see a clock that runs 50 times
+  API on 127.0.0.1 that checks App JWTs and installation tokens. The bundles see a clock that runs ${b.timeWarp} times
   faster than the wall clock, and visibility timeouts pass as jumps of that clock, so GitHub write pacing
   and \`retry-after\` waits take simulated, not real, time; every call still happens. GitHub calls per runner = scale-up's GitHub requests
   / runners launched; EC2 calls per batch count the fake EC2's calls during each invocation.

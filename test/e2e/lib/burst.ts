@@ -13,6 +13,28 @@ export interface BurstOptions {
   readonly cap: number;
   /** @default 10 */
   readonly batchSize?: number;
+  /**
+   * job_retry.max_attempts, which also turns the job ledger on (the webhook
+   * records in_progress and completed in DynamoDB). @default 2, the module's
+   * default (job_retry enabled); 0 runs without the ledger.
+   */
+  readonly jobRetryMaxAttempts?: number;
+  /**
+   * Simulated ms per real ms (WorldOptions.timeWarp). At 50 a 30 s scale-up
+   * invocation has 0.6 s of wall time, which a loaded machine overruns: the
+   * budget then returns jobs and terminates instances it could not register.
+   * @default 50
+   */
+  readonly timeWarp?: number;
+}
+
+/** Queued to in_progress per job, in simulated seconds (GitHub's created_at to started_at). */
+export interface QueueWait {
+  readonly p50Seconds: number;
+  readonly p95Seconds: number;
+  readonly maxSeconds: number;
+  /** Jobs measured (those that started). */
+  readonly jobs: number;
 }
 
 /** Burst size from the environment: E2E_BURST_JOBS and E2E_BURST_CAP, default 100 and 10. */
@@ -63,6 +85,21 @@ export interface BurstReport {
   readonly leakedSecrets: string[];
   /** Webhook answers other than 202. */
   readonly webhookErrors: number;
+  /** Time from queued to in progress, simulated clock. */
+  readonly queueWait: QueueWait;
+  /** Simulated ms per real ms the bundles saw. */
+  readonly timeWarp: number;
+  /** Whether the webhook wrote the job ledger. */
+  readonly ledger: boolean;
+  /** Jobs whose ledger entry ended `completed` (0 without the ledger). */
+  readonly ledgerCompleted: number;
+}
+
+/** Nearest-rank quantile. */
+function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
 }
 
 const average = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
@@ -73,6 +110,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
     bundlesDir: options.bundlesDir,
     batchSize: options.batchSize ?? 10,
     runnerTypes: [{ name: 'linux-x64', labels: ['self-hosted', 'linux', 'x64'], maximumCount: options.cap }],
+    jobRetryMaxAttempts: options.jobRetryMaxAttempts ?? 2,
+    timeWarp: options.timeWarp,
   });
   try {
     const started = Date.now();
@@ -91,6 +130,11 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
       githubCallsByKind[kind] = (githubCallsByKind[kind] ?? 0) + 1;
     }
     const runnersLaunched = inv.reduce((n, i) => n + i.launched, 0);
+    const waits = [...world.github.jobs.values()]
+      .filter((j) => j.startedAt !== undefined)
+      .map((j) => (Date.parse(j.startedAt!) - Date.parse(j.createdAt)) / 1000);
+    const ledger = (options.jobRetryMaxAttempts ?? 2) > 0;
+    const ledgerCompleted = [...world.table.items.values()].filter((item) => item.job_state?.S === 'completed').length;
     return {
       jobs: options.jobs,
       cap: options.cap,
@@ -114,6 +158,10 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
       leftovers: world.leftovers(),
       leakedSecrets: world.leakedSecrets(),
       webhookErrors: world.webhookAnswers.filter((s) => s !== 202).length,
+      queueWait: { p50Seconds: quantile(waits, 0.5), p95Seconds: quantile(waits, 0.95), maxSeconds: Math.max(...waits), jobs: waits.length },
+      timeWarp: options.timeWarp ?? 50,
+      ledger,
+      ledgerCompleted,
     };
   } finally {
     await world.close();

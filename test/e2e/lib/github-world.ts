@@ -7,8 +7,10 @@
  * - workflow jobs: queued with labels, taken by one runner, completed;
  * - the runner side of a JIT config: a runner connects with it once (a JIT
  *   config is single use), comes online, takes the oldest queued job its
- *   labels and scope allow, goes busy, and is removed when the job ends,
- *   because ephemeral runners are;
+ *   labels and scope allow (or, in the `any` dispatch mode, any one of them,
+ *   picked by a seeded random draw), goes busy, and is removed when the job
+ *   ends, because ephemeral runners are; a runner may also die (`crash`),
+ *   idle or mid-job;
  * - the network of a bundle: `fetch` to https://api.github.com is routed to
  *   the fake's root layout, loopback passes, anything else fails, so no test
  *   can reach the internet.
@@ -29,7 +31,7 @@ export interface SimJob {
   readonly installationId: number;
   readonly createdAt: string;
   status: 'queued' | 'in_progress' | 'completed';
-  conclusion?: 'success' | 'cancelled';
+  conclusion?: 'success' | 'cancelled' | 'failure';
   startedAt?: string;
   completedAt?: string;
   runnerId?: number;
@@ -61,6 +63,14 @@ export class GitHubWorld {
   readonly connected = new Map<string, ConnectedRunner>();
   private readonly usedJitConfigs = new Set<string>();
   private nextJobId = 900_000_001;
+  /**
+   * How an idle runner picks among the queued jobs it can run. `oldest`: the
+   * oldest first. `any`: GitHub makes no promise which job a runner gets (a
+   * JIT runner is not bound to the job it was launched for), so runners are
+   * visited and jobs drawn in a seeded random order. @default "oldest"
+   */
+  dispatchMode: 'oldest' | 'any' = 'oldest';
+  private random = seededRandom(11);
 
   private constructor(
     readonly api: FakeGitHub,
@@ -129,6 +139,7 @@ export class GitHubWorld {
    * organization, or its repository). Returns the jobs that started.
    */
   dispatch(): SimJob[] {
+    if (this.dispatchMode === 'any') return this.dispatchAny();
     const started: SimJob[] = [];
     const queued = [...this.jobs.values()].filter((j) => j.status === 'queued').sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
     for (const job of queued) {
@@ -145,6 +156,56 @@ export class GitHubWorld {
       started.push(job);
     }
     return started;
+  }
+
+  /** Seed of the `any` dispatch mode's draws. */
+  seed(seed: number): void {
+    this.random = seededRandom(seed);
+  }
+
+  /** The `any` mode: idle runners in random order, each takes a random queued job it can run. */
+  private dispatchAny(): SimJob[] {
+    const started: SimJob[] = [];
+    const idle = shuffle([...this.connected.values()].filter((r) => !r.job && r.runner.status === 'online'), this.random);
+    for (const runner of idle) {
+      const candidates = [...this.jobs.values()].filter((j) => j.status === 'queued' && this.serves(runner, j));
+      if (candidates.length === 0) continue;
+      const job = candidates[Math.floor(this.random() * candidates.length)];
+      runner.job = job;
+      runner.runner.busy = true;
+      job.status = 'in_progress';
+      job.startedAt = new Date(this.now()).toISOString();
+      job.runnerId = runner.runner.id;
+      job.runnerName = runner.runner.name;
+      job.takenBy.push(runner.runner.name);
+      this.api.jobStatus.set(job.id, 'in_progress');
+      started.push(job);
+    }
+    return started;
+  }
+
+  /**
+   * The runner process dies (the instance crashed or was lost). GitHub sees
+   * the runner offline and keeps its registration (a ghost for scale-down).
+   * A job it was running fails: GitHub does not hand a started job to
+   * another runner; it ends it with conclusion `failure` once it loses the
+   * runner ("The self-hosted runner ... lost communication with the server",
+   * docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/monitoring-and-troubleshooting-self-hosted-runners).
+   * Returns that job, if any.
+   */
+  crash(runnerName: string): SimJob | undefined {
+    const session = this.connected.get(runnerName);
+    if (!session) throw new Error(`runner ${runnerName} is not connected`);
+    session.runner.status = 'offline';
+    session.runner.busy = false;
+    this.connected.delete(runnerName);
+    const job = session.job;
+    if (!job) return undefined;
+    job.status = 'completed';
+    job.conclusion = 'failure';
+    job.completedAt = new Date(this.now()).toISOString();
+    this.api.jobStatus.set(job.id, 'completed');
+    return job;
   }
 
   /** The job of `runnerName` completes; the ephemeral runner is removed. Returns the job. */
@@ -232,4 +293,25 @@ export function runnerNameOf(encodedJitConfig: string): string {
   const match = /^FAKEJIT-(.+)-[a-z0-9]+$/.exec(marker);
   if (!match) throw new Error('GitHub: JIT config is malformed');
   return match[1];
+}
+
+/** A small seeded generator (mulberry32), so a scenario's draws repeat run after run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates with `random`. */
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
 }

@@ -549,6 +549,27 @@ export class World {
     return finished;
   }
 
+  /**
+   * The instance of a connected runner dies (a crash, a lost host): it is
+   * terminated, GitHub loses the runner (its registration stays, offline),
+   * and a job it was running fails and is delivered as `completed`
+   * (conclusion failure). Returns that job, if any.
+   */
+  async crashRunner(instanceId: string): Promise<SimJob | undefined> {
+    const life = this.instanceLives.get(instanceId);
+    if (!life?.runnerName) throw new Error(`instance ${instanceId} has no connected runner`);
+    const instance = this.ec2.instances.get(instanceId);
+    if (instance) instance.State = { Name: 'terminated' };
+    const job = this.github.crash(life.runnerName);
+    if (job) await this.deliver(job, 'completed');
+    return job;
+  }
+
+  /** The connected runner of a live instance, if any. */
+  runnerOf(instanceId: string): string | undefined {
+    return this.instanceLives.get(instanceId)?.runnerName;
+  }
+
   /** `shutdown -h now`; the launch template turns it into termination. */
   shutDown(instanceId: string): void {
     const instance = this.ec2.instances.get(instanceId);
