@@ -23,7 +23,7 @@ export interface BurstOptions {
    * Simulated ms per real ms (WorldOptions.timeWarp). At 50 a 30 s scale-up
    * invocation has 0.6 s of wall time, which a loaded machine overruns: the
    * budget then returns jobs and terminates instances it could not register.
-   * @default 50
+   * @default 10
    */
   readonly timeWarp?: number;
 }
@@ -159,7 +159,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
       leakedSecrets: world.leakedSecrets(),
       webhookErrors: world.webhookAnswers.filter((s) => s !== 202).length,
       queueWait: { p50Seconds: quantile(waits, 0.5), p95Seconds: quantile(waits, 0.95), maxSeconds: Math.max(...waits), jobs: waits.length },
-      timeWarp: options.timeWarp ?? 50,
+      timeWarp: options.timeWarp ?? 10,
       ledger,
       ledgerCompleted,
     };
