@@ -24,6 +24,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runBurst } from '../test/e2e/lib/burst';
+import { measureControlPlane } from './lib/bench/control-plane';
 import { prepareBundles } from '../test/e2e/lib/bundles';
 import { bundleAll } from './lib/lambda-bundles';
 import { measureColdLoad } from './lib/bench/cold-load';
@@ -108,6 +109,9 @@ async function main(): Promise<void> {
   // Warp 10: at the default 50 a 30 s invocation is 0.6 s of wall time, which a shared machine overruns.
   const burst = await runBurst({ bundlesDir: testBuild, jobs: options.burstJobs, cap: options.burstCap, timeWarp: 10 });
 
+  step('control plane, one job at a time (wall clock)');
+  const controlPlane = await measureControlPlane(testBuild, 21);
+
   let synth: BenchResults['synth'] = { skipped: '--no-synth-plan' };
   let plan: BenchResults['plan'] = { skipped: '--no-synth-plan' };
   if (options.synthAndPlan) {
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: BenchResults = { machine, build, sizes, cold, webhook, webhookLedger, burst, synth, plan };
+  const results: BenchResults = { machine, build, sizes, cold, webhook, webhookLedger, burst, controlPlane, synth, plan };
   process.stdout.write(consoleReport(results) + '\n');
   if (options.out) {
     writeFileSync(options.out, markdownReport(results));

@@ -5,6 +5,7 @@
 import type { BurstReport } from '../../../test/e2e/lib/burst';
 import { COLD_LOADERS, coldRatio, type ColdLoadResult } from './cold-load';
 import type { TimedCommand } from './commands';
+import type { ControlPlaneResult } from './control-plane';
 import type { MachineDescription } from './machine';
 import { fixed, kib, markdownTable, textTable } from './stats';
 import type { WebhookThroughputResult } from './webhook-throughput';
@@ -19,6 +20,8 @@ export interface BenchResults {
   /** The webhook with JOB_LEDGER_TABLE_NAME set: queued, in_progress, completed. */
   readonly webhookLedger: readonly WebhookThroughputResult[];
   readonly burst: BurstReport;
+  /** One job at a time, wall clock: delivery → webhook answered → CreateFleet → JIT config stored. */
+  readonly controlPlane: ControlPlaneResult;
   readonly synth: TimedCommand | { readonly skipped: string };
   readonly plan: (TimedCommand & { readonly targets: Record<string, number> }) | { readonly skipped: string };
 }
@@ -249,6 +252,30 @@ webhook sends, seeded with a launched entry per job: \`in_progress\` and \`compl
 
 ${markdownTable(WEBHOOK_HEADER, webhookRows(r))}
 
+## Our control plane, one job at a time
+
+From the signed \`queued\` delivery reaching the webhook to CreateFleet reaching EC2 and to the JIT config
+stored in SSM, through the shipped bundles in the e2e world (\`scripts/lib/bench/control-plane.ts\`), with
+its clock at real speed: wall time of this machine, ${r.controlPlane.jobs} jobs one after the other. AWS and GitHub
+answer in process, so their own latencies are not in these numbers (the budget below adds them).
+
+${markdownTable(['', 'webhook answered', 'CreateFleet sent', 'JIT config stored'], controlPlaneRows(r.controlPlane))}
+
+## Queue to online: the budget of the three paths
+
+What a queued job waits for until its runner is online, in seconds. **Only the "control plane" row is
+measured here** (the table above, warm p50, rounded up); every other figure is an estimate or a published
+figure from outside this repository, marked in the last column. A real deployment measures its own: the
+runners' user data writes each boot step as \`RunnerBootSeconds\` (with \`enable_cloudwatch_agent\`), and the
+webhook's \`QueueWaitSeconds\` is queued to in progress as GitHub reports it.
+
+${markdownTable(['step', 'stock AL2023 image', 'baked image (enable_prebaked_ami)', 'stopped pool (not built: issue #17 item 3)', 'source'], budgetRows(r.controlPlane))}
+
+The stock path is dominated by installing packages and the runner (3a and 3b run side by side); a baked
+image removes both; a stopped pool also removes most of EC2's launch and the OS boot, which is why it is
+the path to build next. RunsOn, for comparison, publishes under 25 s cold, under 15 s from a stopped pool
+and under 6 s hot (its documentation, as quoted in issue #17).
+
 ## Other measurements
 
 ${markdownTable(['measurement', 'value'], infoRows(r))}
@@ -292,4 +319,59 @@ ${b.leftovers.parameters.length} runner configs, ${b.leftovers.registrations.len
   the local provider mirror; the per-target seconds are the plan script's own, measured while another plan
   ran beside it.
 `;
+}
+
+const ms = (v: number) => `${fixed(v, 1)} ms`;
+
+/** The control-plane table: cold first job, then warm p50 and max. */
+export function controlPlaneRows(c: ControlPlaneResult): string[][] {
+  const row = (label: string, s: ControlPlaneResult['cold']) => [label, ms(s.webhookMs), ms(s.createFleetMs), ms(s.configStoredMs)];
+  return [row('first job (fresh containers)', c.cold), row(`warm p50 (${c.jobs - 1} jobs)`, c.warm.p50), row('warm max', c.warm.max)];
+}
+
+/** Seconds, as a range; [x, x] for one figure. */
+type Range = readonly [low: number, high: number];
+
+/** One step of the budget: its seconds on the stock, baked and stopped-pool paths, and where the figure comes from. */
+interface BudgetStep {
+  readonly step: string;
+  readonly seconds: readonly [stock: Range, baked: Range, stopped: Range];
+  readonly source: string;
+}
+
+const same = (r: Range): BudgetStep['seconds'] => [r, r, r];
+const range = ([low, high]: Range) => (low === high ? fixed(low, 1) : `${fixed(low, 1)} to ${fixed(high, 1)}`);
+
+/**
+ * The queue→online budget. Published and estimated figures are constants
+ * here, each with its source; the control plane is this run's measurement;
+ * the total is the sum of the rows.
+ */
+export function budgetSteps(c: ControlPlaneResult): BudgetStep[] {
+  const measured = c.warm.p50.configStoredMs / 1000;
+  return [
+    { step: 'GitHub sends the `workflow_job` delivery', seconds: same([0.5, 2]), source: 'estimate: GitHub publishes no delivery latency (its docs ask for an answer within 10 s)' },
+    { step: 'SQS to scale-up (event source mapping, batching window 0)', seconds: same([0, 1]), source: 'estimate from the AWS Lambda developer guide (the SQS event source long-polls and invokes as messages arrive)' },
+    { step: 'scale-up cold start (first job after idle)', seconds: same([0.1, 1]), source: 'published: AWS Lambda operator guide, cold starts "from under 100 ms to over 1 second"' },
+    { step: 'control plane: webhook → CreateFleet → JIT config stored', seconds: same([measured, measured]), source: 'measured here (above, warm p50), without AWS and GitHub latency' },
+    { step: 'AWS and GitHub API round trips (CreateFleet, JIT config, PutParameter)', seconds: same([1, 3]), source: 'estimate: not published' },
+    {
+      step: 'EC2 launch to the OS running user data',
+      seconds: [[15, 40], [15, 40], [3, 10]],
+      source: 'third-party measurements: depot.dev "Making EC2 boot time 8x faster" (2024; a stopped instance starts in seconds), martysweet.co.uk "EC2 Launch Times" (2023)',
+    },
+    { step: 'packages and runner download (3a and 3b side by side)', seconds: [[20, 40], [0, 0], [0, 0]], source: 'estimate: docs/ARCHITECTURE.md, "The boot, step by step"' },
+    { step: 'JIT config read, runner started and online at GitHub', seconds: same([3, 5]), source: 'estimate: docs/ARCHITECTURE.md, step 7' },
+    { step: 'GitHub assigns the queued job to the online runner', seconds: same([1, 10]), source: 'estimate: GitHub publishes no figure' },
+  ];
+}
+
+/** The budget table's rows, with the total. */
+export function budgetRows(c: ControlPlaneResult): string[][] {
+  const steps = budgetSteps(c);
+  const total = [0, 1, 2].map((i) => [steps.reduce((n, s) => n + s.seconds[i][0], 0), steps.reduce((n, s) => n + s.seconds[i][1], 0)] as const);
+  return [
+    ...steps.map((s) => [s.step, ...s.seconds.map(range), s.source]),
+    ['**total**', ...total.map(range), 'the sum of the rows above'],
+  ];
 }

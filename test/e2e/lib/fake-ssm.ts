@@ -70,7 +70,8 @@ const STANDARD_MAX_BYTES = 4096;
 
 export class FakeSsm {
   readonly parameters = new Map<string, StoredParameter>();
-  readonly calls: { command: CommandName; input: unknown }[] = [];
+  /** Every call, with performance.now() when it arrived (the bench times the control plane by it). */
+  readonly calls: { command: CommandName; input: unknown; at: number }[] = [];
   private readonly failures: { command: CommandName; error: Error; left: number; match?: (input: never) => boolean }[] = [];
 
   constructor(
@@ -112,7 +113,7 @@ export class FakeSsm {
   }
 
   private record(command: CommandName, input: unknown): void {
-    this.calls.push({ command, input });
+    this.calls.push({ command, input, at: performance.now() });
     const failure = this.failures.find((f) => f.command === command && f.left > 0 && (!f.match || f.match(input as never)));
     if (failure) {
       failure.left -= 1;

@@ -34,6 +34,8 @@ export interface Ec2Call {
   readonly input: CreateFleetCommandInput | DescribeInstancesCommandInput | CreateTagsCommandInput | TerminateInstancesCommandInput;
   /** Position among the calls of every fake. */
   readonly seq: number;
+  /** performance.now() when the call arrived (the bench times the control plane by it). */
+  readonly at: number;
 }
 
 /** Extra properties of a seeded instance. */
@@ -122,7 +124,7 @@ export class FakeEc2 {
   }
 
   private fail(command: CommandName, input: Ec2Call['input']): void {
-    this.calls.push({ command, input, seq: nextCallSequence() });
+    this.calls.push({ command, input, seq: nextCallSequence(), at: performance.now() });
     const failure = this.failures.find((f) => f.command === command && f.left > 0);
     if (failure) {
       failure.left -= 1;
