@@ -145,17 +145,22 @@ export class GitHubWorld {
     for (const job of queued) {
       const runner = [...this.connected.values()].find((r) => !r.job && r.runner.status === 'online' && this.serves(r, job));
       if (!runner) continue;
-      runner.job = job;
-      runner.runner.busy = true;
-      job.status = 'in_progress';
-      job.startedAt = new Date(this.now()).toISOString();
-      job.runnerId = runner.runner.id;
-      job.runnerName = runner.runner.name;
-      job.takenBy.push(runner.runner.name);
-      this.api.jobStatus.set(job.id, 'in_progress');
-      started.push(job);
+      started.push(this.start(runner, job));
     }
     return started;
+  }
+
+  /** `runner` takes `job`: both are busy from now on, as GitHub reports them. */
+  private start(runner: ConnectedRunner, job: SimJob): SimJob {
+    runner.job = job;
+    runner.runner.busy = true;
+    job.status = 'in_progress';
+    job.startedAt = new Date(this.now()).toISOString();
+    job.runnerId = runner.runner.id;
+    job.runnerName = runner.runner.name;
+    job.takenBy.push(runner.runner.name);
+    this.api.jobStatus.set(job.id, 'in_progress');
+    return job;
   }
 
   /** Seed of the `any` dispatch mode's draws. */
@@ -171,15 +176,7 @@ export class GitHubWorld {
       const candidates = [...this.jobs.values()].filter((j) => j.status === 'queued' && this.serves(runner, j));
       if (candidates.length === 0) continue;
       const job = candidates[Math.floor(this.random() * candidates.length)];
-      runner.job = job;
-      runner.runner.busy = true;
-      job.status = 'in_progress';
-      job.startedAt = new Date(this.now()).toISOString();
-      job.runnerId = runner.runner.id;
-      job.runnerName = runner.runner.name;
-      job.takenBy.push(runner.runner.name);
-      this.api.jobStatus.set(job.id, 'in_progress');
-      started.push(job);
+      started.push(this.start(runner, job));
     }
     return started;
   }
