@@ -90,6 +90,7 @@ export function forbiddenChecks(m: AppliedModule, other: AppliedModule): Check[]
   const tags = launchedTags(m, type, 'octo-org/app', 'scale-up');
   const untagged = { team: 'platform' };
   const otherTags = { ...tags, 'ghr:prefix': other.prefix };
+  const withoutType = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== 'ghr:runner-type'));
   const template = m.templates.get(type)!;
   const foreign = { ...[...other.templates.values()][0] };
   const launchers = [up, m.functions.get(`${m.prefix}-pool`)].filter((f): f is AppliedFunction => f !== undefined);
@@ -109,11 +110,8 @@ export function forbiddenChecks(m: AppliedModule, other: AppliedModule): Check[]
       { action: 'ec2:CreateFleet', resource: foreign.arn, why: 'CreateFleet from another module\'s template' },
       { action: 'ec2:CreateTags', resource: ec2(m, NEW.instance), context: { 'ec2:CreateAction': 'RunInstances', 'aws:TagKeys': [...Object.keys(tags), 'Name'], ...tagContext('aws:RequestTag', { ...tags, Name: 'x' }) }, why: 'tag on create with a key the module does not set' },
       { action: 'ec2:CreateTags', resource: ec2(m, NEW.instance), context: { 'ec2:CreateAction': 'RunInstances', 'aws:TagKeys': Object.keys(otherTags), ...tagContext('aws:RequestTag', otherTags) }, why: 'tag on create as another module\'s runner' },
-      (() => {
-        // aws:RequestTag/ghr:runner-type must equal one of the role's types: a launch that leaves it out is refused (#10 item 10).
-        const { ['ghr:runner-type']: _type, ...withoutType } = tags;
-        return { action: 'ec2:CreateTags', resource: ec2(m, NEW.instance), context: { 'ec2:CreateAction': 'CreateFleet', 'aws:TagKeys': Object.keys(withoutType), ...tagContext('aws:RequestTag', withoutType) }, why: 'tag on create without the runner-type tag' };
-      })(),
+      // aws:RequestTag/ghr:runner-type must equal one of the role's types: a launch that leaves it out is refused (#10 item 10).
+      { action: 'ec2:CreateTags', resource: ec2(m, NEW.instance), context: { 'ec2:CreateAction': 'CreateFleet', 'aws:TagKeys': Object.keys(withoutType), ...tagContext('aws:RequestTag', withoutType) }, why: 'tag on create without the runner-type tag' },
       { action: 'ec2:CreateTags', resource: ec2(m, NEW.instance), context: { 'ec2:CreateAction': 'CreateFleet', 'aws:TagKeys': Object.keys(tags), ...tagContext('aws:RequestTag', { ...tags, 'ghr:runner-type': 'not-a-type' }) }, why: 'tag on create as a runner type the role does not launch' },
       onInstance(m, 'ec2:CreateTags', OTHER_INSTANCE, untagged, { 'aws:TagKeys': ['ghr:prefix'], 'aws:RequestTag/ghr:prefix': m.prefix }, 'adopt an instance by tagging it with the prefix'),
       { action: 'iam:PassRole', resource: fn(m, `${m.prefix}-webhook`).role.arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: 'pass another role to EC2' },
