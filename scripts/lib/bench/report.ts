@@ -352,7 +352,7 @@ export function budgetSteps(c: ControlPlaneResult): BudgetStep[] {
   return [
     { step: 'GitHub sends the `workflow_job` delivery', seconds: same([0.5, 2]), source: 'estimate: GitHub publishes no delivery latency (its docs ask for an answer within 10 s)' },
     { step: 'SQS to scale-up (event source mapping, batching window 0)', seconds: same([0, 1]), source: 'estimate from the AWS Lambda developer guide (the SQS event source long-polls and invokes as messages arrive)' },
-    { step: 'scale-up cold start (first job after idle)', seconds: same([0.1, 1]), source: 'published: AWS Lambda operator guide, cold starts "from under 100 ms to over 1 second"' },
+    { step: 'scale-up cold start (first job after idle)', seconds: same([0.1, 1]), source: 'published: AWS Compute Blog, "Operating Lambda: Performance optimization – Part 1" (cold starts vary from under 100 ms to over 1 second)' },
     { step: 'control plane: webhook → CreateFleet → JIT config stored', seconds: same([measured, measured]), source: 'measured here (above, warm p50), without AWS and GitHub latency' },
     { step: 'AWS and GitHub API round trips (CreateFleet, JIT config, PutParameter)', seconds: same([1, 3]), source: 'estimate: not published' },
     {
