@@ -19,6 +19,7 @@ import { SharedFunctionSettings } from './shared/lambda-settings';
 import { IAM_PATH_PATTERN, POLICY_ARN_PATTERN, RoleSettings } from './shared/iam';
 import { ModuleKey } from './shared/module-key';
 import { PREFIX_PATTERN } from './shared/naming';
+import { LOG_LEVELS } from './contract/environment';
 import { isRunLabel } from './contract/run-label';
 import { validate, whenKnown } from './shared/validation';
 import { WebhookRedelivery } from './webhook/redelivery';
@@ -226,7 +227,6 @@ export interface GitHubRunnersProps {
   readonly tags?: Record<string, string>;
 }
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 /**
  * Ephemeral, autoscaling, self-hosted GitHub Actions runners on AWS: the
@@ -270,7 +270,7 @@ export class GitHubRunners extends Construct {
       },
       whenKnown(props.prefix, () => PREFIX_PATTERN.test(props.prefix), `prefix must be 1 to 20 lower-case letters, digits or hyphens, starting with a letter or digit (no "_": it separates a runner type in resource names), got "${props.prefix}"`),
       whenKnown(props.subnetIds, () => props.subnetIds.length > 0, 'subnetIds must list at least one subnet, got none'),
-      whenKnown(logLevel, () => LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
+      whenKnown(logLevel, () => (LOG_LEVELS as readonly string[]).includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`),
       whenKnown(props.roles?.path, () => IAM_PATH_PATTERN.test(props.roles?.path ?? '/'), `roles.path must start and end with "/", got "${props.roles?.path}"`),
       whenKnown(
         props.roles?.permissionsBoundary,

@@ -33,7 +33,7 @@ import type { RunnerConfigStore } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi, GitHubRunner } from '../shared/github/runners';
 import type { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered } from '../shared/runners/launch-fleet';
-import { mapLimited } from '../shared/runners/map-limited';
+import { mapLimited } from '../shared/concurrency';
 import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import { type PoolTopUpMessage } from '../../modules/contract/job-message';
 import type { PoolConfig } from './config';

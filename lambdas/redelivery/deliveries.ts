@@ -19,7 +19,7 @@
 import type { InvocationBudget } from '../shared/deadline';
 import { githubApiBaseUrl } from '../shared/github/base-url';
 import { type AppCredentials, type ClientSettings, createAppOctokit } from '../shared/github/octokit';
-import { WritePacer, type WritePacerOptions } from '../shared/github/write-pacer';
+import { WritePacer, type WritePacerOptions } from '../shared/concurrency';
 import type { Logger } from '../shared/logger';
 import type { HookDelivery } from './plan';
 

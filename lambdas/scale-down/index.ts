@@ -21,7 +21,7 @@ import type { Context } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLedger } from '../shared/aws/job-ledger';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
-import { WritePacer } from '../shared/github/write-pacer';
+import { WritePacer } from '../shared/concurrency';
 import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
 import { loadGitHubApp } from '../shared/github/app-settings';

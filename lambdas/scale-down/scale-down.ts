@@ -49,6 +49,7 @@ import type { Ec2Runners, RunnerInstance } from '../shared/aws/ec2-runners';
 import { DELETE_PARAMETERS_MAX, RunnerConfigHousekeeping, StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import type { GitHubAppApi, RunnerRemoval } from '../shared/github/runners';
 import { type RunnerTarget, instanceIdOfRunner, runnerTargetFromOwnerTag } from '../shared/runners/identity';
+import { mapLimited } from '../shared/concurrency';
 import { Logger } from '../shared/logger';
 import type { ScaleDownConfig } from './config';
 import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, staleRunnerConfigs } from './decide';
@@ -530,14 +531,6 @@ class Run {
   }
 }
 
-/** `fn` over `items` with at most `limit` calls in flight. */
-async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * The orphan sightings to judge by: this container's memory, plus the

@@ -56,7 +56,7 @@ import { runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
-import { mapLimited } from '../shared/runners/map-limited';
+import { mapLimited } from '../shared/concurrency';
 import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import type { ScaleUpConfig } from './config';
 import { OwnerGroup, QueuedJob, assignInstances, collapseDuplicateJobs, fleetClientToken, groupByOwner, planScaleUp } from './plan';

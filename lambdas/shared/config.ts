@@ -3,11 +3,7 @@
  * once per container, collect every problem, and fail with one message that
  * lists them all.
  */
-import { type CommonEnvironment, DEFAULT_METRICS_NAMESPACE } from '../../modules/contract/environment';
-import type { LogLevel } from './logger';
-
-/** Log levels LOG_LEVEL accepts. */
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+import { type CommonEnvironment, DEFAULT_METRICS_NAMESPACE, LOG_LEVELS, type LogLevel } from '../../modules/contract/environment';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

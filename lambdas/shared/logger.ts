@@ -10,9 +10,10 @@
  * logger has no way to know, so the rule is enforced at the call sites and by
  * tests that scan captured log output.
  */
+import type { LogLevel } from '../../modules/contract/environment';
 import type { MetricDimension, MetricName } from '../../modules/contract/metrics';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel };
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

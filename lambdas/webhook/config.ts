@@ -3,13 +3,10 @@
  * the construct sets. Every problem is collected and reported in one
  * ConfigError.
  */
-import { DEFAULT_METRICS_NAMESPACE, type WebhookEnvironment } from '../../modules/contract/environment';
+import { DEFAULT_METRICS_NAMESPACE, LOG_LEVELS, type LogLevel, type WebhookEnvironment } from '../../modules/contract/environment';
 import { type RunnerTypeRoutes, validateRunnerTypeRoutes } from '../../modules/contract/runner-types';
 import { EnvReader } from '../shared/config';
-import { LogLevel } from '../shared/logger';
 
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Settings of the webhook Lambda. */
 export interface WebhookConfig {

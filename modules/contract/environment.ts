@@ -16,6 +16,12 @@
  * with modules/.
  */
 
+/** The levels LOG_LEVEL (and the `log_level` input) accepts, lowest first: the one list the constructs, the HCL validation and the Lambdas' logger share. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** What every function of the module holds. */
 export interface CommonEnvironment {
   /** debug, info, warn or error, any case. @default "info" */

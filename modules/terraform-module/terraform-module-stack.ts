@@ -19,7 +19,7 @@ import { DEFAULT_WEBHOOK_RESERVED_CONCURRENCY, DEFAULT_WEBHOOK_THROTTLING } from
 import { SCALE_UP_MIN_TIMEOUT_SECONDS } from '../runners/scale-up';
 import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '../runners/scale-down';
 import { PREFIX_PATTERN } from '../shared/naming';
-import { LIMITS } from '../contract/environment';
+import { LIMITS, LOG_LEVELS } from '../contract/environment';
 import { RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
@@ -371,8 +371,8 @@ class ModuleVariables {
     this.logLevel = new TerraformVariable(scope, 'log_level', {
       type: 'string',
       default: 'info',
-      description: 'Lambda log level: debug, info, warn or error.',
-      validation: [{ condition: '${contains(["debug", "info", "warn", "error"], var.log_level)}', errorMessage: 'log_level must be debug, info, warn or error.' }],
+      description: `Lambda log level: ${LOG_LEVELS.join(', ')}.`,
+      validation: [{ condition: `\${contains(${JSON.stringify(LOG_LEVELS)}, var.log_level)}`, errorMessage: `log_level must be one of ${LOG_LEVELS.join(', ')}.` }],
     });
     this.loggingRetentionInDays = new TerraformVariable(scope, 'logging_retention_in_days', {
       type: 'number',

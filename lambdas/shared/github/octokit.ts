@@ -23,7 +23,7 @@ import { Agent } from 'undici';
 import { DeadlineExceededError, InvocationBudget } from '../deadline';
 import { Logger } from '../logger';
 import { InstallationToken, InstallationTokenCache } from './token-cache';
-import { WritePacer } from './write-pacer';
+import { WritePacer } from '../concurrency';
 
 const GitHubOctokit = Octokit.plugin(throttling, retry);
 

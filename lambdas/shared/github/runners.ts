@@ -24,7 +24,7 @@ import type { RunnerTarget } from '../runners/identity';
 import { githubApiBaseUrl } from './base-url';
 import { AppCredentials, ClientSettings, GitHubClient, createAppOctokit, createInstallationOctokit } from './octokit';
 import { InstallationTokenCache, sharedInstallationTokenCache } from './token-cache';
-import { WritePacer, WritePacerOptions } from './write-pacer';
+import { WritePacer, WritePacerOptions } from '../concurrency';
 
 /** What {@link GitHubInstallationApi.generateJitConfig} needs. */
 export type JitConfigRequest = RunnerTarget & {

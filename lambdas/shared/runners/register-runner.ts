@@ -8,6 +8,7 @@ import type { RunnerConfigStore, RunnerRegistration } from '../aws/jit-config-st
 import { githubWebUrl } from '../github/base-url';
 import type { GitHubInstallationApi, RegistrationToken } from '../github/runners';
 import type { Logger } from '../logger';
+import { onceAsync } from '../config';
 import { type OwnedTarget, type RunnerTarget, runnerNameOf } from './identity';
 
 /** How runners register. */
@@ -63,7 +64,7 @@ export async function resolveRunnerGroupId(
 export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistrar {
   const { github, configStore, target, settings, runnerGroupId } = options;
   const typeLabels = registrationLabels(settings.labels);
-  const registrationToken = memo((): Promise<RegistrationToken> => github.createRegistrationToken(target));
+  const registrationToken = onceAsync((): Promise<RegistrationToken> => github.createRegistrationToken(target));
   return {
     async register(instanceId, log, extraLabels = []) {
       const name = runnerNameOf(settings.prefix, instanceId);
@@ -105,8 +106,3 @@ function withLabels(labels: readonly string[], extra: readonly string[]): string
   return [...labels, ...extra.filter((l) => !have.has(l.toLowerCase()))];
 }
 
-/** Call `fn` at most once; a failure is shared by every caller. */
-function memo<T>(fn: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= fn());
-}

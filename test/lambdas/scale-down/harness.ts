@@ -11,7 +11,7 @@ import { createEc2Runners } from '../../../lambdas/shared/aws/ec2-runners';
 import { createRunnerConfigHousekeeping } from '../../../lambdas/shared/aws/jit-config-store';
 import { GitHubAppApi, createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
-import type { WritePacerOptions } from '../../../lambdas/shared/github/write-pacer';
+import type { WritePacerOptions } from '../../../lambdas/shared/concurrency';
 import { Logger } from '../../../lambdas/shared/logger';
 import { ScaleDownConfig, loadScaleDownConfig } from '../../../lambdas/scale-down/config';
 import { DecideInstance, DecideLimits, DecideRunner } from '../../../lambdas/scale-down/decide';

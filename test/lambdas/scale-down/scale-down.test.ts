@@ -7,7 +7,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { GitHubAppApi } from '../../../lambdas/shared/github/runners';
 import type { RunnerTarget } from '../../../lambdas/shared/runners/identity';
-import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
+import { WritePacer } from '../../../lambdas/shared/concurrency';
 import { DEADLINE_MARGIN_MS, emptyMemory, scaleDown } from '../../../lambdas/scale-down/scale-down';
 import { nextCallSequence } from '../shared/call-sequence';
 import { ec2Error } from '../shared/fake-ec2';

@@ -2,7 +2,7 @@ import { githubApiBaseUrl, githubWebUrl } from '../../../lambdas/shared/github/b
 import { InvalidPrivateKeyError, normalisePrivateKey } from '../../../lambdas/shared/github/private-key';
 import { GitHubAppApi, GitHubAppOptions, RunnerGroupNotFoundError, createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
-import { WritePacer } from '../../../lambdas/shared/github/write-pacer';
+import { WritePacer } from '../../../lambdas/shared/concurrency';
 import { Logger } from '../../../lambdas/shared/logger';
 import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from './fake-github';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInstallationOctokit } from '../../../../lambdas/shared/github/octokit';
 import { InstallationTokenCache } from '../../../../lambdas/shared/github/token-cache';
-import { WritePacer } from '../../../../lambdas/shared/github/write-pacer';
+import { WritePacer } from '../../../../lambdas/shared/concurrency';
 import { Logger } from '../../../../lambdas/shared/logger';
 
 describe('GitHub client TLS verification (ghes_ssl_verify)', () => {

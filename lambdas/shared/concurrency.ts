@@ -1,4 +1,24 @@
 /**
+ * Bounded concurrency for the Lambdas: how many calls run at once
+ * ({@link mapLimited}) and how fast GitHub writes start ({@link WritePacer}).
+ * One copy of each, shared by every function (issue #14 item 5).
+ */
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
  * Paces GitHub writes (POST, PATCH, PUT, DELETE) to GitHub's secondary rate
  * limits instead of @octokit/plugin-throttling's default of one write per
  * second in series.
