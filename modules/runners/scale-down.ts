@@ -18,6 +18,7 @@ import { JobQueues } from './job-queues';
 import { BoundRunnerTypes } from './runner-types';
 import type { JobLedgerTable } from './scale-up';
 import { LIMITS, type ScaleDownEnvironment } from '../contract/environment';
+import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 /** Relaunches per job before giving up, by default (job_retry.max_attempts). */
 export const DEFAULT_JOB_RETRY_MAX_ATTEMPTS = 2;
@@ -116,7 +117,7 @@ export class ScaleDown extends Construct {
       : {};
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-scale-down`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.scaleDown),
       description: 'Removes idle runners, orphan instances, ghost registrations and leftover runner configs',
       code: props.code,
       key: props.key,

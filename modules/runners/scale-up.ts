@@ -14,7 +14,7 @@ import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
-import { perTypeName } from '../shared/naming';
+import { perTypeName, PER_TYPE_FUNCTION_KINDS } from '../shared/naming';
 import { validate, whenKnown } from '../shared/validation';
 import { Statement } from '../shared/iam';
 import { JobQueues } from './job-queues';
@@ -170,7 +170,7 @@ export class ScaleUp extends Construct {
     const instanceArns = `arn:${partition}:ec2:${region}:${accountId}:instance/*`;
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: perTypeName(props.prefix, 'scale-up', it.key),
+      functionName: perTypeName(props.prefix, PER_TYPE_FUNCTION_KINDS.scaleUp, it.key),
       description: 'Launches one ephemeral JIT runner per queued job for one runner type',
       code: props.code,
       key: props.key,

@@ -16,6 +16,7 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import type { TerminationWatcherEnvironment } from '../contract/environment';
+import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 export interface TerminationWatcherProps {
   readonly prefix: string;
@@ -66,7 +67,7 @@ export class TerminationWatcher extends Construct {
     const failed = this.retryQueue.deadLetterQueue;
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-termination-watcher`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.terminationWatcher),
       description: 'Deregisters the runner of an instance that is interrupted, shutting down or terminated',
       code: props.code,
       key: props.key,

@@ -30,7 +30,7 @@ import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
-import { perTypeName } from '../shared/naming';
+import { perTypeName, FUNCTION_KINDS, functionName } from '../shared/naming';
 import { validate, whenKnown } from '../shared/validation';
 import { address } from '../shared/iteration';
 import { JobQueues } from './job-queues';
@@ -124,7 +124,7 @@ export class WarmPool extends Construct {
       ' } if length(val.pool_config) > 0 })}';
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-pool`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.pool),
       description: 'Keeps the warm pools of idle runners topped up during their schedule windows',
       code: props.code,
       key: props.key,

@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { policyDocument } from './iam';
 import { address } from './iteration';
 import { validate, whenKnown } from './validation';
+import { FUNCTION_KINDS, PER_TYPE_FUNCTION_KINDS, functionName, perTypeName } from './naming';
 
 export interface ModuleKeyProps {
   /** Names the alias `alias/<prefix>` and scopes the log groups the key serves. */
@@ -135,7 +136,13 @@ export class ModuleKey extends Construct {
           {
             test: 'ArnLike',
             variable: 'kms:EncryptionContext:aws:logs:arn',
-            values: [logGroupArn(`/aws/lambda/${prefix}-*`), logGroupArn(`/github-runners/${prefix}/*`)],
+            // Each function's group by name: `/aws/lambda/<prefix>-*` would also
+            // match the groups of a module with a longer prefix (`gh` and `gh-ci`).
+            values: [
+              ...Object.values(FUNCTION_KINDS).map((kind) => logGroupArn(`/aws/lambda/${functionName(prefix, kind)}`)),
+              ...Object.values(PER_TYPE_FUNCTION_KINDS).map((kind) => logGroupArn(`/aws/lambda/${perTypeName(prefix, kind, '*')}`)),
+              logGroupArn(`/github-runners/${prefix}/*`),
+            ],
           },
         ],
       },

@@ -29,3 +29,28 @@ export const RUNNER_TYPE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export function perTypeName(prefix: string, kind: string, type: string): string {
   return `${prefix}-${kind}${TYPE_SEPARATOR}${type}`;
 }
+
+/**
+ * The kind of each module-wide Lambda function: the function, its role and
+ * its log group `/aws/lambda/<prefix>-<kind>` are named from it. The module
+ * key serves exactly these log groups (module-key.ts), so a new function
+ * must be listed here.
+ */
+export const FUNCTION_KINDS = {
+  webhook: 'webhook',
+  redelivery: 'webhook-redelivery',
+  syncer: 'syncer',
+  scaleDown: 'scale-down',
+  terminationWatcher: 'termination-watcher',
+  pool: 'pool',
+} as const;
+
+/** The kind of each per-type Lambda function, named `<prefix>-<kind>_<type>`. */
+export const PER_TYPE_FUNCTION_KINDS = {
+  scaleUp: 'scale-up',
+} as const;
+
+/** The name of the module-wide function of `kind`: `<prefix>-<kind>`. */
+export function functionName(prefix: string, kind: (typeof FUNCTION_KINDS)[keyof typeof FUNCTION_KINDS]): string {
+  return `${prefix}-${kind}`;
+}

@@ -20,6 +20,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import type { SyncerEnvironment } from '../contract/environment';
+import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 /** Where in the bucket the runner tarballs go; one stable key per architecture. */
 export const RUNNER_BINARIES_KEY_PREFIX = 'actions-runner/';
@@ -93,7 +94,7 @@ export class RunnerBinariesSyncer extends Construct {
 
     const objects = `${this.bucket.arn}/${RUNNER_BINARIES_KEY_PREFIX}*`;
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-syncer`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.syncer),
       description: 'Copies the actions/runner release into the runner binaries bucket when it changed',
       code: props.code,
       key: props.key,

@@ -18,6 +18,7 @@ import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
+import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 /** Default schedule: every 5 minutes, so a failed delivery waits at most about 5 minutes for its redelivery. */
 export const DEFAULT_REDELIVERY_SCHEDULE = 'cron(*/5 * * * ? *)';
@@ -72,7 +73,7 @@ export class WebhookRedelivery extends Construct {
     ]);
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-webhook-redelivery`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.redelivery),
       description: "Redelivers failed workflow_job webhook deliveries once, from the GitHub App's delivery log",
       code: props.code,
       key: props.key,

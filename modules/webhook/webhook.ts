@@ -23,6 +23,7 @@ import { validate, whenKnown } from '../shared/validation';
 import type { JobLedgerTable } from '../runners/scale-up';
 import type { WebhookEnvironment } from '../contract/environment';
 import type { RunnerTypeRoute } from '../contract/runner-types';
+import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 export const WEBHOOK_ROUTE = 'POST /webhook';
 
@@ -115,7 +116,7 @@ export class Webhook extends Construct {
     );
 
     this.function = new ModuleFunction(this, 'lambda', {
-      functionName: `${props.prefix}-webhook`,
+      functionName: functionName(props.prefix, FUNCTION_KINDS.webhook),
       description: 'Verifies GitHub workflow_job webhooks and routes queued jobs to their runner type queue',
       code: props.code,
       key: props.key,

@@ -203,6 +203,29 @@ describe('resource names', () => {
     );
   });
 
+  it("should let the module key serve every log group of its instance and none of another prefix's", () => {
+    // The key policy's CloudWatch Logs condition (module-key.ts) is an ArnLike
+    // on the log group's ARN: `*` matches any run of characters.
+    const statement = Object.values((stack.data?.aws_iam_policy_document ?? {}) as Record<string, { statement?: { sid?: string; condition?: { values: string[] }[] }[] }>)
+      .flatMap((d) => d.statement ?? [])
+      .find((st) => st.sid === 'KeyUseByCloudWatchLogs');
+    const patterns = statement?.condition?.[0]?.values.map((v) => v.slice(v.indexOf(':log-group:') + ':log-group:'.length)) ?? [];
+    expect(patterns.length).toBeGreaterThan(1);
+    const served = (prefix: string, name: string) =>
+      patterns.some((p) => new RegExp(`^${p.replace(/\$\{var\.prefix\}/g, prefix).split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`).test(name));
+    const logGroups = (prefix: string, types: string[]) =>
+      [...namesOf(prefix, types).keys()].filter((id) => id.startsWith('aws_cloudwatch_log_group ')).map((id) => id.slice('aws_cloudwatch_log_group '.length));
+    // The review's case: prefix gh with `/aws/lambda/gh-*` also served gh-ci's functions.
+    expect(logGroups('gh-ci', ['default']).filter((g) => served('gh', g))).toEqual([]);
+    fc.assert(
+      fc.property(instance, instance, (a, b) => {
+        expect(logGroups(a.prefix, a.types).filter((g) => !served(a.prefix, g))).toEqual([]);
+        if (a.prefix !== b.prefix) expect(logGroups(b.prefix, b.types).filter((g) => served(a.prefix, g))).toEqual([]);
+      }),
+      { numRuns: 1000, seed: 12_07 },
+    );
+  });
+
   it('should keep every name within its AWS length limit at the longest prefix and type name', () => {
     const prefix = 'p'.repeat(20);
     const type = 't'.repeat(32);
