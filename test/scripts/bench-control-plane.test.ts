@@ -35,6 +35,12 @@ describe('bench: the queue→online budget', () => {
     expect(row[4]).toMatch(/^measured here/);
   });
 
+  it('should round the measured time up, so a few milliseconds never show as 0.0', () => {
+    const fast = { webhookMs: 0.5, createFleetMs: 1, configStoredMs: 21 };
+    const row = budgetRows({ jobs: 5, cold: fast, warm: { p50: fast, max: fast } }).find((r) => r[0].startsWith('control plane'))!;
+    expect(row.slice(1, 4)).toEqual(['0.1', '0.1', '0.1']);
+  });
+
   it('should total each path as the sum of its rows, and give every other row a source', () => {
     const steps = budgetSteps(result);
     const rows = budgetRows(result);
