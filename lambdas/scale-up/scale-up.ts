@@ -456,6 +456,8 @@ class BatchRun {
         ghesUrl: this.config.ghesUrl,
       },
       runnerGroupId,
+      // This invocation holds the jobs' locks: a 409 is a crashed attempt's registration of the same instance.
+      takeOverEarlierRegistration: true,
     });
     await mapLimited(assigned, CONCURRENCY, async ({ item, instance }) => {
       const ilog = item.log.withKeys({ instanceId: instance.instanceId });

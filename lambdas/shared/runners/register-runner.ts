@@ -33,6 +33,15 @@ export interface RegistrarOptions {
   readonly settings: RegistrationSettings;
   /** From {@link resolveRunnerGroupId}. */
   readonly runnerGroupId: number | undefined;
+  /**
+   * When the runner's name is already registered (409), take that earlier
+   * registration over (see takeOverEarlierRegistration) instead of failing.
+   * Only for a caller that knows no one else is registering the instance
+   * now: scale-up holds the job's lock, whose earlier holder died. The warm
+   * pool's concurrent deliveries register the same instances at once, so it
+   * keeps the 409. @default false
+   */
+  readonly takeOverEarlierRegistration?: boolean;
 }
 
 /** Registers the instances of one owner. */
@@ -62,7 +71,7 @@ export async function resolveRunnerGroupId(
 
 /** A registrar for one owner; in token mode the owner's instances share one registration token, asked for on first use. */
 export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistrar {
-  const { github, configStore, target, settings, runnerGroupId } = options;
+  const { github, configStore, target, settings, runnerGroupId, takeOverEarlierRegistration: takeOver = false } = options;
   const typeLabels = registrationLabels(settings.labels);
   const registrationToken = onceAsync((): Promise<RegistrationToken> => github.createRegistrationToken(target));
   return {
@@ -70,7 +79,16 @@ export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistra
       const name = runnerNameOf(settings.prefix, instanceId);
       const labels = withLabels(typeLabels, extraLabels);
       if (settings.jitConfig) {
-        const jit = await github.generateJitConfig({ ...target, name, labels, runnerGroupId, workFolder: '_work' });
+        const request = { ...target, name, labels, runnerGroupId, workFolder: '_work' };
+        let jit;
+        try {
+          jit = await github.generateJitConfig(request);
+        } catch (error) {
+          if (!takeOver || !isNameTaken(error)) throw error;
+          const earlier = await takeOverEarlierRegistration(github, target, name, log);
+          if (earlier === 'kept') return;
+          jit = await github.generateJitConfig(request);
+        }
         try {
           await configStore.putRunnerConfig(instanceId, { mode: 'jit', jit_config: jit.encodedJitConfig });
         } catch (error) {
@@ -92,6 +110,38 @@ export function createRunnerRegistrar(options: RegistrarOptions): RunnerRegistra
       await configStore.putRunnerConfig(instanceId, registration);
     },
   };
+}
+
+/**
+ * Whether GitHub refused a JIT config because a runner of that name exists:
+ * 409 "Already exists - A runner with the same name already exists" (REST API,
+ * "Create configuration for a just-in-time runner": 409 Conflict).
+ */
+function isNameTaken(error: unknown): boolean {
+  return (error as { status?: number }).status === 409;
+}
+
+/**
+ * The name `<prefix>-<instance id>` is taken: only an earlier attempt for this
+ * very instance can have registered it. That is a scale-up that died after
+ * registering and before recording the launch; its redelivery gets the same
+ * instance back from CreateFleet (same ClientToken). An online runner (idle
+ * or busy) read its config and connected: it is kept, and the job keeps its
+ * runner rather than getting a second one. An offline one may never have had
+ * its config stored (the crash fell between the two calls): it is deleted and
+ * registered again, and the new config overwrites any stored one. If the
+ * instance had read the old config and was still connecting, its runner
+ * fails and the instance ends; the job ledger's relaunch serves the job.
+ */
+async function takeOverEarlierRegistration(github: GitHubInstallationApi, target: RunnerTarget, name: string, log: Logger): Promise<'kept' | 'deleted'> {
+  const [earlier] = await github.listRunners(target, { name });
+  if (earlier?.status === 'online') {
+    log.warn('runner already registered and online from an earlier attempt for this instance; kept', { runnerName: name, busy: earlier.busy });
+    return 'kept';
+  }
+  if (earlier) await github.deleteRunner(target, earlier.id);
+  log.warn('runner name already registered, offline, by an earlier attempt for this instance; registering it again', { runnerName: name, deleted: earlier !== undefined });
+  return 'deleted';
 }
 
 /** The runner type's labels with `self-hosted` first, as the webhook's routing assumes. */
