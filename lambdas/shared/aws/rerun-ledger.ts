@@ -89,12 +89,14 @@ export function createRerunLedger(dynamodb: DynamoDBClient, options: RerunLedger
           TableName,
           Key: key(jobId),
           UpdateExpression: 'SET rerun_state = :interrupted, #at = :now, rerun_tries = :zero, #pending = :pending, interrupted_instance_id = :instance',
-          // The job must be one the ledger holds, not done, not recorded yet, and
-          // on this runner: the runner GitHub said took it (in_progress), or, with
-          // no in_progress seen, the instance launched for it.
+          // The job must be one the ledger holds, not recorded yet, and on this
+          // runner: the runner GitHub said took it (in_progress), or, with no
+          // in_progress seen, the instance launched for it. (An ephemeral runner
+          // runs one job, so a busy runner's job is not completed.) AND binds
+          // tighter than OR, as in DynamoDB's condition grammar.
           ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(rerun_state) AND (attribute_not_exists(job_state) OR job_state <> :completed) AND ' +
-            '(runner_name = :runner OR (attribute_not_exists(runner_name) AND instance_id = :instance))',
+            'attribute_exists(pk) AND attribute_not_exists(rerun_state) AND runner_name = :runner OR ' +
+            'attribute_exists(pk) AND attribute_not_exists(rerun_state) AND attribute_not_exists(runner_name) AND instance_id = :instance',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
             ':interrupted': S('interrupted'),
@@ -103,7 +105,6 @@ export function createRerunLedger(dynamodb: DynamoDBClient, options: RerunLedger
             ':pending': S(INDEX.hashValue),
             ':instance': S(instanceId),
             ':runner': S(runnerName),
-            ':completed': S('completed'),
           },
         }),
       );
@@ -114,9 +115,9 @@ export function createRerunLedger(dynamodb: DynamoDBClient, options: RerunLedger
         new QueryCommand({
           TableName,
           IndexName: INDEX.name,
-          KeyConditionExpression: '#pending = :pending',
-          ExpressionAttributeNames: { '#pending': INDEX.hashKey },
-          ExpressionAttributeValues: { ':pending': S(INDEX.hashValue) },
+          KeyConditionExpression: '#pending = :pending AND #at <= :now',
+          ExpressionAttributeNames: { '#pending': INDEX.hashKey, '#at': INDEX.rangeKey },
+          ExpressionAttributeValues: { ':pending': S(INDEX.hashValue), ':now': N(nowSeconds()) },
           ScanIndexForward: true,
           Limit: limit,
         }),
@@ -176,7 +177,7 @@ export function createRerunLedger(dynamodb: DynamoDBClient, options: RerunLedger
           TableName,
           Key: key(job.jobId),
           UpdateExpression: 'SET rerun_state = :givenUp, rerun_given_up_at = :now REMOVE #pending',
-          ConditionExpression: 'rerun_state IN (:interrupted, :requested) AND rerun_tries = :tries',
+          ConditionExpression: 'rerun_state = :interrupted AND rerun_tries = :tries OR rerun_state = :requested AND rerun_tries = :tries',
           ExpressionAttributeNames: { '#pending': INDEX.hashKey },
           ExpressionAttributeValues: {
             ':givenUp': S('rerun-given-up'),
