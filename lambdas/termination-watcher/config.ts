@@ -40,7 +40,11 @@ export function loadTerminationWatcherConfig(env: NodeJS.ProcessEnv): Terminatio
   // SQS allows DelaySeconds 0 to 900; the construct checks the same range.
   const retryDelaySeconds = reader.int('RETRY_DELAY_SECONDS', 60, 0, 900);
   const maxAttempts = reader.int('MAX_ATTEMPTS', 10, 1, 100);
-  const spotInterruptionRerun = reader.bool('ENABLE_SPOT_INTERRUPTION_RERUN', false) ? { tableName: reader.string('JOB_LEDGER_TABLE_NAME') } : undefined;
+  // The construct may write the table with the option off (the option is a Terraform variable), so it is read either way.
+  const rerunOn = reader.bool('ENABLE_SPOT_INTERRUPTION_RERUN', false);
+  const ledgerTable = reader.string('JOB_LEDGER_TABLE_NAME', '');
+  if (rerunOn && ledgerTable === '') reader.problem('JOB_LEDGER_TABLE_NAME is required when ENABLE_SPOT_INTERRUPTION_RERUN is "true"');
+  const spotInterruptionRerun = rerunOn ? { tableName: ledgerTable } : undefined;
   const metricsNamespace = reader.metricsNamespace();
   const logLevel = reader.logLevel();
   reader.done();
