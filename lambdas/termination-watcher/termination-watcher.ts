@@ -108,6 +108,14 @@ export async function handleInstanceNotice(notice: InstanceNotice, settings: Wat
       return { status: 'not-found', owner, runnerName };
     }
     log = log.withKeys({ runnerId: runner.id });
+    const spot = notice.reason === 'spot-interruption' || instance.lifecycle === 'spot';
+    // Recorded before the delete when GitHub lists the runner busy, so a failed
+    // invocation's retry (which may find the runner gone) still records it.
+    let recorded = false;
+    if (runner.busy && spot && deps.interruptions) {
+      recorded = true;
+      if (await recordInterruption(deps.interruptions, instance.jobId, instance.instanceId, runnerName, log)) counts.JobsInterrupted = 1;
+    }
     const removal = await api.removeRunner(target, runner.id);
     if (removal === 'deleted') {
       counts.RunnersDeregistered = 1;
@@ -120,7 +128,7 @@ export async function handleInstanceNotice(notice: InstanceNotice, settings: Wat
       counts.DeregistrationRetries = 1;
       log.info('runner is running a job (422); retry scheduled', { attempt: 1 });
     }
-    if ((runner.busy || removal === 'busy') && deps.interruptions && (notice.reason === 'spot-interruption' || instance.lifecycle === 'spot')) {
+    if (!recorded && removal === 'busy' && spot && deps.interruptions) {
       if (await recordInterruption(deps.interruptions, instance.jobId, instance.instanceId, runnerName, log)) counts.JobsInterrupted = 1;
     }
     return { status: removal === 'busy' ? 'retry-scheduled' : removal, owner, runnerName, runnerId: runner.id };
