@@ -168,6 +168,15 @@ export interface GitHubRunnersProps {
   readonly subnetIds: string[];
   /** Organisation-level runners (true) or repository-level runners (false). @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
+  /**
+   * Re-run, once, a job whose busy spot runner was interrupted (issue #11
+   * item 4): the termination watcher records the job in the job ledger, and
+   * scale-down asks GitHub to re-run it once its workflow run has completed
+   * (GitHub refuses before), giving up after 6 hours. The GitHub App then
+   * needs the repository permission Actions: write.
+   * @default false
+   */
+  readonly enableSpotInterruptionRerun?: boolean | IResolvable;
   /** SSM parameter names for the GitHub App's secrets; the Lambdas read the values at run time. */
   readonly githubApp: GitHubAppParameters;
   /** The kinds of runner and the jobs they serve. @default RunnerTypes.default() */
@@ -386,6 +395,7 @@ export class GitHubRunners extends Construct {
       ...github,
       ...props.scaleDown,
       jobRetry: { ledger: this.scaleUp.ledger, queues: this.queues, runnerTypes, ...props.scaleDown?.jobRetry },
+      spotInterruptionRerun: { ledger: this.scaleUp.ledger, enable: props.enableSpotInterruptionRerun },
       tags,
     });
     this.terminationWatcher = new TerminationWatcher(this, 'termination-watcher', {
@@ -394,6 +404,7 @@ export class GitHubRunners extends Construct {
       code: props.lambdaCode?.terminationWatcher ?? LambdaCode.fromBundle('termination-watcher'),
       lambda,
       ...github,
+      spotInterruptionRerun: { ledger: this.scaleUp.ledger, enable: props.enableSpotInterruptionRerun },
       tags,
     });
     if (types.hasPools() !== false) {

@@ -43,6 +43,11 @@ export interface ScaleDownConfig extends GitHubAppSettings {
     readonly tableName: string;
     readonly queueUrls: Readonly<Record<string, string>>;
   };
+  /**
+   * The re-run of spot-interrupted jobs (rerun.ts); undefined when off.
+   * ENABLE_SPOT_INTERRUPTION_RERUN ("true") needs JOB_LEDGER_TABLE_NAME.
+   */
+  readonly spotInterruptionRerun?: { readonly tableName: string };
 }
 
 /** Most relaunches per job the module accepts (job_retry.max_attempts). */
@@ -71,6 +76,10 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
     const strandedMinutes = reader.int('JOB_STRANDED_MINUTES', fallback, min, max);
     jobRetry = { maxAttempts, strandedMinutes, tableName, queueUrls };
   }
+  let spotInterruptionRerun: ScaleDownConfig['spotInterruptionRerun'];
+  if (reader.bool('ENABLE_SPOT_INTERRUPTION_RERUN', false)) {
+    spotInterruptionRerun = { tableName: jobRetry?.tableName ?? reader.string('JOB_LEDGER_TABLE_NAME') };
+  }
   reader.done();
   return {
     prefix,
@@ -83,5 +92,6 @@ export function loadScaleDownConfig(env: NodeJS.ProcessEnv): ScaleDownConfig {
     metricsNamespace,
     logLevel,
     ...(jobRetry && { jobRetry }),
+    ...(spotInterruptionRerun && { spotInterruptionRerun }),
   };
 }

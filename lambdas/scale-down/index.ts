@@ -20,6 +20,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLedger } from '../shared/aws/job-ledger';
+import { createRerunLedger } from '../shared/aws/rerun-ledger';
 import { createRunnerConfigHousekeeping } from '../shared/aws/jit-config-store';
 import { WritePacer } from '../shared/concurrency';
 import { startContext } from '../shared/handler';
@@ -105,6 +106,9 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
       // A token bucket of one call, refilled SSM_DELETES_PER_SECOND times a second.
       ssmPacer: new WritePacer({ burst: 1, perMinute: SSM_DELETES_PER_SECOND * 60 }),
       ...(config.jobRetry && { relaunch: relaunchDeps(config.jobRetry) }),
+      ...(config.spotInterruptionRerun && {
+        rerun: { ledger: createRerunLedger(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 4 }), { tableName: config.spotInterruptionRerun.tableName }) },
+      }),
     },
   };
 }

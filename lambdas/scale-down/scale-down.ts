@@ -30,6 +30,9 @@
  *    set: per runner type, launched jobs still queued at GitHub after the boot
  *    time, beyond the type's idle online runners, go back on the type's queue;
  *    those queued at GitHub longer than `strandedMinutes` are counted (JobsStranded).
+ * 5b. The re-run of spot-interrupted jobs (rerun.ts), when `deps.rerun` is
+ *    set and not in a dry run: jobs the termination watcher recorded as
+ *    interrupted are re-run once their workflow run has completed, once.
  * 6. Delete stale runner configs in DeleteParameters batches of 10, paced.
  * 7. One summary line and one EMF metrics line.
  *
@@ -56,6 +59,8 @@ import { KEEP_REASONS, KeepReason, OwnerRunners, ScaleDownPlan, decide, isLive, 
 import { type AwaitingJob, type JobLedger } from '../shared/aws/job-ledger';
 import { parseJobMessage } from '../../modules/contract/job-message';
 import { type JobRequeue, type RelaunchSummary, reconcileJobs } from './relaunch';
+import type { RerunLedger } from '../shared/aws/rerun-ledger';
+import { type RerunSummary, rerunInterruptedJobs } from './rerun';
 
 /** Something that lets one more call start when it resolves (a token bucket). */
 export interface Pacer {
@@ -102,6 +107,10 @@ export interface ScaleDownDependencies {
     /** Minutes queued at GitHub after which a job no runner is coming for counts as stranded (JobsStranded). @default never */
     readonly strandedMinutes?: number;
   };
+  /** The re-run of spot-interrupted jobs (rerun.ts; ENABLE_SPOT_INTERRUPTION_RERUN). @default none: off */
+  readonly rerun?: {
+    readonly ledger: RerunLedger;
+  };
 }
 
 /** No GitHub delete or DeleteParameters call starts with less than this left before the deadline. */
@@ -145,6 +154,8 @@ export interface ScaleDownSummary {
   };
   /** Relaunch for jobs still waiting; undefined when off, in a dry run, or when the instances could not be listed. */
   readonly relaunch?: RelaunchSummary;
+  /** The re-run of spot-interrupted jobs; undefined when off or in a dry run. */
+  readonly rerun?: RerunSummary;
 }
 
 /** In-flight GitHub calls per fan-out; writes are paced by the adapter as well. */
@@ -167,6 +178,7 @@ class Run {
   private configsDeleted = 0;
   private ownersFailed = 0;
   private readonly deferred = { removeIdle: 0, deregisterGhosts: 0, deleteConfigs: 0 };
+  private rerun: RerunSummary | undefined;
 
   constructor(
     private readonly config: ScaleDownConfig,
@@ -205,6 +217,7 @@ class Run {
         relaunch = await this.relaunch(instances, runnersByOwner, plan);
       }
     }
+    if (this.deps.rerun && !this.config.dryRun) await this.rerunInterrupted(this.deps.rerun.ledger);
     const stale = plan && configs ? staleRunnerConfigs(configs, instances, this.now(), this.config.runnerBootTimeMinutes * 60_000) : [];
     if (stale.length > 0) {
       if (this.config.dryRun) this.log.info('dry run: would delete runner configs', { count: stale.length, instanceIds: stale.map((s) => s.instanceId) });
@@ -245,6 +258,18 @@ class Run {
     );
     this.errors += summary.errors;
     return summary;
+  }
+
+  /** Step 5b: interrupted jobs whose workflow run has completed are re-run, once. */
+  private async rerunInterrupted(ledger: RerunLedger): Promise<void> {
+    this.rerun = await rerunInterruptedJobs({
+      ledger,
+      rerunJob: (owner, repo, jobId, installationId) => this.deps.github.forInstallation(installationId).rerunJob(owner, repo, jobId),
+      logger: this.log,
+      now: this.now,
+      deadline: this.deps.deadline,
+    });
+    this.errors += this.rerun.errors;
   }
 
   private async isJobQueued(job: AwaitingJob): Promise<boolean | 'unknown'> {
@@ -505,6 +530,7 @@ class Run {
       },
       deferred: { ...this.deferred },
       ...(relaunch && { relaunch }),
+      ...(this.rerun && { rerun: this.rerun }),
     };
     this.log.info('scale-down summary', { ...summary });
     this.log.metrics(
@@ -524,6 +550,10 @@ class Run {
           JobsGivenUp: { value: relaunch.givenUp, unit: 'Count' as const },
           JobsWaitingForRunner: { value: relaunch.stillQueued, unit: 'Count' as const },
           JobsStranded: { value: relaunch.stranded, unit: 'Count' as const },
+        }),
+        ...(this.rerun && {
+          JobsRerun: { value: this.rerun.rerun, unit: 'Count' as const },
+          JobRerunsGivenUp: { value: this.rerun.givenUp, unit: 'Count' as const },
         }),
       },
     );

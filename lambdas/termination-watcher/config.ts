@@ -19,6 +19,11 @@ export interface TerminationWatcherConfig extends GitHubAppSettings {
   readonly retryDelaySeconds: number;
   /** MAX_ATTEMPTS: deletes tried for a busy runner before the watcher leaves it to scale-down, 1 to 100. @default 10 */
   readonly maxAttempts: number;
+  /**
+   * ENABLE_SPOT_INTERRUPTION_RERUN ("true") with JOB_LEDGER_TABLE_NAME: record
+   * the interruption of a busy spot runner's job for its re-run. @default undefined: off
+   */
+  readonly spotInterruptionRerun?: { readonly tableName: string };
   /** METRICS_NAMESPACE. @default "GitHubRunners" */
   readonly metricsNamespace: string;
   /** LOG_LEVEL. @default "info" */
@@ -35,6 +40,11 @@ export function loadTerminationWatcherConfig(env: NodeJS.ProcessEnv): Terminatio
   // SQS allows DelaySeconds 0 to 900; the construct checks the same range.
   const retryDelaySeconds = reader.int('RETRY_DELAY_SECONDS', 60, 0, 900);
   const maxAttempts = reader.int('MAX_ATTEMPTS', 10, 1, 100);
+  // The construct may write the table with the option off (the option is a Terraform variable), so it is read either way.
+  const rerunOn = reader.bool('ENABLE_SPOT_INTERRUPTION_RERUN', false);
+  const ledgerTable = reader.string('JOB_LEDGER_TABLE_NAME', '');
+  if (rerunOn && ledgerTable === '') reader.problem('JOB_LEDGER_TABLE_NAME is required when ENABLE_SPOT_INTERRUPTION_RERUN is "true"');
+  const spotInterruptionRerun = rerunOn ? { tableName: ledgerTable } : undefined;
   const metricsNamespace = reader.metricsNamespace();
   const logLevel = reader.logLevel();
   reader.done();
@@ -44,6 +54,7 @@ export function loadTerminationWatcherConfig(env: NodeJS.ProcessEnv): Terminatio
     retryQueueUrl,
     retryDelaySeconds,
     maxAttempts,
+    ...(spotInterruptionRerun && { spotInterruptionRerun }),
     metricsNamespace,
     logLevel,
   };

@@ -13,11 +13,13 @@
  * The handler parses the event, loads configuration and adapters once per
  * container, calls the domain (termination-watcher.ts) and maps its errors.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
+import { createRerunLedger } from '../shared/aws/rerun-ledger';
 import { onceAsync } from '../shared/config';
 import { startContext } from '../shared/handler';
 import { Logger } from '../shared/logger';
@@ -127,6 +129,9 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env)
       ec2: createEc2Runners(new EC2Client({ retryMode: 'adaptive', maxAttempts: 4 })),
       github,
       retryQueue: createRetryQueue(new SQSClient({ retryMode: 'adaptive', maxAttempts: 4 }), { queueUrl: config.retryQueueUrl, delaySeconds: config.retryDelaySeconds }),
+      ...(config.spotInterruptionRerun && {
+        interruptions: createRerunLedger(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 4 }), { tableName: config.spotInterruptionRerun.tableName }),
+      }),
       logger,
     },
   };

@@ -28,6 +28,7 @@
 import { METRIC_FUNCTIONS, type MetricName } from '../../modules/contract/metrics';
 import { RUNNER_TAGS } from '../../modules/contract/tags';
 import type { Ec2Runners } from '../shared/aws/ec2-runners';
+import type { InterruptionRecorder } from '../shared/aws/rerun-ledger';
 import type { GitHubAppApi } from '../shared/github/runners';
 import { runnerNameOf, runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { Logger } from '../shared/logger';
@@ -41,6 +42,12 @@ export interface TerminationWatcherDependencies {
   readonly ec2: Pick<Ec2Runners, 'describeInstance'>;
   readonly github: Pick<GitHubAppApi, 'forAccount'>;
   readonly retryQueue: RetryQueue;
+  /**
+   * Where the interruption of a busy spot runner's job is recorded, for its
+   * re-run by scale-down (issue #11 item 4; ENABLE_SPOT_INTERRUPTION_RERUN).
+   * @default none: nothing recorded
+   */
+  readonly interruptions?: InterruptionRecorder;
   /** Logs and EMF metrics (`Logger.metrics`). */
   readonly logger: Logger;
 }
@@ -60,7 +67,7 @@ export type NoticeOutcome =
 export type RetryOutcome = 'deleted' | 'not-found' | 'retry-scheduled' | 'gave-up';
 
 /** Counters of the watcher's EMF metrics. */
-type Counter = Extract<MetricName, 'SpotInterruptions' | 'RunnersDeregistered' | 'RunnersAlreadyGone' | 'DeregistrationRetries' | 'DeregistrationsAbandoned' | 'DeregistrationErrors'>;
+type Counter = Extract<MetricName, 'SpotInterruptions' | 'JobsInterrupted' | 'RunnersDeregistered' | 'RunnersAlreadyGone' | 'DeregistrationRetries' | 'DeregistrationsAbandoned' | 'DeregistrationErrors'>;
 type Counts = Partial<Record<Counter, number>>;
 
 /** Deregister the runner of an instance that is interrupted, shutting down or terminated. Throws on GitHub, EC2 and SQS errors. */
@@ -101,6 +108,14 @@ export async function handleInstanceNotice(notice: InstanceNotice, settings: Wat
       return { status: 'not-found', owner, runnerName };
     }
     log = log.withKeys({ runnerId: runner.id });
+    const spot = notice.reason === 'spot-interruption' || instance.lifecycle === 'spot';
+    // Recorded before the delete when GitHub lists the runner busy, so a failed
+    // invocation's retry (which may find the runner gone) still records it.
+    let recorded = false;
+    if (runner.busy && spot && deps.interruptions) {
+      recorded = true;
+      if (await recordInterruption(deps.interruptions, instance.jobId, instance.instanceId, runnerName, log)) counts.JobsInterrupted = 1;
+    }
     const removal = await api.removeRunner(target, runner.id);
     if (removal === 'deleted') {
       counts.RunnersDeregistered = 1;
@@ -112,6 +127,9 @@ export async function handleInstanceNotice(notice: InstanceNotice, settings: Wat
       await deps.retryQueue.schedule({ instanceId: instance.instanceId, owner, runnerId: runner.id, attempt: 1, reason: notice.reason, ...(runnerType ? { runnerType } : {}) });
       counts.DeregistrationRetries = 1;
       log.info('runner is running a job (422); retry scheduled', { attempt: 1 });
+    }
+    if (!recorded && removal === 'busy' && spot && deps.interruptions) {
+      if (await recordInterruption(deps.interruptions, instance.jobId, instance.instanceId, runnerName, log)) counts.JobsInterrupted = 1;
     }
     return { status: removal === 'busy' ? 'retry-scheduled' : removal, owner, runnerName, runnerId: runner.id };
   } catch (error) {
@@ -167,6 +185,26 @@ export async function handleRetry(message: RetryMessage, settings: WatcherSettin
   } finally {
     emit(log, settings.metricsNamespace, message.runnerType, counts);
   }
+}
+
+/**
+ * A busy spot runner is going away with its job: record the job (from the
+ * instance's job-id tag) as interrupted in the ledger, so scale-down re-runs
+ * it once its workflow run has completed. The ledger's condition keeps it to
+ * the job this runner was running (not one it was launched for and another
+ * runner took) and to one record per job, so the warning and the state change
+ * that follows it record it once. Throws on DynamoDB errors: the invocation
+ * is retried, and the deregistration it repeats is idempotent.
+ */
+async function recordInterruption(recorder: InterruptionRecorder, jobId: number | undefined, instanceId: string, runnerName: string, log: Logger): Promise<boolean> {
+  if (jobId === undefined) {
+    log.warn('busy spot runner interrupted, but its instance has no job-id tag; its job cannot be re-run');
+    return false;
+  }
+  const recorded = await recorder.recordInterruption(jobId, instanceId, runnerName);
+  if (recorded) log.warn('busy spot runner interrupted; its job is recorded for a re-run (JobsInterrupted)', { jobId });
+  else log.info('interrupted job not recorded: already recorded, completed, run by another runner, or unknown to the ledger', { jobId });
+  return recorded;
 }
 
 /** One EMF line with the non-zero counters; dimensioned by runner type when the instance had one. */

@@ -137,6 +137,8 @@ export interface ScaleDownEnvironment extends CommonEnvironment, GitHubAppEnviro
   readonly JOB_QUEUE_URLS?: string;
   /** Minutes a job may be queued at GitHub with no runner coming before it counts as stranded, {@link LIMITS}.jobStrandedMinutes. @default "30" */
   readonly JOB_STRANDED_MINUTES?: string;
+  /** Re-run, once, the jobs the termination watcher recorded as interrupted (issue #11 item 4); needs JOB_LEDGER_TABLE_NAME. @default "false" */
+  readonly ENABLE_SPOT_INTERRUPTION_RERUN?: string;
 }
 
 /** modules/runners/termination-watcher.ts → lambdas/termination-watcher. */
@@ -149,6 +151,10 @@ export interface TerminationWatcherEnvironment extends CommonEnvironment, GitHub
   readonly RETRY_DELAY_SECONDS: string;
   /** Deletes tried for a busy runner, {@link LIMITS}.maxAttempts. @default "10" */
   readonly MAX_ATTEMPTS: string;
+  /** Record the interruption of a busy spot runner's job in the ledger, for its re-run (issue #11 item 4). @default "false" */
+  readonly ENABLE_SPOT_INTERRUPTION_RERUN?: string;
+  /** The job ledger's table; required when ENABLE_SPOT_INTERRUPTION_RERUN is "true". */
+  readonly JOB_LEDGER_TABLE_NAME?: string;
 }
 
 /** modules/webhook/redelivery.ts → lambdas/redelivery. */

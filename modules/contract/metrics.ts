@@ -36,6 +36,9 @@ export const METRIC_NAMES = [
   'JobsGivenUp',
   'JobsWaitingForRunner',
   'JobsStranded',
+  // scale-down: the re-run of spot-interrupted jobs (issue #11 item 4)
+  'JobsRerun',
+  'JobRerunsGivenUp',
   // termination watcher
   'SpotInterruptions',
   'RunnersDeregistered',
@@ -43,6 +46,7 @@ export const METRIC_NAMES = [
   'DeregistrationRetries',
   'DeregistrationsAbandoned',
   'DeregistrationErrors',
+  'JobsInterrupted',
   // redelivery
   'DeliveriesRedelivered',
   'RedeliveryFailures',

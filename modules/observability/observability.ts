@@ -104,6 +104,9 @@ export const METRICS = {
   jobsGivenUp: 'JobsGivenUp',
   jobsWaitingForRunner: 'JobsWaitingForRunner',
   jobsStranded: 'JobsStranded',
+  jobsInterrupted: 'JobsInterrupted',
+  jobsRerun: 'JobsRerun',
+  jobRerunsGivenUp: 'JobRerunsGivenUp',
   deliveriesRedelivered: 'DeliveriesRedelivered',
   redeliveryFailures: 'RedeliveryFailures',
   redeliveriesDeferred: 'RedeliveriesDeferred',
@@ -362,6 +365,15 @@ function graphs(props: ObservabilityProps): Graph[] {
         { query: anyDimensions(METRICS.runnersDeregistered), statistic: 'Sum', label: 'runners deregistered' },
         { query: anyDimensions(METRICS.deregistrationRetries), statistic: 'Sum', label: 'busy, retried later' },
         { query: anyDimensions(METRICS.deregistrationsAbandoned), statistic: 'Sum', label: 'given up (left to scale-down)' },
+      ],
+    },
+    {
+      title: 'Spot-interrupted jobs re-run (enable_spot_interruption_rerun)',
+      unit: 'Count',
+      searches: [
+        { query: anyDimensions(METRICS.jobsInterrupted), statistic: 'Sum', label: 'busy runner interrupted (recorded)' },
+        { query: anyDimensions(METRICS.jobsRerun), statistic: 'Sum', label: 're-run requested' },
+        { query: anyDimensions(METRICS.jobRerunsGivenUp), statistic: 'Sum', label: 're-run given up' },
       ],
     },
     {

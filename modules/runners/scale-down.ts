@@ -65,6 +65,18 @@ export interface ScaleDownProps {
     readonly maxAttempts?: number;
   };
   /**
+   * The re-run of spot-interrupted jobs (issue #11 item 4): jobs the
+   * termination watcher recorded as interrupted in the ledger are re-run
+   * once their workflow run has completed (POST
+   * /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun; the App needs
+   * Actions: write), once. @default none: nothing is re-run
+   */
+  readonly spotInterruptionRerun?: {
+    readonly ledger: JobLedgerTable;
+    /** Whether interrupted jobs are re-run. @default false */
+    readonly enable?: boolean | IResolvable;
+  };
+  /**
    * Minutes a job may wait at GitHub (since workflow_job.created_at) with no
    * runner of its type coming (no idle runner; its relaunch not yet served)
    * before scale-down counts it as stranded: the JobsStranded gauge, graphed
@@ -116,6 +128,12 @@ export class ScaleDown extends Construct {
         }
       : {};
 
+    const rerun = props.spotInterruptionRerun;
+    const rerunEnvironment: Pick<ScaleDownEnvironment, 'ENABLE_SPOT_INTERRUPTION_RERUN' | 'JOB_LEDGER_TABLE_NAME'> =
+      rerun && rerun.enable !== undefined && rerun.enable !== false
+        ? { ENABLE_SPOT_INTERRUPTION_RERUN: envFlag(rerun.enable, false), JOB_LEDGER_TABLE_NAME: rerun.ledger.tableName }
+        : {};
+
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: functionName(props.prefix, FUNCTION_KINDS.scaleDown),
       description: 'Removes idle runners, orphan instances, ghost registrations and leftover runner configs',
@@ -140,6 +158,7 @@ export class ScaleDown extends Construct {
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         ...retryEnvironment,
+        ...rerunEnvironment,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       } satisfies ScaleDownEnvironment,
       statements: [
@@ -186,6 +205,7 @@ export class ScaleDown extends Construct {
               { sid: 'EncryptRequeuedJobs', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
             ]
           : []),
+        ...(rerun && rerun.enable !== undefined && rerun.enable !== false ? rerun.ledger.rerunStatements : []),
       ],
       ...props.lambda.functionSettings,
       tags: props.tags,

@@ -24,6 +24,7 @@ import { RunnerInstances } from './runner-instances';
 import { BoundRunnerTypes, DEFAULT_INSTANCE_TYPES } from './runner-types';
 import type { ScaleUpEnvironment } from '../contract/environment';
 import type { RunnerTypeLaunchConfig } from '../contract/runner-types';
+import { JOB_LEDGER_INDEXES } from '../contract/job-ledger';
 
 export interface ScaleUpProps {
   readonly prefix: string;
@@ -98,6 +99,10 @@ export interface JobLedgerTable {
   readonly recordProgressStatements: Statement[];
   /** Scale-down's reconcile reads the awaiting index and releases or settles entries. */
   readonly reconcileStatements: Statement[];
+  /** The termination watcher records a busy spot runner's interrupted job on its item (issue #11 item 4). */
+  readonly recordInterruptionStatements: Statement[];
+  /** Scale-down reads the interrupted index and claims, defers or gives up each re-run. */
+  readonly rerunStatements: Statement[];
 }
 
 /** The sparse index of launched jobs not yet seen running (AWAITING_INDEX in lambdas/shared/aws/idempotency.ts). */
@@ -133,9 +138,15 @@ export class ScaleUp extends Construct {
         { name: 'pk', type: 'S' },
         { name: 'awaiting_type', type: 'S' },
         { name: 'launched_at', type: 'N' },
+        { name: JOB_LEDGER_INDEXES.interrupted.hashKey, type: 'S' },
+        { name: JOB_LEDGER_INDEXES.interrupted.rangeKey, type: 'N' },
       ],
       // Sparse: only launched jobs no runner has been seen taking carry awaiting_type.
-      globalSecondaryIndex: [{ name: JOB_LEDGER_AWAITING_INDEX, hashKey: 'awaiting_type', rangeKey: 'launched_at', projectionType: 'ALL' }],
+      globalSecondaryIndex: [
+        { name: JOB_LEDGER_AWAITING_INDEX, hashKey: 'awaiting_type', rangeKey: 'launched_at', projectionType: 'ALL' },
+        // Sparse as well: only jobs interrupted on a busy spot runner, until their re-run is requested or given up.
+        { name: JOB_LEDGER_INDEXES.interrupted.name, hashKey: JOB_LEDGER_INDEXES.interrupted.hashKey, rangeKey: JOB_LEDGER_INDEXES.interrupted.rangeKey, projectionType: 'ALL' },
+      ],
       ttl: { attributeName: 'expires_at', enabled: true },
       serverSideEncryption: { enabled: true, kmsKeyArn: props.key.arn },
       pointInTimeRecovery: { enabled: true },
@@ -149,6 +160,11 @@ export class ScaleUp extends Construct {
       reconcileStatements: [
         { sid: 'ReadAwaitingJobs', actions: ['dynamodb:Query'], resources: [`${table.arn}/index/${JOB_LEDGER_AWAITING_INDEX}`] },
         { sid: 'SettleAwaitingJobs', actions: ['dynamodb:UpdateItem'], resources: [table.arn] },
+      ],
+      recordInterruptionStatements: [{ sid: 'RecordInterruptedJobs', actions: ['dynamodb:UpdateItem'], resources: [table.arn] }],
+      rerunStatements: [
+        { sid: 'ReadInterruptedJobs', actions: ['dynamodb:Query'], resources: [`${table.arn}/index/${JOB_LEDGER_INDEXES.interrupted.name}`] },
+        { sid: 'SettleInterruptedJobs', actions: ['dynamodb:UpdateItem'], resources: [table.arn] },
       ],
     };
 

@@ -17,6 +17,7 @@ import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import type { TerminationWatcherEnvironment } from '../contract/environment';
 import { FUNCTION_KINDS, functionName } from '../shared/naming';
+import type { JobLedgerTable } from './scale-up';
 
 export interface TerminationWatcherProps {
   readonly prefix: string;
@@ -35,6 +36,16 @@ export interface TerminationWatcherProps {
   readonly retryDelaySeconds?: number;
   /** Tries before giving up on a busy runner (scale-down's ghost sweep then removes it). @default 10 */
   readonly maxAttempts?: number;
+  /**
+   * Record the job of a busy spot runner that is interrupted in the job
+   * ledger, for scale-down to re-run it once (issue #11 item 4).
+   * @default none: nothing recorded
+   */
+  readonly spotInterruptionRerun?: {
+    readonly ledger: JobLedgerTable;
+    /** @default false */
+    readonly enable?: boolean | IResolvable;
+  };
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
@@ -66,6 +77,8 @@ export class TerminationWatcher extends Construct {
     const queue = this.retryQueue.queue;
     const failed = this.retryQueue.deadLetterQueue;
 
+    const rerun = props.spotInterruptionRerun;
+    const rerunOn = rerun !== undefined && rerun.enable !== undefined && rerun.enable !== false;
     this.function = new ModuleFunction(this, 'lambda', {
       functionName: functionName(props.prefix, FUNCTION_KINDS.terminationWatcher),
       description: 'Deregisters the runner of an instance that is interrupted, shutting down or terminated',
@@ -83,6 +96,7 @@ export class TerminationWatcher extends Construct {
         RETRY_QUEUE_URL: queue.url,
         RETRY_DELAY_SECONDS: Token.asString(delay),
         MAX_ATTEMPTS: Token.asString(attempts),
+        ...(rerun && rerunOn && { ENABLE_SPOT_INTERRUPTION_RERUN: envFlag(rerun.enable, false), JOB_LEDGER_TABLE_NAME: rerun.ledger.tableName }),
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -102,6 +116,7 @@ export class TerminationWatcher extends Construct {
         // Lambda sends events that failed every retry here, with this role.
         { sid: 'KeepFailedEvents', actions: ['sqs:SendMessage'], resources: [failed.arn] },
         { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+        ...(rerun && rerunOn ? rerun.ledger.recordInterruptionStatements : []),
       ],
       ...props.lambda.functionSettings,
       tags: props.tags,

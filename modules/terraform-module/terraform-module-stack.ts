@@ -71,6 +71,7 @@ export class TerraformModuleStack extends TerraformStack {
       vpcId: v.vpcId.stringValue,
       subnetIds: v.subnetIds.listValue,
       enableOrganizationRunners: v.enableOrganizationRunners.booleanValue,
+      enableSpotInterruptionRerun: v.enableSpotInterruptionRerun.booleanValue,
       githubApp: {
         appId: Token.asString(Fn.lookup(v.githubAppSsmParameters.value, 'app_id')),
         privateKey: Token.asString(Fn.lookup(v.githubAppSsmParameters.value, 'private_key')),
@@ -202,6 +203,7 @@ class ModuleVariables {
   readonly vpcId: TerraformVariable;
   readonly subnetIds: TerraformVariable;
   readonly enableOrganizationRunners: TerraformVariable;
+  readonly enableSpotInterruptionRerun: TerraformVariable;
   readonly githubAppSsmParameters: TerraformVariable;
   readonly runnerTypes: TerraformVariable;
   readonly repositoryAllowList: TerraformVariable;
@@ -294,6 +296,13 @@ class ModuleVariables {
       type: 'bool',
       default: false,
       description: 'Register runners at organisation level (true) or repository level (false).',
+    });
+    this.enableSpotInterruptionRerun = new TerraformVariable(scope, 'enable_spot_interruption_rerun', {
+      type: 'bool',
+      default: false,
+      nullable: false,
+      description:
+        'Re-run, once, a job whose busy spot runner was interrupted: the termination watcher records the job in the job ledger, and scale-down asks GitHub to re-run it (POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun) once its workflow run has completed, giving up after 6 hours. The GitHub App then needs the repository permission Actions: write.',
     });
     this.githubAppSsmParameters = new TerraformVariable(scope, 'github_app_ssm_parameters', {
       type: 'object({ app_id = string, private_key = string, webhook_secret = string })',

@@ -370,10 +370,32 @@ describe('GitHubRunners job ledger and relaunch', () => {
     const { stack } = synthRunners();
     expect(table(stack).global_secondary_index).toEqual([
       expect.objectContaining({ name: 'awaiting', hash_key: 'awaiting_type', range_key: 'launched_at', projection_type: 'ALL' }),
+      expect.objectContaining({ name: 'interrupted', hash_key: 'rerun_pending', range_key: 'interrupted_at', projection_type: 'ALL' }),
     ]);
     expect(table(stack).attribute).toEqual(
       expect.arrayContaining([{ name: 'awaiting_type', type: 'S' }, { name: 'launched_at', type: 'N' }]),
     );
+  });
+
+  it('should not record or re-run spot-interrupted jobs by default (no grant, no setting)', () => {
+    const { stack } = synthRunners();
+    const sids = allStatements(stack).map((s) => s.sid);
+    expect(sids).not.toEqual(expect.arrayContaining(['RecordInterruptedJobs']));
+    expect(sids).not.toEqual(expect.arrayContaining(['ReadInterruptedJobs']));
+    expect(fn(stack, 'gh-ci-scale-down').environment.variables.ENABLE_SPOT_INTERRUPTION_RERUN).toBeUndefined();
+    expect(fn(stack, 'gh-ci-termination-watcher').environment.variables.ENABLE_SPOT_INTERRUPTION_RERUN).toBeUndefined();
+  });
+
+  it('should, with enableSpotInterruptionRerun, let the watcher record and scale-down query the interrupted index and settle', () => {
+    const { stack } = synthRunners({ enableSpotInterruptionRerun: true });
+    const watcherEnv = fn(stack, 'gh-ci-termination-watcher').environment.variables;
+    const scaleDownEnv = fn(stack, 'gh-ci-scale-down').environment.variables;
+    expect(watcherEnv).toMatchObject({ ENABLE_SPOT_INTERRUPTION_RERUN: 'true', JOB_LEDGER_TABLE_NAME: expect.stringMatching(/aws_dynamodb_table\..*\.name/) });
+    expect(scaleDownEnv).toMatchObject({ ENABLE_SPOT_INTERRUPTION_RERUN: 'true', JOB_LEDGER_TABLE_NAME: watcherEnv.JOB_LEDGER_TABLE_NAME });
+    const statements = allStatements(stack);
+    expect(statements.find((s) => s.sid === 'RecordInterruptedJobs')).toMatchObject({ actions: ['dynamodb:UpdateItem'], resources: [expect.stringMatching(/aws_dynamodb_table\..*\.arn}$/)] });
+    expect(statements.find((s) => s.sid === 'ReadInterruptedJobs')).toMatchObject({ actions: ['dynamodb:Query'], resources: [expect.stringMatching(/aws_dynamodb_table\..*\.arn}\/index\/interrupted$/)] });
+    expect(statements.find((s) => s.sid === 'SettleInterruptedJobs')).toMatchObject({ actions: ['dynamodb:UpdateItem'] });
   });
 
   it('should let the webhook record progress, and scale-down read the index and requeue, with relaunch on by default', () => {

@@ -68,6 +68,16 @@ export interface ListRunnersOptions {
  */
 export type RunnerRemoval = 'deleted' | 'not-found' | 'busy';
 
+/**
+ * What a job re-run request got (POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun,
+ * "Re-run a job from a workflow run"; the App needs the repository permission
+ * Actions: write): `requested` (201), `refused` (403: GitHub re-runs a job only
+ * once its workflow run has completed, and answers 403 Forbidden before, as
+ * cli/cli#9221 shows; a missing Actions: write is a 403 too), or `gone`
+ * (404 or 422: the job or its run can no longer be re-run).
+ */
+export type JobRerun = 'requested' | 'refused' | 'gone';
+
 /** GitHub calls made as one App installation. */
 export interface GitHubInstallationApi {
   /** Register a JIT runner (POST .../actions/runners/generate-jitconfig). */
@@ -78,6 +88,8 @@ export interface GitHubInstallationApi {
   getRunnerGroupId(org: string, name: string): Promise<number>;
   /** Whether the workflow job is still `queued`. */
   isJobQueued(owner: string, repo: string, jobId: number): Promise<boolean>;
+  /** Ask GitHub to re-run a job (and its dependents) of a completed workflow run; errors other than 403, 404 and 422 are thrown. */
+  rerunJob(owner: string, repo: string, jobId: number): Promise<JobRerun>;
   /** Self-hosted runners of the target (all pages, 100 per page), optionally only the one named `options.name`. */
   listRunners(target: RunnerTarget, options?: ListRunnersOptions): Promise<GitHubRunner[]>;
   /** Remove a runner from the target; a runner already gone counts as removed. Other errors (a 422 for a busy runner included) are thrown. */
@@ -308,6 +320,18 @@ function installationApi(octokit: GitHubClient, groupIds: Map<string, Promise<nu
     async isJobQueued(owner, repo, jobId) {
       const { data } = await actions.getJobForWorkflowRun({ owner, repo, job_id: jobId });
       return data.status === 'queued';
+    },
+
+    async rerunJob(owner, repo, jobId) {
+      try {
+        await actions.reRunJobForWorkflowRun({ owner, repo, job_id: jobId });
+        return 'requested';
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status === 403) return 'refused';
+        if (status === 404 || status === 422) return 'gone';
+        throw error;
+      }
     },
 
     async listRunners(target, options = {}) {

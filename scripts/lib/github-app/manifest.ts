@@ -3,7 +3,8 @@
  *
  * The manifest asks for exactly what the Lambdas use: `workflow_job` events
  * (which need `actions: read`), `metadata: read`, and runner registration at
- * the chosen level. A manifest cannot carry a webhook secret; see run.ts for
+ * the chosen level; `actions: write` instead of read when the module re-runs
+ * spot-interrupted jobs (`enable_spot_interruption_rerun`). A manifest cannot carry a webhook secret; see run.ts for
  * how the secret gets onto the App.
  */
 import type { RunnerLevel } from './options';
@@ -35,11 +36,17 @@ export interface ManifestInput {
   readonly level: RunnerLevel;
   /** The module prefix, for the description. */
   readonly prefix: string;
+  /**
+   * The module's `enable_spot_interruption_rerun` is on: scale-down re-runs
+   * interrupted jobs (POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun,
+   * which GitHub Apps may call with `actions: write`). @default false
+   */
+  readonly spotInterruptionRerun?: boolean;
 }
 
 /** Permissions per runner level. Registering runners needs write on the level's runner API. */
-export function permissionsFor(level: RunnerLevel): Record<string, Access> {
-  const common: Record<string, Access> = { actions: 'read', metadata: 'read' };
+export function permissionsFor(level: RunnerLevel, spotInterruptionRerun = false): Record<string, Access> {
+  const common: Record<string, Access> = { actions: spotInterruptionRerun ? 'write' : 'read', metadata: 'read' };
   return level === 'org'
     ? { ...common, organization_self_hosted_runners: 'write' }
     : { ...common, administration: 'write' };
@@ -54,7 +61,7 @@ export function buildManifest(input: ManifestInput): AppManifest {
     redirect_url: input.redirectUrl,
     public: false,
     default_events: ['workflow_job'],
-    default_permissions: permissionsFor(input.level),
+    default_permissions: permissionsFor(input.level, input.spotInterruptionRerun),
   };
 }
 

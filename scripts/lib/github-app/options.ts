@@ -68,6 +68,8 @@ export interface ManifestOptions extends CommonOptions {
   readonly timeoutMinutes: number;
   /** Replace parameters that already hold values (of another App). @default false */
   readonly overwrite: boolean;
+  /** Ask `actions: write` for the module's `enable_spot_interruption_rerun` (re-running a job needs it). @default false */
+  readonly spotInterruptionRerun?: boolean;
 }
 
 export interface ImportOptions extends CommonOptions {
@@ -102,6 +104,8 @@ the App's credentials and writes them to SSM.
   --port <n>                 local port, 0 = any free port (default 0)
   --timeout-minutes <n>      wait for GitHub this long, 1-60 (default 15)
   --overwrite                replace parameters that already hold another App's values
+  --spot-interruption-rerun  also ask actions:write, which enable_spot_interruption_rerun
+                             needs to re-run a job (default: actions:read)
 
 import: stores an existing App's credentials.
   --app-id <id>              required
@@ -148,6 +152,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'timeout-minutes': { type: 'string' },
   overwrite: { type: 'boolean' },
+  'spot-interruption-rerun': { type: 'boolean' },
   // import
   'app-id': { type: 'string' },
   'private-key-file': { type: 'string' },
@@ -155,7 +160,7 @@ const OPTIONS = {
   'set-webhook-secret': { type: 'boolean' },
 } as const;
 
-const MANIFEST_ONLY = ['name', 'webhook-url', 'homepage-url', 'level', 'port', 'timeout-minutes', 'overwrite'] as const;
+const MANIFEST_ONLY = ['name', 'webhook-url', 'homepage-url', 'level', 'port', 'timeout-minutes', 'overwrite', 'spot-interruption-rerun'] as const;
 const IMPORT_ONLY = ['app-id', 'private-key-file', 'webhook-secret-file', 'set-webhook-secret'] as const;
 
 /** GitHub caps App names at 34 characters. */
@@ -268,6 +273,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       port,
       timeoutMinutes,
       overwrite: v.overwrite ?? false,
+      ...(v['spot-interruption-rerun'] && { spotInterruptionRerun: true }),
     };
   } else {
     const appId = v['app-id'];

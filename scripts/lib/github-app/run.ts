@@ -190,7 +190,7 @@ async function runManifest(o: ManifestOptions, ctx: RunContext): Promise<number>
 }
 
 function manifestOf(o: ManifestOptions, redirectUrl: string) {
-  return buildManifest({ name: o.name, homepageUrl: o.homepageUrl, webhookUrl: o.webhookUrl, redirectUrl, level: o.level, prefix: o.prefix });
+  return buildManifest({ name: o.name, homepageUrl: o.homepageUrl, webhookUrl: o.webhookUrl, redirectUrl, level: o.level, prefix: o.prefix, spotInterruptionRerun: o.spotInterruptionRerun });
 }
 
 function dryRunManifest(o: ManifestOptions, r: Reporter): number {

@@ -32,6 +32,7 @@ import {
   type RedeliveryEnvironment,
   type ScaleDownEnvironment,
   type ScaleUpEnvironment,
+  type TerminationWatcherEnvironment,
   type WebhookEnvironment,
 } from '../../../modules/contract/environment';
 import type { RunnerTypeLaunchConfig, RunnerTypeRoutes } from '../../../modules/contract/runner-types';
@@ -51,6 +52,7 @@ export const REGION = 'eu-west-1';
 export const SSM_CONFIG_PATH = `/${PREFIX}/runners/config`;
 export const KMS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/0b5e2e2e-0000-4000-8000-000000000000`;
 export const IDEMPOTENCY_TABLE = `${PREFIX}-launch-locks`;
+export const TERMINATION_RETRY_QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${PREFIX}-termination-retry`;
 /** The operator's SSM parameters (names only reach the Lambdas). */
 export const PARAMETERS = {
   appId: '/ops/github/runner/e2e/app-id',
@@ -106,6 +108,12 @@ export interface WorldOptions {
    * JOB_LEDGER_TABLE_NAME, JOB_RETRY_MAX_ATTEMPTS, JOB_QUEUE_URLS). @default off
    */
   readonly jobRetryMaxAttempts?: number;
+  /**
+   * enable_spot_interruption_rerun: the termination watcher records a busy
+   * spot runner's interrupted job in the ledger and scale-down re-runs it
+   * (ENABLE_SPOT_INTERRUPTION_RERUN, JOB_LEDGER_TABLE_NAME). @default false
+   */
+  readonly spotInterruptionRerun?: boolean;
 }
 
 /** What one scale-up invocation did and cost. */
@@ -160,6 +168,9 @@ export class World {
   private scaleDownContainer?: Container<unknown, unknown>;
   private redeliveryContainer?: Container<unknown, unknown>;
   private poolContainer?: Container<unknown, unknown>;
+  private watcherContainer?: Container<unknown, unknown>;
+  /** Re-runs GitHub accepted that became a new job attempt (see {@link serveReruns}). */
+  private rerunsServed = 0;
   /** The runner's own AWS CLI calls (GetParameter, DeleteParameter). */
   private readonly runnerSsm = new SSMClient({ region: REGION });
 
@@ -182,6 +193,7 @@ export class World {
     this.sqs = new FakeSqs(sqsMock, now);
     this.table = installFakeTable(ddbMock);
     for (const t of this.runnerTypes) this.sqs.createQueue(this.queueUrl(t.name));
+    this.sqs.createQueue(TERMINATION_RETRY_QUEUE_URL);
     this.ssm.seed(PARAMETERS.appId, String(APP_ID));
     // Stored base64-encoded, one of the encodings operators use (lambdas/shared/github/private-key.ts).
     this.ssm.seed(PARAMETERS.privateKey, Buffer.from(github.appKey.privateKeyPem).toString('base64'));
@@ -290,6 +302,7 @@ export class World {
             JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
           }
         : {}),
+      ...(this.options.spotInterruptionRerun ? { ENABLE_SPOT_INTERRUPTION_RERUN: 'true', JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE } : {}),
       METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     } satisfies ScaleDownEnvironment;
@@ -645,6 +658,89 @@ export class World {
     this.redeliveryContainer ??= this.container('redelivery', `${PREFIX}-webhook-redelivery`, this.redeliveryEnv(deliveryLogUrl));
     const event = { version: '0', id: `sched-${this.clock.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
     return this.redeliveryContainer.handler(event, lambdaContext(`${PREFIX}-webhook-redelivery`, 120_000, () => this.clock.now()));
+  }
+
+  // --- the termination watcher and spot interruptions ---------------------------------
+
+  /** The environment modules/runners/termination-watcher.ts sets. */
+  terminationWatcherEnv(): Record<string, string> {
+    const env = {
+      PREFIX,
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
+      GHES_URL: this.ghesUrl,
+      GHES_SSL_VERIFY: 'true',
+      ENABLE_ORGANIZATION_RUNNERS: String(this.options.organizationRunners ?? true),
+      RETRY_QUEUE_URL: TERMINATION_RETRY_QUEUE_URL,
+      // The fake SQS does not model DelaySeconds; drainTerminationRetries stands in for the delay.
+      RETRY_DELAY_SECONDS: '0',
+      MAX_ATTEMPTS: '10',
+      ...(this.options.spotInterruptionRerun ? { ENABLE_SPOT_INTERRUPTION_RERUN: 'true', JOB_LEDGER_TABLE_NAME: IDEMPOTENCY_TABLE } : {}),
+      LOG_LEVEL: this.logLevel,
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    } satisfies TerminationWatcherEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-termination-watcher`) };
+  }
+
+  /** One invocation of the termination watcher with `event` (EventBridge, or a batch of its retry queue). */
+  async terminationWatcher(event: unknown): Promise<unknown> {
+    this.watcherContainer ??= this.container('termination-watcher', `${PREFIX}-termination-watcher`, this.terminationWatcherEnv());
+    return this.watcherContainer.handler(event, lambdaContext(`${PREFIX}-termination-watcher`, 60_000, () => this.clock.now()));
+  }
+
+  /**
+   * EC2 reclaims a spot instance: the interruption warning reaches the
+   * watcher (EventBridge) while its runner is still busy, then the instance
+   * is terminated, GitHub loses the runner and fails its job (`completed`,
+   * conclusion failure), and the shutting-down state change reaches the
+   * watcher too. Returns the job the runner was running.
+   */
+  async interruptSpot(instanceId: string): Promise<SimJob | undefined> {
+    const ec2Event = (detailType: string, detail: Record<string, string>) => ({
+      version: '0',
+      id: `evt-${instanceId}-${this.clock.now()}`,
+      'detail-type': detailType,
+      source: 'aws.ec2',
+      account: ACCOUNT_ID,
+      time: new Date(this.clock.now()).toISOString(),
+      region: REGION,
+      resources: [`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/${instanceId}`],
+      detail,
+    });
+    await this.terminationWatcher(ec2Event('EC2 Spot Instance Interruption Warning', { 'instance-id': instanceId, 'instance-action': 'terminate' }));
+    this.clock.advance(120_000); // the two-minute warning
+    const job = await this.crashRunner(instanceId);
+    await this.terminationWatcher(ec2Event('EC2 Instance State-change Notification', { 'instance-id': instanceId, state: 'shutting-down' }));
+    return job;
+  }
+
+  /** Feed the watcher's retry queue to it until it is empty (bounded). */
+  async drainTerminationRetries(maxBatches = 20): Promise<void> {
+    for (let i = 0; i < maxBatches; i++) {
+      this.sqs.expireVisibility();
+      const records = this.sqs.receive(TERMINATION_RETRY_QUEUE_URL, 10, `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${PREFIX}-termination-retry`);
+      if (records.length === 0) return;
+      const response = (await this.terminationWatcher({ Records: records })) as SQSBatchResponse;
+      this.sqs.settle(TERMINATION_RETRY_QUEUE_URL, records, response);
+    }
+  }
+
+  /**
+   * GitHub's side of an accepted job re-run (POST .../actions/jobs/{id}/rerun):
+   * a new attempt of the workflow run, whose re-run job is a new job, queued
+   * and delivered as `workflow_job queued`. Returns the new jobs.
+   */
+  async serveReruns(): Promise<SimJob[]> {
+    const fresh = this.github.api.reruns.slice(this.rerunsServed);
+    this.rerunsServed = this.github.api.reruns.length;
+    const jobs: SimJob[] = [];
+    for (const id of fresh) {
+      const old = this.github.jobs.get(id);
+      if (!old) throw new Error(`GitHub re-ran job ${id}, which it never had`);
+      jobs.push(await this.queueJob({ runId: old.runId, labels: old.labels, owner: old.owner, repo: old.repo, ownerType: old.ownerType, installationId: old.installationId }));
+    }
+    return jobs;
   }
 
   // --- what is left, and what leaked -------------------------------------------------

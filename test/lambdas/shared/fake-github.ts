@@ -104,6 +104,15 @@ export interface FakeGitHub {
   readonly jobStatus: Map<number, Job['status']>;
   /** Registered runners by target (`org` or `owner/repo`). */
   readonly runners: Map<string, Runner[]>;
+  /**
+   * Status of the workflow run each job belongs to, by job id; unknown jobs'
+   * runs are `in_progress`. A job re-run is refused (403) until its run is
+   * `completed`; an accepted re-run starts a new attempt, so the run is
+   * `in_progress` again.
+   */
+  readonly runStatus: Map<number, 'in_progress' | 'completed'>;
+  /** Job ids whose re-run GitHub accepted (201), in order. */
+  readonly reruns: number[];
   /** Installations `GET /app/installations` lists (and the per-owner lookups find). */
   readonly installations: FakeInstallation[];
   /** Register a runner directly (as if it had configured itself); returns it. */
@@ -131,6 +140,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const runnerGroups: Pick<RunnerGroup, 'id' | 'name' | 'default'>[] = [{ id: 1, name: 'Default', default: true }];
   const jobStatus = new Map<number, Job['status']>();
   const runners = new Map<string, Runner[]>();
+  const runStatus = new Map<number, 'in_progress' | 'completed'>();
+  const reruns: number[] = [];
   const installations: FakeInstallation[] = [];
   let nextRunnerId = 100;
 
@@ -236,6 +247,19 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         head_branch: 'main',
       };
       return send(200, job);
+    }
+    if (method === 'POST' && (m = route.match(/^\/repos\/([^/]+)\/([^/]+)\/actions\/jobs\/(\d+)\/rerun$/))) {
+      // "Re-run a job from a workflow run": 201 with an empty object (the
+      // OpenAPI description in @octokit/openapi-types), GitHub Apps need
+      // Actions: write. GitHub re-runs a job only once its whole workflow run
+      // has completed (a re-run is a new attempt of the run, cloning the jobs
+      // not re-run, actions/runner#432) and answers 403 Forbidden before
+      // (cli/cli#9221).
+      const id = Number(m[3]);
+      if ((runStatus.get(id) ?? 'in_progress') !== 'completed') return send(403, { message: 'This workflow run is not completed', status: '403' });
+      reruns.push(id);
+      runStatus.set(id, 'in_progress');
+      return send(201, {});
     }
     if (method === 'GET' && (m = route.match(/^\/(?:orgs\/([^/]+)|repos\/([^/]+\/[^/]+))\/actions\/runners$/))) {
       const name = url.searchParams.get('name');
@@ -346,6 +370,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     runnerGroups,
     jobStatus,
     runners,
+    runStatus,
+    reruns,
     installations,
     addRunner,
     issuedTokens,

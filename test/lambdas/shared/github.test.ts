@@ -305,6 +305,27 @@ describe('GitHub adapter over HTTP', () => {
     expect(await github.isJobQueued('octo', 'hello', 12)).toBe(true);
   });
 
+  it('should re-run a job only once its workflow run has completed (403 before, 201 after), as GitHub does', async () => {
+    const github = app().forInstallation(INSTALLATION);
+    expect(await github.rerunJob('octo', 'hello', 21)).toBe('refused');
+    expect(gh.reruns).toEqual([]);
+    gh.runStatus.set(21, 'completed');
+    expect(await github.rerunJob('octo', 'hello', 21)).toBe('requested');
+    expect(gh.reruns).toEqual([21]);
+    // The re-run is a new attempt of the run, in progress again: a second re-run is refused.
+    expect(await github.rerunJob('octo', 'hello', 21)).toBe('refused');
+    expect(gh.reruns).toEqual([21]);
+    expect(gh.count('POST', /^\/repos\/octo\/hello\/actions\/jobs\/21\/rerun$/)).toBe(3);
+  });
+
+  it('should say a job that can no longer be re-run is gone (404), and throw on a server error', async () => {
+    const github = app().forInstallation(INSTALLATION);
+    gh.failNext({ method: 'POST', route: /\/actions\/jobs\/22\/rerun$/, status: 404, body: { message: 'Not Found' } });
+    expect(await github.rerunJob('octo', 'hello', 22)).toBe('gone');
+    gh.failNext({ method: 'POST', route: /\/actions\/jobs\/23\/rerun$/, status: 500, body: { message: 'boom' }, times: 10 });
+    await expect(github.rerunJob('octo', 'hello', 23)).rejects.toMatchObject({ status: 500 });
+  });
+
   it('should list and delete runners, treating an already deleted runner as deleted', async () => {
     const github = app().forInstallation(INSTALLATION);
     const jit = await github.generateJitConfig({ level: 'repo', owner: 'octo', repo: 'hello', name: 'r-9', labels: ['x'] });

@@ -4,11 +4,13 @@
  * on 127.0.0.1. Events are shaped like the samples in the EventBridge and EC2
  * documentation.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SQSClient, SendMessageCommand, SendMessageCommandInput } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AwsClientStub } from 'aws-sdk-client-mock';
 import { createEc2Runners } from '../../../lambdas/shared/aws/ec2-runners';
+import { createRerunLedger } from '../../../lambdas/shared/aws/rerun-ledger';
 import { createGitHubApp } from '../../../lambdas/shared/github/runners';
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
 import { Logger } from '../../../lambdas/shared/logger';
@@ -115,6 +117,7 @@ export function makeHandler(bed: TestBed, env: Record<string, string> = {}): (ev
         retries: { retryAfterBaseMs: 1 },
       }),
       retryQueue: createRetryQueue(new SQSClient({}), { queueUrl: config.retryQueueUrl, delaySeconds: config.retryDelaySeconds }),
+      ...(config.spotInterruptionRerun && { interruptions: createRerunLedger(new DynamoDBClient({ region: 'eu-west-1' }), { tableName: config.spotInterruptionRerun.tableName }) }),
       logger,
     },
   };

@@ -33,6 +33,11 @@ describe('buildManifest', () => {
     expect(manifest.default_permissions).not.toHaveProperty('organization_self_hosted_runners');
   });
 
+  it('should ask actions write when the module re-runs spot-interrupted jobs (Re-run a job from a workflow run needs it)', () => {
+    const manifest = buildManifest({ ...input, level: 'org', spotInterruptionRerun: true });
+    expect(manifest.default_permissions).toEqual({ actions: 'write', metadata: 'read', organization_self_hosted_runners: 'write' });
+  });
+
   it('should subscribe to workflow_job only, deliver to the module webhook and return to the local callback', () => {
     const manifest = buildManifest({ ...input, level: 'org' });
     expect(manifest.default_events).toEqual(['workflow_job']);
