@@ -59,6 +59,7 @@ const PARAMETER_NAME_PATTERN = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 /** Default build instance types: one current general-purpose type per architecture. */
 const BUILD_INSTANCE_TYPES: Record<string, string[]> = { x64: ['m7i.large', 'm6i.large'], arm64: ['m7g.large', 'm6g.large'] };
 
+/** Settings of one baked runner image. */
 export interface RunnerImageProps {
   /** The module's prefix; names every resource `<prefix>-image-<name>`. */
   readonly prefix: string;
@@ -98,8 +99,11 @@ export interface RunnerImageProps {
 
 /** The runner type settings that use a baked image, for `RunnerTypes.fromList`. */
 export interface BakedImageRunnerTypeProps {
+  /** The image's architecture, "x64" or "arm64". */
   readonly runnerArchitecture: string;
+  /** The SSM parameter the image's AMI id is written to. */
   readonly amiIdSsmParameterName: string;
+  /** Always true: the runner is in /opt/actions-runner. */
   readonly enablePrebakedAmi: true;
 }
 
@@ -147,6 +151,7 @@ function contentVersion(content: string): string {
   return `1.0.${parseInt(createHash('sha256').update(content).digest('hex').slice(0, 7), 16)}`;
 }
 
+/** A baked runner image: an EC2 Image Builder pipeline that publishes its AMI id to SSM and expires old images (see the file header). */
 export class RunnerImage extends Construct {
   /** The SSM parameter that holds the latest AMI id (written by Image Builder, not by Terraform). */
   readonly amiIdSsmParameterName: string;
@@ -156,8 +161,11 @@ export class RunnerImage extends Construct {
   readonly instanceRole: IamRole;
   /** The role Image Builder's lifecycle policy runs as. */
   readonly lifecycleRole: IamRole;
+  /** The image pipeline (start a first build with its ARN). */
   readonly pipeline: ImagebuilderImagePipeline;
+  /** The image recipe (its version follows its content). */
   readonly recipe: ImagebuilderImageRecipe;
+  /** The lifecycle policy that deletes old images. */
   readonly lifecyclePolicy: ImagebuilderLifecyclePolicy;
 
   constructor(scope: Construct, id: string, props: RunnerImageProps) {
