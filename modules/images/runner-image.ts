@@ -56,6 +56,12 @@ export const IMAGE_TAG = 'ghr:image';
 export const IMAGE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,23}$/;
 /** SSM parameter names as Image Builder's SsmParameterConfiguration accepts them, under a leading "/". */
 const PARAMETER_NAME_PATTERN = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
+/**
+ * Image Builder's cron: six fields, minute hour day month day-of-week year, one
+ * space apart, no leading or trailing space
+ * (https://docs.aws.amazon.com/imagebuilder/latest/userguide/cron-expressions.html).
+ */
+const IMAGE_BUILDER_CRON = /^cron\(\S+( \S+){5}\)$/;
 /** Default build instance types: one current general-purpose type per architecture. */
 const BUILD_INSTANCE_TYPES: Record<string, string[]> = { x64: ['m7i.large', 'm6i.large'], arm64: ['m7g.large', 'm6g.large'] };
 
@@ -189,7 +195,7 @@ export class RunnerImage extends Construct {
       whenKnown(volumeSize, () => Number.isInteger(volumeSize) && volumeSize >= 8 && volumeSize <= 16384, `${n}: volumeSize must be 8 to 16384 GiB, got ${volumeSize}`),
       whenKnown(retentionDays, () => Number.isInteger(retentionDays) && retentionDays >= 1 && retentionDays <= 365, `${n}: retentionDays must be 1 to 365, got ${retentionDays}`),
       whenKnown(retainAtLeast, () => Number.isInteger(retainAtLeast) && retainAtLeast >= 1 && retainAtLeast <= 10, `${n}: retainAtLeast must be 1 to 10, got ${retainAtLeast}`),
-      whenKnown(schedule, () => /^cron\(.+\)$/.test(schedule), `${n}: scheduleExpression must be an Image Builder cron(…) expression, got "${schedule}"`),
+      whenKnown(schedule, () => IMAGE_BUILDER_CRON.test(schedule), `${n}: scheduleExpression must be an Image Builder cron(…) expression with six fields (minute hour day month day-of-week year), got "${schedule}"`),
       whenKnown(groups, () => props.subnetId === undefined || groups.length > 0, `${n}: securityGroupIds are required with subnetId`),
     ]);
     this.runnerArchitecture = arch;

@@ -135,6 +135,8 @@ describe('RunnerImage', () => {
     [{ retentionDays: 0 }, 'retentionDays must be 1 to 365, got 0'],
     [{ retainAtLeast: 0 }, 'retainAtLeast must be 1 to 10, got 0'],
     [{ scheduleExpression: 'rate(1 day)' }, 'scheduleExpression must be an Image Builder cron(…) expression'],
+    // Five fields (Unix cron) are not Image Builder's six.
+    [{ scheduleExpression: 'cron(0 4 * * 0)' }, 'with six fields'],
     [{ subnetId: 'subnet-1' }, 'securityGroupIds are required with subnetId'],
   ] as [Partial<RunnerImageProps>, string][])('should refuse %j naming the setting', (props, message) => {
     expect(validationError(() => synthImage(props)).message).toContain(message);
