@@ -6,6 +6,7 @@
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { App } from 'cdktf';
+import { BakedImageExampleStack } from './examples/baked-image/baked-image-stack';
 import { DefaultExampleStack } from './examples/default/default-stack';
 import { GhesExampleStack } from './examples/ghes/ghes-stack';
 import { MultiRunnerExampleStack } from './examples/multi-runner/multi-runner-stack';
@@ -19,6 +20,7 @@ const app = new App({ outdir, skipValidation: false });
 new DefaultExampleStack(app, 'example-default');
 new MultiRunnerExampleStack(app, 'example-multi-runner');
 new GhesExampleStack(app, 'example-ghes');
+new BakedImageExampleStack(app, 'example-baked-image');
 const artifacts = readArtifacts();
 new PromotionEnvironmentStack(app, 'example-promotion-dev', { environment: 'dev', region: 'eu-west-1', artifacts, runnersMaximumCount: 5 });
 new PromotionEnvironmentStack(app, 'example-promotion-prod', { environment: 'prod', region: 'eu-west-1', artifacts, runnersMaximumCount: 50 });

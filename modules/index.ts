@@ -1,5 +1,6 @@
 export * from './github-runners';
 export * from './runners/runner-types';
+export * from './images/runner-image';
 export * from './shared/lambda-code';
 export * from './shared/lambda-settings';
 export { PropsValidationError } from './shared/validation';

@@ -9,6 +9,7 @@ import { Plan, planNames, refersTo } from './plan';
 
 /** Every stack main.ts synthesizes, plus the plain HCL consumer. */
 const EXPECTED_PLANS = [
+  'example-baked-image',
   'example-default',
   'example-ghes',
   'example-multi-runner',
@@ -26,6 +27,7 @@ const EXPECTED_PLANS = [
  * item 9: the event source mappings did not).
  */
 const ROOT_TAGS: Record<string, Record<string, string>> = {
+  'example-baked-image': { environment: 'baked-example', project: 'github-runners' },
   'example-default': { environment: 'example', project: 'github-runners' },
   'example-ghes': { environment: 'ghes-example', project: 'github-runners' },
   'example-multi-runner': { environment: 'example', project: 'github-runners' },
@@ -56,6 +58,19 @@ function referenceLists(node: unknown): string[][] {
   return [...own, ...Object.values(node as Record<string, unknown>).flatMap(referenceLists)];
 }
 const SSM_CORE = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
+/**
+ * The roles of a baked image (modules/images/runner-image.ts), by the suffix
+ * of their name: the service that may assume each, and the only policies it
+ * gets, the AWS managed ones AWS documents for it. No inline policy.
+ */
+const IMAGE_BUILDER_ROLES: Record<string, { service: string; policies: string[] }> = {
+  '-build': { service: 'ec2.amazonaws.com', policies: [SSM_CORE, 'arn:aws:iam::aws:policy/EC2InstanceProfileForImageBuilder'] },
+  '-lifecycle': { service: 'imagebuilder.amazonaws.com', policies: ['arn:aws:iam::aws:policy/service-role/EC2ImageBuilderLifecycleExecutionPolicy'] },
+};
+/** Plans that build a baked image, and the runner types that launch it. */
+const BAKED_IMAGE_PLANS = ['example-baked-image'];
+/** The image builder role kind of a role name ("-build", "-lifecycle"), or undefined for the module's other roles. */
+const imageRoleKind = (name: unknown): string | undefined => (/-image-[a-z0-9-]+(-build|-lifecycle)$/.exec(String(name)) ?? [])[1];
 
 /** Attributes that hold a resource's name in its AWS namespace. */
 const NAME_ATTRIBUTES = ['name', 'function_name', 'bucket', 'alarm_name', 'dashboard_name', 'name_prefix'];
@@ -347,11 +362,88 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
 
   it('should attach exactly the root\'s managed policies, and Session Manager\'s only when enable_ssm_on_runners, to the runner role only', () => {
     const expected = IAM_SETTINGS[name];
-    const attachments = plan.changes('aws_iam_role_policy_attachment').map((a) => ({ role: a.change.after?.role, policy: a.change.after?.policy_arn }));
+    const attachments = plan
+      .changes('aws_iam_role_policy_attachment')
+      .map((a) => ({ role: a.change.after?.role, policy: a.change.after?.policy_arn }))
+      // The image builder roles' own policies are checked in their rule below.
+      .filter((a) => imageRoleKind(a.role) === undefined);
     const runnerRoles = plan.changes('aws_iam_role').filter((r) => String(r.change.after?.name).endsWith('-runner')).map((r) => r.change.after?.name);
     expect(runnerRoles.length).toBeGreaterThan(0);
     expect(attachments.map((a) => a.policy).sort()).toEqual(expected ? [...expected.managed, SSM_CORE].sort() : []);
     for (const a of attachments) expect(runnerRoles).toContain(a.role);
+  });
+
+  it('should pass only named roles, and only to the service named in iam:PassedToService (CKV_AWS_355)', () => {
+    type Cond = { test: { constant_value?: string }; variable: { constant_value?: string }; values: { constant_value?: unknown } };
+    type St = Record<string, { constant_value?: unknown; references?: string[] }> & { condition?: Cond[] };
+    const passes = plan
+      .configured('aws_iam_policy_document', 'data')
+      .flatMap((d) => ((d.expressions.statement as unknown as St[]) ?? []).map((s) => ({ doc: d.address, s })))
+      .filter(({ s }) => ((s.actions?.constant_value as string[]) ?? []).some((a) => a === 'iam:PassRole' || a === 'iam:*'));
+    expect(passes.length).toBeGreaterThan(0);
+    for (const { doc, s } of passes) {
+      expect({
+        doc,
+        wildcard: [s.resources?.constant_value ?? []].flat().some((r) => String(r).includes('*')),
+        roles: (s.resources?.references ?? []).length > 0 && (s.resources?.references ?? []).every((r) => r.startsWith('aws_iam_role.')),
+        passedTo: (s.condition ?? []).find((c) => c.variable.constant_value === 'iam:PassedToService')?.values.constant_value,
+      }).toEqual({ doc, wildcard: false, roles: true, passedTo: ['ec2.amazonaws.com'] });
+    }
+  });
+
+  it('should trust each image builder role to its one service, and give it only the AWS policies documented for it', () => {
+    const roles = plan.changes('aws_iam_role').filter((r) => imageRoleKind(r.change.after?.name) !== undefined);
+    expect(roles.length).toBe(BAKED_IMAGE_PLANS.includes(name) ? 4 : 0);
+    const attachments = plan.changes('aws_iam_role_policy_attachment').map((a) => ({ role: String(a.change.after?.role), policy: a.change.after?.policy_arn }));
+    const inline = plan.changes('aws_iam_role_policy').map((p) => String(p.change.after?.role));
+    for (const r of roles) {
+      const roleName = String(r.change.after?.name);
+      const expected = IMAGE_BUILDER_ROLES[imageRoleKind(roleName)!];
+      const trust = JSON.parse(String(r.change.after?.assume_role_policy)) as { Statement: { Effect: string; Action: unknown; Principal: unknown; Condition?: unknown }[] };
+      expect({ role: roleName, trust: trust.Statement }).toEqual({ role: roleName, trust: [expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: expected.service } })] });
+      expect({ role: roleName, policies: attachments.filter((a) => a.role === roleName).map((a) => a.policy).sort() }).toEqual({ role: roleName, policies: [...expected.policies].sort() });
+      expect({ role: roleName, inline: inline.includes(roleName) }).toEqual({ role: roleName, inline: false });
+    }
+  });
+
+  it('should build every image with its own build profile, expire it with its own lifecycle role, and encrypt its root volume (CKV_AWS_200 with the account EBS key)', () => {
+    const pipelines = plan.configured('aws_imagebuilder_image_pipeline');
+    expect(pipelines.length).toBe(BAKED_IMAGE_PLANS.includes(name) ? 2 : 0);
+    const refs = (r: { expressions: Record<string, { references?: string[] }> }, attribute: string) => r.expressions[attribute]?.references ?? [];
+    for (const infra of plan.configured('aws_imagebuilder_infrastructure_configuration')) {
+      const profile = refs(infra, 'instance_profile_name').find((r) => r.startsWith('aws_iam_instance_profile.'));
+      const role = plan.configured('aws_iam_instance_profile').find((p) => profile?.startsWith(p.address) && p.modulePath === infra.modulePath);
+      expect({ infra: infra.address, role: refs(role!, 'role').some((r) => r.includes('instance-role')) }).toEqual({ infra: infra.address, role: true });
+      expect({ infra: infra.address, metadata: infra.expressions.instance_metadata_options }).toEqual({
+        infra: infra.address,
+        metadata: [expect.objectContaining({ http_tokens: { constant_value: 'required' } })],
+      });
+    }
+    for (const policy of plan.configured('aws_imagebuilder_lifecycle_policy')) {
+      expect({ policy: policy.address, role: refs(policy, 'execution_role').some((r) => r.includes('lifecycle-role')) }).toEqual({ policy: policy.address, role: true });
+    }
+    for (const recipe of plan.changes('aws_imagebuilder_image_recipe')) {
+      const ebs = (recipe.change.after?.block_device_mapping as { ebs: { encrypted: string }[] }[]).map((b) => b.ebs[0]?.encrypted);
+      expect({ recipe: recipe.address, ebs }).toEqual({ recipe: recipe.address, ebs: ['true'] });
+    }
+  });
+
+  it('should publish every image\'s AMI id to a parameter that a runner type launches with resolve:ssm:, and delete old images with their snapshots', () => {
+    const published = plan
+      .changes('aws_imagebuilder_distribution_configuration')
+      .flatMap((d) => (d.change.after?.distribution as { ssm_parameter_configuration: { parameter_name: string; data_type: string }[] }[]).flatMap((x) => x.ssm_parameter_configuration));
+    expect(published.length).toBe(BAKED_IMAGE_PLANS.includes(name) ? 2 : 0);
+    const images = plan.changes('aws_launch_template').map((t) => String(t.change.after?.image_id));
+    for (const p of published) expect({ parameter: p.parameter_name, dataType: p.data_type, launched: images.includes(`resolve:ssm:${p.parameter_name}`) }).toEqual({ parameter: p.parameter_name, dataType: 'aws:ec2:image', launched: true });
+    for (const l of plan.changes('aws_imagebuilder_lifecycle_policy')) {
+      const detail = (l.change.after?.policy_detail as { action: { type: string; include_resources: unknown[] }[]; filter: { type: string; retain_at_least: number }[] }[])[0];
+      expect({ policy: l.address, action: detail.action[0].type, include: detail.action[0].include_resources, retain: detail.filter[0].retain_at_least > 0 }).toEqual({
+        policy: l.address,
+        action: 'DELETE',
+        include: [expect.objectContaining({ amis: true, snapshots: true })],
+        retain: true,
+      });
+    }
   });
 
   it('should render the root\'s egress rules on the managed runner security group, or the one all-outbound rule', () => {
