@@ -316,6 +316,10 @@ export class GitHubRunners extends Construct {
         code: props.lambdaCode?.syncer ?? LambdaCode.fromBundle('syncer'),
         lambda,
         runnerVersion,
+        // The Windows zip only when a type needs it (known at plan also for a map variable).
+        architectures: Token.asList(
+          `\${concat(["x64", "arm64"], anytrue([for t in values(local.${runnerTypes.local.friendlyUniqueId}) : t.runner_os == "windows"]) ? ["win-x64"] : [])}`,
+        ),
         scheduleExpression: props.syncer?.scheduleExpression,
         tags,
       });
