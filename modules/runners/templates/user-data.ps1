@@ -73,7 +73,7 @@ function Test-Inputs {
   if ($RunnerVersion -notmatch '^\d+\.\d+\.\d+$') { $errors += "runner_version must look like 2.329.0, got '$RunnerVersion'" }
   if ($RunnerS3Location -ne '' -and $RunnerS3Location -notmatch '^s3://[a-z0-9.-]+/.+\.zip$') { $errors += "runner_binaries_s3_location must be empty or s3://bucket/key.zip, got '$RunnerS3Location'" }
   foreach ($flag in @(@('enable_prebaked_ami', $PrebakedAmi), @('enable_cloudwatch_agent', $CloudWatchAgent), @('ghes_ssl_verify', $GhesSslVerify))) {
-    if ($flag[1] -cnotin @('true', 'false')) { $errors += "$($flag[0]) must be true or false, got '$($flag[1])'" }
+    if (-not ($flag[1] -ceq 'true' -or $flag[1] -ceq 'false')) { $errors += "$($flag[0]) must be true or false, got '$($flag[1])'" }
   }
   if ($PollAttempts -lt 1 -or $PollIntervalSeconds -lt 0) { $errors += 'config_poll_attempts must be at least 1 and config_poll_interval_seconds at least 0' }
   if ($errors.Count -gt 0) { throw ('invalid input: ' + ($errors -join '; ')) }
