@@ -87,6 +87,7 @@ function Start-CloudWatchAgent([string]$InstanceId) {
   $ctl = 'C:\Program Files\Amazon\AmazonCloudWatchAgent\amazon-cloudwatch-agent-ctl.ps1'
   if (-not (Test-Path $ctl)) {
     Log 'installing amazon-cloudwatch-agent'
+    # The package the CloudWatch user guide names for Windows Server ("Download and install the CloudWatch agent using the command line").
     $msi = "$env:TEMP\amazon-cloudwatch-agent.msi"
     Invoke-WebRequest -UseBasicParsing -Uri 'https://amazoncloudwatch-agent.s3.amazonaws.com/windows/amd64/latest/amazon-cloudwatch-agent.msi' -OutFile $msi
     Start-Process msiexec.exe -ArgumentList @('/i', $msi, '/qn') -Wait
