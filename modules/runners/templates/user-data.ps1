@@ -175,7 +175,8 @@ function Invoke-Runner([string]$Config, [string]$InstanceId) {
     Set-LocalUser -Name $RunnerUser -Password (ConvertTo-SecureString $password -AsPlainText -Force)
   }
   # A task that runs with stored credentials needs the batch logon right, which
-  # Windows Server gives this built-in group (not Users); it confers no admin rights.
+  # Windows Server gives this built-in group, not Users (Microsoft, security policy
+  # settings, "Log on as a batch job": default values); it confers no admin rights.
   Add-LocalGroupMember -Group 'Performance Log Users' -Member $RunnerUser -ErrorAction SilentlyContinue
   Set-Content -Path "$RunnerDir\start-runner.ps1" -Value $StartScript -Encoding ASCII
   & icacls.exe $RunnerDir /grant "$($RunnerUser):(OI)(CI)M" /T /Q | Out-Null
