@@ -208,6 +208,18 @@ describe('the module applied to moto_server', () => {
     expect(allowed.length).toBeGreaterThan(100);
   });
 
+  it('should let only the Windows type\'s scale-up read the Windows Server AMI parameter that EC2 resolves with its permissions at launch (issue #16)', async () => {
+    const multi = readApplied(await root!.show()).modules.get('module.multi')!;
+    const windowsAmi = `arn:aws:ssm:${REGION}::parameter/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base`;
+    const decision = async (fn: string) => {
+      const f = multi.functions.get(fn)!;
+      return (await evaluate(f.role, fn, { action: 'ssm:GetParameter', resource: windowsAmi, why: 'EC2 resolves the resolve:ssm: image with the caller\'s permissions' })).decision;
+    };
+    expect(await decision('multi-scale-up_windows')).toBe('Allowed');
+    // Each scale-up reads only its own type's parameter.
+    expect(await decision('multi-scale-up_linux-x64')).toBe('ImplicitlyDenied');
+  });
+
   it('should deny the calls no role may make', async () => {
     const world = readApplied(await root!.show());
     const ci = world.modules.get('module.runners')!;
