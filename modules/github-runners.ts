@@ -3,7 +3,7 @@
  * belongs to exactly one of the constructs it composes, which get what they
  * need from each other through typed attributes.
  */
-import { Fn, IResolvable, Token } from 'cdktf';
+import { Fn, IResolvable, ref, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { JobQueues } from './runners/job-queues';
 import { DEFAULT_RUNNER_VERSION, EgressRule, RunnerInstances } from './runners/runner-instances';
@@ -325,6 +325,10 @@ export class GitHubRunners extends Construct {
         code: props.lambdaCode?.syncer ?? LambdaCode.fromBundle('syncer'),
         lambda,
         runnerVersion,
+        // The Windows zip only when a type needs it (known at plan also for a map variable).
+        architectures: Token.asList(
+          ref(`concat(["x64", "arm64"], anytrue([for t in values(local.${runnerTypes.local.friendlyUniqueId}) : t.runner_os == "windows"]) ? ["win-x64"] : [])`),
+        ),
         scheduleExpression: props.syncer?.scheduleExpression,
         tags,
       });

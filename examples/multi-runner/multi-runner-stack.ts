@@ -1,7 +1,9 @@
 /**
  * Three runner types: x64 on spot (falling back to on-demand) with a warm
  * pool of two idle runners during Amsterdam working hours, arm64 on spot, and
- * a large on-demand type that only serves jobs asking for exactly its labels.
+ * a large on-demand type that only serves jobs asking for exactly its labels,
+ * and a Windows Server 2022 type (x64, PowerShell user data, the syncer's
+ * win-x64 runner zip).
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
@@ -49,6 +51,16 @@ export class MultiRunnerExampleStack extends TerraformStack {
           instanceTargetCapacityType: 'on-demand',
           runnersMaximumCount: 5,
           volumeSize: 200,
+        },
+        {
+          name: 'windows',
+          labels: ['self-hosted', 'windows', 'x64'],
+          runnerOs: 'windows',
+          // Windows boots slower than Linux and is billed with its licence: on-demand, a small cap.
+          instanceTypes: ['m7i.xlarge', 'm6i.xlarge'],
+          instanceTargetCapacityType: 'on-demand',
+          runnersMaximumCount: 5,
+          volumeSize: 60,
         },
       ]),
       // Idle pool runners live this long before scale-down removes them; well

@@ -5,7 +5,7 @@
 import type { SyncerEnvironment } from '../../modules/contract/environment';
 import { EnvReader } from '../shared/config';
 import { LogLevel } from '../shared/logger';
-import { RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
+import { DEFAULT_RUNNER_ARCHITECTURES, RUNNER_ARCHITECTURES, RunnerArchitecture, isRunnerVersion } from './plan';
 
 /** Default object key prefix. */
 export const DEFAULT_KEY_PREFIX = 'actions-runner/';
@@ -22,7 +22,7 @@ export interface SyncerConfig {
   readonly bucketName: string;
   /** KEY_PREFIX: prepended to each object name; include the trailing `/`. @default "actions-runner/" */
   readonly keyPrefix: string;
-  /** ARCHITECTURES: JSON list of `x64` / `arm64`, no repeats. @default ["x64","arm64"] */
+  /** ARCHITECTURES: JSON list of `x64` / `arm64` (Linux tarballs) / `win-x64` (Windows zip), no repeats. @default ["x64","arm64"] */
   readonly architectures: readonly RunnerArchitecture[];
   /** RUNNER_VERSION: pin such as `2.329.0`; absent or empty means the latest release. */
   readonly runnerVersion?: string;
@@ -50,7 +50,7 @@ export function loadSyncerConfig(env: NodeJS.ProcessEnv): SyncerConfig {
     reader.problem(`KEY_PREFIX must not start with "/", contain control characters or exceed 512 characters, got ${JSON.stringify(keyPrefix)}`);
   }
 
-  const architectures = reader.json<RunnerArchitecture[]>('ARCHITECTURES', validateArchitectures, [...RUNNER_ARCHITECTURES]);
+  const architectures = reader.json<RunnerArchitecture[]>('ARCHITECTURES', validateArchitectures, [...DEFAULT_RUNNER_ARCHITECTURES]);
 
   const runnerVersion = reader.optionalString('RUNNER_VERSION');
   if (runnerVersion !== undefined && !isRunnerVersion(runnerVersion)) {

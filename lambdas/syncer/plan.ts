@@ -11,11 +11,24 @@ export type GitHubRelease = components['schemas']['release'];
 /** One asset of a {@link GitHubRelease}. */
 export type GitHubReleaseAsset = components['schemas']['release-asset'];
 
-/** CPU architectures the runner ships Linux tarballs for, in GitHub's spelling. */
-export type RunnerArchitecture = 'x64' | 'arm64';
+/**
+ * The runner platforms the syncer keeps, in GitHub's spelling: the Linux
+ * tarballs by CPU architecture (`x64`, `arm64`, the names the ARCHITECTURES
+ * setting has always had) and the Windows zip (`win-x64`, synced when a
+ * runner type has `runner_os = "windows"`).
+ */
+export type RunnerArchitecture = 'x64' | 'arm64' | 'win-x64';
 
-/** Every architecture the syncer knows. */
-export const RUNNER_ARCHITECTURES: readonly RunnerArchitecture[] = ['x64', 'arm64'];
+/** Every platform the syncer knows. */
+export const RUNNER_ARCHITECTURES: readonly RunnerArchitecture[] = ['x64', 'arm64', 'win-x64'];
+
+/** The platforms synced when ARCHITECTURES is not set: the Linux ones. */
+export const DEFAULT_RUNNER_ARCHITECTURES: readonly RunnerArchitecture[] = ['x64', 'arm64'];
+
+/** GitHub's asset stem and archive type of a platform: `linux-x64` + `tar.gz`, `win-x64` + `zip`. */
+function assetParts(arch: RunnerArchitecture): { readonly platform: string; readonly extension: string } {
+  return arch === 'win-x64' ? { platform: 'win-x64', extension: 'zip' } : { platform: `linux-${arch}`, extension: 'tar.gz' };
+}
 
 /** User-metadata keys on each object (S3 returns them lower-cased, as written here). */
 export const METADATA = {
@@ -32,18 +45,21 @@ export function isRunnerVersion(value: string): boolean {
   return VERSION.test(value);
 }
 
-/** The tarball name GitHub uses, e.g. `actions-runner-linux-x64-2.329.0.tar.gz`. */
+/** The asset name GitHub uses, e.g. `actions-runner-linux-x64-2.329.0.tar.gz` or `actions-runner-win-x64-2.329.0.zip`. */
 export function runnerAssetName(arch: RunnerArchitecture, version: string): string {
-  return `actions-runner-linux-${arch}-${version}.tar.gz`;
+  const { platform, extension } = assetParts(arch);
+  return `actions-runner-${platform}-${version}.${extension}`;
 }
 
 /**
  * The stable object key user data points at, e.g.
- * `actions-runner/actions-runner-linux-x64.tar.gz`. It carries no version: the
+ * `actions-runner/actions-runner-linux-x64.tar.gz` (Windows:
+ * `actions-runner/actions-runner-win-x64.zip`). It carries no version: the
  * bucket is versioned, and each sync writes a new version of the same key.
  */
 export function runnerObjectKey(keyPrefix: string, arch: RunnerArchitecture): string {
-  return `${keyPrefix}actions-runner-linux-${arch}.tar.gz`;
+  const { platform, extension } = assetParts(arch);
+  return `${keyPrefix}actions-runner-${platform}.${extension}`;
 }
 
 /** The version in a release tag (`v2.329.0` → `2.329.0`); throws ReleaseLookupError for anything else. */

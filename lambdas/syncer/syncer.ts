@@ -24,6 +24,8 @@ import type { BinaryStore } from './s3-binaries';
 
 /** Content type of every object written. */
 export const TARBALL_CONTENT_TYPE = 'application/gzip';
+/** Content type of the Windows runner zip. */
+export const ZIP_CONTENT_TYPE = 'application/zip';
 
 /** The settings a run needs (a subset of SyncerConfig). */
 export interface SyncSettings {
@@ -151,7 +153,7 @@ async function syncBinary(
     });
     const result = await deps.store.putMultipart({
       key: binary.key,
-      contentType: TARBALL_CONTENT_TYPE,
+      contentType: binary.assetName.endsWith('.zip') ? ZIP_CONTENT_TYPE : TARBALL_CONTENT_TYPE,
       metadata: {
         [METADATA.runnerVersion]: binary.version,
         [METADATA.assetId]: String(binary.assetId),

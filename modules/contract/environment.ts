@@ -173,7 +173,7 @@ export interface SyncerEnvironment extends CommonEnvironment {
   readonly BUCKET_NAME: string;
   /** Object key prefix, with its trailing "/". @default "actions-runner/" */
   readonly KEY_PREFIX: string;
-  /** JSON list of "x64" / "arm64". @default ["x64","arm64"] */
+  /** JSON list of "x64" / "arm64" (Linux tarballs) / "win-x64" (the Windows zip). @default ["x64","arm64"] */
   readonly ARCHITECTURES: string;
   /** A pin such as 2.329.0; empty for the latest release. */
   readonly RUNNER_VERSION: string;

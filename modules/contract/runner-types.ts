@@ -9,6 +9,18 @@
  * with modules/.
  */
 
+/** Operating systems a runner type may run (`runner_os`); "linux" is the default. */
+export const RUNNER_OS = ['linux', 'windows'] as const;
+export type RunnerOs = (typeof RUNNER_OS)[number];
+
+/** The architectures each operating system runs on here: Windows Server AMIs are x64 (AWS publishes no arm64 Windows Server AMI). */
+export const RUNNER_OS_ARCHITECTURES: Readonly<Record<RunnerOs, readonly string[]>> = { linux: ['x64', 'arm64'], windows: ['x64'] };
+
+/** Operating systems that are recognised but not built yet, with why (macOS needs EC2 Mac dedicated hosts, issue #16). */
+export const UNSUPPORTED_RUNNER_OS: Readonly<Record<string, string>> = {
+  osx: 'macOS runners (runner_os = "osx") are not supported yet: they need EC2 Mac dedicated hosts, which this module does not manage; use "linux" or "windows"',
+};
+
 /** Capacity types of a runner type. */
 export const CAPACITY_TYPES = ['spot', 'on-demand'] as const;
 export type CapacityType = (typeof CAPACITY_TYPES)[number];

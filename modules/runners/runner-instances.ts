@@ -26,7 +26,8 @@ import { mergeTags } from '../shared/tags';
 import { validate, whenKnown } from '../shared/validation';
 import { BOOT_METRIC_NAME } from '../contract/metrics';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
-import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS } from './runner-types';
+import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS, DEFAULT_WINDOWS_AMI_SSM_PARAMETER } from './runner-types';
+import { USER_DATA_TEMPLATE_RELATIVE_PATH, WINDOWS_USER_DATA_TEMPLATE_RELATIVE_PATH } from './user-data';
 
 /** The actions/runner release installed when the AMI is not pre-baked. */
 export const DEFAULT_RUNNER_VERSION = '2.329.0';
@@ -36,6 +37,8 @@ export const DEFAULT_RUNNER_VERSION = '2.329.0';
 export interface RunnerBinariesSource {
   /** `s3://…` of the tarball for an architecture (x64 or arm64). */
   locationFor(architecture: string): string;
+  /** `s3://…` of the Windows runner zip (win-x64). */
+  readonly windowsLocation: string;
   /** The object ARNs runners may read. */
   readonly objectsArn: string;
 }
@@ -259,7 +262,8 @@ export class RunnerInstances extends Construct {
 
     const { partition, accountId } = props.key;
     const types = `local.${props.runnerTypes.local.friendlyUniqueId}`;
-    const name = `trimprefix(coalesce(t.ami_id_ssm_parameter_name, lookup(${JSON.stringify(DEFAULT_AMI_SSM_PARAMETERS)}, t.runner_architecture)), "/")`;
+    // Windows types default to the Windows Server 2022 parameter; launching with it needs the same grant.
+    const name = `trimprefix(coalesce(t.ami_id_ssm_parameter_name, t.runner_os == "windows" ? ${JSON.stringify(DEFAULT_WINDOWS_AMI_SSM_PARAMETER)} : lookup(${JSON.stringify(DEFAULT_AMI_SSM_PARAMETERS)}, t.runner_architecture)), "/")`;
     this.amiParameterArns = new TerraformLocal(
       this,
       'ami_parameter_arns',
@@ -268,32 +272,47 @@ export class RunnerInstances extends Construct {
     );
 
     const template = new TerraformAsset(this, 'user-data-template', {
-      path: join(__dirname, 'templates', 'user-data.sh'),
+      path: join(__dirname, USER_DATA_TEMPLATE_RELATIVE_PATH),
+      type: AssetType.FILE,
+    });
+    const windowsTemplate = new TerraformAsset(this, 'windows-user-data-template', {
+      path: join(__dirname, WINDOWS_USER_DATA_TEMPLATE_RELATIVE_PATH),
       type: AssetType.FILE,
     });
     const it = props.runnerTypes.iterator();
     const arch = it.getString('runner_architecture');
-    const amiParameter = Fn.coalesce([it.getString('ami_id_ssm_parameter_name'), Fn.lookup(DEFAULT_AMI_SSM_PARAMETERS, arch)]);
-    const userData = Fn.templatefile(Fn.format('%s/%s', [ref('path.module'), template.path]), {
+    const windows = Op.eq(it.getString('runner_os'), 'windows');
+    const amiParameter = Fn.coalesce([
+      it.getString('ami_id_ssm_parameter_name'),
+      Fn.conditional(windows, DEFAULT_WINDOWS_AMI_SSM_PARAMETER, Fn.lookup(DEFAULT_AMI_SSM_PARAMETERS, arch)),
+    ]);
+    const shared = {
       prefix: props.prefix,
       ssm_config_path: props.ssmConfigPath,
-      runner_architecture: arch,
       runner_version: version,
-      runner_binaries_s3_location: props.binaries ? props.binaries.locationFor(arch) : '',
       enable_prebaked_ami: it.getAny('enable_prebaked_ami'),
       enable_cloudwatch_agent: props.enableCloudwatchAgent ?? false,
       cloudwatch_log_group: this.logGroup.name,
       config_poll_attempts: 30,
       config_poll_interval_seconds: 2,
+      ghes_ssl_verify: props.ghesSslVerify ?? true,
+      runner_type: it.key,
+      metrics_namespace: props.metricsNamespace ?? `GitHubRunners/${props.prefix}`,
+      boot_metric_name: BOOT_METRIC_NAME,
+    };
+    const userData = Fn.templatefile(Fn.format('%s/%s', [ref('path.module'), template.path]), {
+      ...shared,
+      runner_architecture: arch,
+      runner_binaries_s3_location: props.binaries ? props.binaries.locationFor(arch) : '',
       enable_runner_packages: it.getAny('enable_runner_packages'),
       runner_extra_packages: Fn.join(' ', it.getList('runner_extra_packages')),
       // base64: the template puts every value between single quotes.
       userdata_pre_install_base64: Fn.base64encode(it.getString('userdata_pre_install')),
       userdata_post_install_base64: Fn.base64encode(it.getString('userdata_post_install')),
-      ghes_ssl_verify: props.ghesSslVerify ?? true,
-      runner_type: it.key,
-      metrics_namespace: props.metricsNamespace ?? `GitHubRunners/${props.prefix}`,
-      boot_metric_name: BOOT_METRIC_NAME,
+    });
+    const windowsUserData = Fn.templatefile(Fn.format('%s/%s', [ref('path.module'), windowsTemplate.path]), {
+      ...shared,
+      runner_binaries_s3_location: props.binaries ? props.binaries.windowsLocation : '',
     });
     const instanceTags = mergeTags(tags, { [TAGS.prefix]: props.prefix, [TAGS.runnerType]: it.key });
 
@@ -311,7 +330,8 @@ export class RunnerInstances extends Construct {
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
       blockDeviceMappings: [
         {
-          deviceName: '/dev/xvda',
+          // The root device of the AMI, so the size applies to it: /dev/sda1 on Windows Server AMIs, /dev/xvda on AL2023.
+          deviceName: Token.asString(Fn.conditional(windows, '/dev/sda1', '/dev/xvda')),
           // Encrypted with the account's EBS key (aws/ebs), not the module key:
           // CreateFleet launches through the EC2 Fleet and Spot service-linked
           // roles, which would need grants on a customer-managed key, and a key
@@ -327,8 +347,9 @@ export class RunnerInstances extends Construct {
         },
       ],
       monitoring: { enabled: false },
-      // Gzipped: EC2 allows 16 KB of user data and cloud-init unpacks gzip.
-      userData: Fn.base64gzip(userData),
+      // Linux: gzipped, as EC2 allows 16 KB of user data and cloud-init unpacks gzip.
+      // Windows: plain, as EC2Launch v2 does not unpack gzip (the script fits; a test measures it).
+      userData: Token.asString(Fn.conditional(windows, Fn.base64encode(windowsUserData), Fn.base64gzip(userData))),
       tagSpecifications: [
         { resourceType: 'instance', tags: instanceTags },
         { resourceType: 'volume', tags: instanceTags },

@@ -11,6 +11,7 @@ import { isScheduleExpression, scheduleExpressionCondition, TIME_ZONE_PATTERN } 
 import { RUNNER_TYPE_NAME_PATTERN } from '../shared/naming';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
 import { isRunLabel, RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
+import { RUNNER_OS, RUNNER_OS_ARCHITECTURES, UNSUPPORTED_RUNNER_OS } from '../contract/runner-types';
 
 /** The labels of the default runner type. */
 export const DEFAULT_RUNNER_LABELS = ['self-hosted', 'linux', 'x64'];
@@ -38,7 +39,13 @@ export interface RunnerTypeProps {
   readonly exactMatch?: boolean;
   /** Lower wins when several types match a job. @default the type's position in the list */
   readonly priority?: number;
-  /** "x64" or "arm64". @default "x64" */
+  /**
+   * "linux" or "windows" (Windows Server 2022, x64 only, PowerShell user data). "osx" is refused: macOS is not supported yet.
+   * On Windows, enableRunnerPackages is ignored and runnerExtraPackages, userdataPreInstall and userdataPostInstall must be empty.
+   * @default "linux"
+   */
+  readonly runnerOs?: string;
+  /** "x64" or "arm64" (Linux only). @default "x64" */
   readonly runnerArchitecture?: string;
   /** Instance types to launch, in any order; CreateFleet picks by price and capacity. @default m7i/m6i/m5 large (x64), m7g/m6g large (arm64) */
   readonly instanceTypes?: string[];
@@ -52,9 +59,9 @@ export interface RunnerTypeProps {
   readonly enableOnDemandFailoverForErrors?: string[];
   /** A fixed AMI id. @default none: the AMI comes from `amiIdSsmParameterName` */
   readonly amiId?: string;
-  /** SSM parameter holding the AMI id, resolved by EC2 at launch. @default the public Amazon Linux 2023 alias for the architecture */
+  /** SSM parameter holding the AMI id, resolved by EC2 at launch. @default the public Amazon Linux 2023 alias for the architecture; for Windows, DEFAULT_WINDOWS_AMI_SSM_PARAMETER (Windows Server 2022) */
   readonly amiIdSsmParameterName?: string;
-  /** Root volume size in GiB, 8 to 16384. @default 30 */
+  /** Root volume size in GiB, 8 to 16384 (Windows: at least 30, the size of the Windows Server AMI's snapshot). @default 30 */
   readonly volumeSize?: number;
   /** Subnets for this type. @default the module's subnets */
   readonly subnetIds?: string[];
@@ -85,6 +92,8 @@ export interface RunnerTypeEntry {
   readonly exact_match: boolean;
   /** RunnerTypeProps.priority. */
   readonly priority: number;
+  /** RunnerTypeProps.runnerOs. */
+  readonly runner_os: string;
   /** RunnerTypeProps.runnerArchitecture. */
   readonly runner_architecture: string;
   /** RunnerTypeProps.instanceTypes; null: DEFAULT_INSTANCE_TYPES for the architecture. */
@@ -131,6 +140,20 @@ export const DEFAULT_AMI_SSM_PARAMETERS: Record<string, string> = {
   arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
 };
 
+/**
+ * The public SSM parameter of the latest Windows Server 2022 (English, Full,
+ * Base) AMI, the default image of a `runner_os = "windows"` type. AWS publishes
+ * the Windows AMIs under /aws/service/ami-windows-latest/ (AWS Systems Manager
+ * user guide, "Calling AMI public parameters": `aws ssm get-parameters-by-path
+ * --path /aws/service/ami-windows-latest`; blog "Query for the latest Windows
+ * AMI using Systems Manager Parameter Store"). Windows Server 2022 ships
+ * EC2Launch v2, which runs the `<powershell>` user data.
+ */
+export const DEFAULT_WINDOWS_AMI_SSM_PARAMETER = '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base';
+
+/** Smallest root volume of a Windows type: the Windows Server 2022 Base AMI's snapshot is 30 GiB, and a volume cannot be smaller than its snapshot. */
+export const WINDOWS_MIN_VOLUME_SIZE = 30;
+
 const ARCHITECTURES = ['x64', 'arm64'];
 const CAPACITY_TYPES = ['spot', 'on-demand'];
 const ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'lowest-price', 'diversified', 'capacity-optimized-prioritized'];
@@ -152,13 +175,15 @@ export const USERDATA_SNIPPET_MAX_BYTES = 3072;
 export const RUNNER_TYPES_BOOT_DESCRIPTION =
   'Boot: enable_runner_packages (default true) installs git, docker, jq, unzip and tar, starts Docker and adds the runner user to the docker group; ' +
   'runner_extra_packages adds dnf packages; neither installs anything on a prebaked AMI (enable_prebaked_ami). ' +
-  `userdata_pre_install / userdata_post_install: shell run as root with bash -e before the installs / after them, before the runner starts; at most ${USERDATA_SNIPPET_MAX_BYTES} bytes each.`;
+  `userdata_pre_install / userdata_post_install: shell run as root with bash -e before the installs / after them, before the runner starts; at most ${USERDATA_SNIPPET_MAX_BYTES} bytes each. ` +
+  `runner_os: linux (default) or windows (Windows Server 2022, x64 only, volume_size at least ${WINDOWS_MIN_VOLUME_SIZE}; the boot settings above are Linux-only and must stay empty); osx is not supported yet.`;
 
 /** The `runner_types` variable's type, as Terraform writes it. */
 export const RUNNER_TYPES_VARIABLE_TYPE = `map(object({
     labels                               = list(string)
     exact_match                          = optional(bool, false)
     priority                             = optional(number, ${DEFAULT_PRIORITY})
+    runner_os                            = optional(string, "linux")
     runner_architecture                  = optional(string, "x64")
     instance_types                       = optional(list(string))
     runners_maximum_count                = optional(number, 3)
@@ -219,6 +244,17 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
     'labels must not have the run-label form ghr-run-<digits>: the webhook adds it to the runner of a job that asks for it, and a type offering it would take that run\'s jobs',
   ),
   perType(`contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)`, `runner_architecture must be one of ${ARCHITECTURES.join(', ')}`),
+  ...Object.entries(UNSUPPORTED_RUNNER_OS).map(([os, why]) => perType(`t.runner_os != ${JSON.stringify(os)}`, why)),
+  perType(`contains(${JSON.stringify([...RUNNER_OS, ...Object.keys(UNSUPPORTED_RUNNER_OS)])}, t.runner_os)`, `runner_os must be one of ${RUNNER_OS.join(', ')}`),
+  perType(
+    `t.runner_os != "windows" || contains(${JSON.stringify(RUNNER_OS_ARCHITECTURES.windows)}, t.runner_architecture)`,
+    `runner_os "windows" runs on ${RUNNER_OS_ARCHITECTURES.windows.join(', ')} only: set runner_architecture = "x64"`,
+  ),
+  perType(`t.runner_os != "windows" || t.volume_size >= ${WINDOWS_MIN_VOLUME_SIZE}`, `runner_os "windows" needs volume_size of at least ${WINDOWS_MIN_VOLUME_SIZE} GiB (the Windows Server AMI's snapshot size)`),
+  perType(
+    't.runner_os != "windows" || (length(t.runner_extra_packages) == 0 && t.userdata_pre_install == "" && t.userdata_post_install == "")',
+    'runner_os "windows" does not take runner_extra_packages, userdata_pre_install or userdata_post_install yet (they are dnf packages and bash snippets); leave them empty',
+  ),
   perType(`contains(${JSON.stringify(CAPACITY_TYPES)}, t.instance_target_capacity_type)`, `instance_target_capacity_type must be one of ${CAPACITY_TYPES.join(', ')}`),
   perType(`contains(${JSON.stringify(ALLOCATION_STRATEGIES)}, t.instance_allocation_strategy)`, `instance_allocation_strategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}`),
   perType(
@@ -350,11 +386,25 @@ function instanceRules(t: RunnerTypeProps) {
   const max = t.runnersMaximumCount;
   const size = t.volumeSize;
   const arch = t.runnerArchitecture;
+  const os = t.runnerOs;
   const capacity = t.instanceTargetCapacityType;
   const strategy = t.instanceAllocationStrategy;
   const name = `runner type "${t.name}"`;
   return [
     whenKnown(arch, () => arch === undefined || ARCHITECTURES.includes(arch), `${name}: runnerArchitecture must be one of ${ARCHITECTURES.join(', ')}, got "${arch}"`),
+    whenKnown(os, () => os === undefined || !(os in UNSUPPORTED_RUNNER_OS), `${name}: runnerOs: ${UNSUPPORTED_RUNNER_OS[os ?? ''] ?? ''}`),
+    whenKnown(os, () => os === undefined || os in UNSUPPORTED_RUNNER_OS || (RUNNER_OS as readonly string[]).includes(os), `${name}: runnerOs must be one of ${RUNNER_OS.join(', ')}, got "${os}"`),
+    ...(os === 'windows'
+      ? [
+          whenKnown(arch, () => RUNNER_OS_ARCHITECTURES.windows.includes(arch ?? 'x64'), `${name}: runnerOs "windows" runs on ${RUNNER_OS_ARCHITECTURES.windows.join(', ')} only, got runnerArchitecture "${arch}"`),
+          whenKnown(size, () => (size ?? 30) >= WINDOWS_MIN_VOLUME_SIZE, `${name}: runnerOs "windows" needs volumeSize of at least ${WINDOWS_MIN_VOLUME_SIZE} GiB (the Windows Server AMI's snapshot size), got ${size}`),
+          whenKnown(
+            [t.runnerExtraPackages, t.userdataPreInstall, t.userdataPostInstall],
+            () => (t.runnerExtraPackages ?? []).length === 0 && (t.userdataPreInstall ?? '') === '' && (t.userdataPostInstall ?? '') === '',
+            `${name}: runnerOs "windows" does not take runnerExtraPackages, userdataPreInstall or userdataPostInstall yet (they are dnf packages and bash snippets); leave them empty`,
+          ),
+        ]
+      : []),
     whenKnown(capacity, () => capacity === undefined || CAPACITY_TYPES.includes(capacity), `${name}: instanceTargetCapacityType must be one of ${CAPACITY_TYPES.join(', ')}, got "${capacity}"`),
     whenKnown(strategy, () => strategy === undefined || ALLOCATION_STRATEGIES.includes(strategy), `${name}: instanceAllocationStrategy must be one of ${ALLOCATION_STRATEGIES.join(', ')}, got "${strategy}"`),
     whenKnown(max, () => max === undefined || max === -1 || max >= 1, `${name}: runnersMaximumCount must be -1 (no limit) or ≥ 1, got ${max}`),
@@ -413,6 +463,7 @@ function toEntry(t: RunnerTypeProps, index: number): RunnerTypeEntry {
     labels: t.labels,
     exact_match: t.exactMatch ?? false,
     priority: t.priority ?? index,
+    runner_os: t.runnerOs ?? 'linux',
     runner_architecture: t.runnerArchitecture ?? 'x64',
     instance_types: t.instanceTypes ?? null,
     runners_maximum_count: t.runnersMaximumCount ?? 3,

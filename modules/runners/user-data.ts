@@ -100,6 +100,44 @@ export const WORKFLOW_PACKAGES = ['git', 'docker', 'jq', 'unzip', 'tar'] as cons
 
 export type UserDataTemplateVariable = (typeof USER_DATA_TEMPLATE_VARIABLES)[number];
 
+/** The Windows template (`runner_os = "windows"`), relative to `modules/runners`. */
+export const WINDOWS_USER_DATA_TEMPLATE_RELATIVE_PATH = 'templates/user-data.ps1';
+
+/** Absolute path of the Windows template in this checkout. */
+export const WINDOWS_USER_DATA_TEMPLATE_PATH = path.join(__dirname, WINDOWS_USER_DATA_TEMPLATE_RELATIVE_PATH);
+
+/**
+ * Every variable the Windows template references: the Linux ones that mean
+ * something on Windows, with the same meaning. `runner_binaries_s3_location`
+ * is the `s3://…/actions-runner-win-x64.zip` the syncer keeps. The package and
+ * snippet settings are Linux-only (runner-types.ts refuses them for Windows).
+ *
+ * The script is PowerShell for EC2Launch v2 (a `<powershell>` block), sent
+ * uncompressed: EC2Launch v2 does not unpack gzip, and EC2 takes at most 16 KB
+ * of user data (a test measures the rendered size). It writes boot metrics for
+ * the steps `imds`, `install`, `config_wait`, `config_delete` and `user_data`
+ * to C:\ProgramData\github-runner\boot-metrics.log, shipped with the
+ * user-data log and the runner's _diag logs when `enable_cloudwatch_agent`.
+ */
+export const WINDOWS_USER_DATA_TEMPLATE_VARIABLES = [
+  'prefix',
+  'ssm_config_path',
+  'runner_version',
+  'runner_binaries_s3_location',
+  'enable_prebaked_ami',
+  'enable_cloudwatch_agent',
+  'cloudwatch_log_group',
+  'config_poll_attempts',
+  'config_poll_interval_seconds',
+  'ghes_ssl_verify',
+  'runner_type',
+  'metrics_namespace',
+  'boot_metric_name',
+] as const satisfies readonly UserDataTemplateVariable[];
+
+/** Largest user data EC2 accepts, in bytes before base64 (EC2 user guide, "Run commands when you launch an EC2 instance with user data input": 16 KB). */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
+
 /** The `vars` map handed to `templatefile()`. Terraform renders numbers and bools as strings. */
 export type UserDataTemplateVars = Readonly<Record<UserDataTemplateVariable, string | number | boolean>>;
 

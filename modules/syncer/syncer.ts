@@ -32,6 +32,8 @@ export interface RunnerBinariesSyncerProps {
   readonly lambda: LambdaSettings;
   /** The actions/runner version to keep in the bucket; runners install the same version. */
   readonly runnerVersion: string;
+  /** The runner platforms to keep (the syncer's ARCHITECTURES): x64, arm64 (Linux tarballs), win-x64 (the Windows zip); may be a Terraform list. @default ["x64", "arm64"] */
+  readonly architectures?: string[];
   /** When the syncer runs. @default "cron(27 * * * ? *)" (hourly) */
   readonly scheduleExpression?: string;
   /** @default {} */
@@ -104,7 +106,7 @@ export class RunnerBinariesSyncer extends Construct {
       environment: {
         BUCKET_NAME: this.bucket.id,
         KEY_PREFIX: RUNNER_BINARIES_KEY_PREFIX,
-        ARCHITECTURES: Fn.jsonencode(['x64', 'arm64']),
+        ARCHITECTURES: Fn.jsonencode(props.architectures ?? ['x64', 'arm64']),
         RUNNER_VERSION: props.runnerVersion,
         LOG_LEVEL: props.lambda.logLevel,
         METRICS_NAMESPACE: props.lambda.metricsNamespace,
@@ -143,6 +145,11 @@ export class RunnerBinariesSyncer extends Construct {
   locationFor(architecture: string): string {
     // Fn.format, not a template string: the result is passed into templatefile().
     return Token.asString(Fn.format(`s3://%s/${RUNNER_BINARIES_KEY_PREFIX}actions-runner-linux-%s.tar.gz`, [this.bucket.id, architecture]));
+  }
+
+  /** The S3 URL of the Windows runner zip (synced when ARCHITECTURES lists win-x64). */
+  get windowsLocation(): string {
+    return Token.asString(Fn.format(`s3://%s/${RUNNER_BINARIES_KEY_PREFIX}actions-runner-win-x64.zip`, [this.bucket.id]));
   }
 
   /** The object ARNs runners may read. */

@@ -14,7 +14,7 @@
  *   module's queues, tables, functions, roles, launch templates or buckets.
  */
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, GetObjectTaggingCommand, ListBucketsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -45,6 +45,8 @@ import { Check, forbiddenChecks } from '../iam/calls';
 import { RecordedSegment, RecordedTranslator } from '../iam/recorded';
 import { Evaluation, evaluate, withoutStatement } from '../iam/simulator';
 import { EmulatorRoot, PlannedChange } from './terraform-emulator';
+import { gunzipSync } from 'node:zlib';
+import { parsePowerShell } from '../modules/runners/powershell-parser';
 
 const REPO = join(__dirname, '..', '..');
 const MODULE = join(REPO, 'dist', 'terraform-module');
@@ -95,6 +97,28 @@ describe('the module applied to moto_server', () => {
       'ec2-launch-template-data-tag-specifications': expect.any(Number),
       's3-bucket-policy-conditions': expect.any(Number),
     });
+  });
+
+  it('should render a Windows type\'s user data at apply as one plain <powershell> block under 16 KB that parses, a Linux type\'s as gzipped bash (issue #16)', async () => {
+    const ec2 = new EC2Client({ region: REGION, endpoint: moto!.url, credentials });
+    const userData = async (name: string) => {
+      const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: name, Versions: ['$Latest'] }));
+      return Buffer.from(versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData ?? '', 'base64');
+    };
+    const windows = await userData('multi-runner_windows');
+    const text = windows.toString('utf8');
+    expect(windows.length).toBeLessThanOrEqual(16 * 1024);
+    expect(text).toMatch(/^<powershell>\n[\s\S]*<\/powershell>\n$/);
+    // Terraform filled in every value: the type, and the syncer's zip in this instance's bucket.
+    expect(text).toContain("$RunnerType = 'windows'");
+    expect(text).toMatch(/\$RunnerS3Location = 's3:\/\/multi-runner-binaries-[a-z0-9-]+\/actions-runner\/actions-runner-win-x64\.zip'/);
+    expect(text).not.toMatch(/\$\{|%\{/);
+    expect(await parsePowerShell(text.replace(/^<powershell>\n/, '').replace(/<\/powershell>\n$/, ''))).toEqual([]);
+    const linux = await userData('multi-runner_linux-x64');
+    expect(gunzipSync(linux).toString('utf8')).toMatch(/^#!\/bin\/bash\n/);
+    // The syncer of the instance with a Windows type keeps the win-x64 zip too; the other does not.
+    expect(JSON.parse((await appliedEnvironment('multi-syncer')).ARCHITECTURES)).toEqual(['x64', 'arm64', 'win-x64']);
+    expect(JSON.parse((await appliedEnvironment('gh-ci-syncer')).ARCHITECTURES)).toEqual(['x64', 'arm64']);
   });
 
   it('should give every applied function an environment its own config loader accepts', async () => {
@@ -182,6 +206,18 @@ describe('the module applied to moto_server', () => {
     expect(refused).toEqual([]);
     allowed = evaluations;
     expect(allowed.length).toBeGreaterThan(100);
+  });
+
+  it('should let only the Windows type\'s scale-up read the Windows Server AMI parameter that EC2 resolves with its permissions at launch (issue #16)', async () => {
+    const multi = readApplied(await root!.show()).modules.get('module.multi')!;
+    const windowsAmi = `arn:aws:ssm:${REGION}::parameter/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base`;
+    const decision = async (fn: string) => {
+      const f = multi.functions.get(fn)!;
+      return (await evaluate(f.role, fn, { action: 'ssm:GetParameter', resource: windowsAmi, why: 'EC2 resolves the resolve:ssm: image with the caller\'s permissions' })).decision;
+    };
+    expect(await decision('multi-scale-up_windows')).toBe('Allowed');
+    // Each scale-up reads only its own type's parameter.
+    expect(await decision('multi-scale-up_linux-x64')).toBe('ImplicitlyDenied');
   });
 
   it('should deny the calls no role may make', async () => {

@@ -29,7 +29,7 @@ module "runners" {
 }
 `;
 
-/** A second instance of the module in the same root: several runner types, one with a warm pool and an architecture of its own. */
+/** A second instance of the module in the same root: several runner types, one with a warm pool and an architecture of its own, one on Windows. */
 const SECOND_INSTANCE = `
 module "multi" {
   source            = "${MODULE}"
@@ -51,6 +51,7 @@ module "multi" {
       runners_maximum_count = 5
       pool_config           = [{ size = 2, schedule_expression = "cron(0/5 8-18 ? * MON-FRI *)", schedule_expression_timezone = "Europe/Amsterdam" }]
     }
+    windows = { labels = ["self-hosted", "windows", "x64"], runner_os = "windows", runners_maximum_count = 2 }
   }
   tags = { team = "platform" }
 }

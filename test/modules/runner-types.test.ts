@@ -148,6 +148,32 @@ describe('RunnerTypes', () => {
       });
     });
 
+    describe('runnerOs (issue #16)', () => {
+      it('should default to linux and carry windows into the entry', () => {
+        const local = boundLocal(RunnerTypes.fromList([{ name: 'lin', labels: ['linux'] }, { name: 'win', labels: ['windows'], runnerOs: 'windows' }])) as Record<string, { runner_os: string }>;
+        expect(local.lin.runner_os).toBe('linux');
+        expect(local.win.runner_os).toBe('windows');
+      });
+
+      it('should refuse osx as not supported yet, and an unknown OS, naming the type', () => {
+        expect(fromList([{ name: 'mac', labels: ['macos'], runnerOs: 'osx' }]).problems).toEqual([
+          'runner type "mac": runnerOs: macOS runners (runner_os = "osx") are not supported yet: they need EC2 Mac dedicated hosts, which this module does not manage; use "linux" or "windows"',
+        ]);
+        expect(fromList([{ name: 'beos', labels: ['beos'], runnerOs: 'beos' }]).problems).toEqual(['runner type "beos": runnerOs must be one of linux, windows, got "beos"']);
+      });
+
+      it('should take Windows on x64 only, with at least 30 GiB and none of the Linux boot settings', () => {
+        expect(() => RunnerTypes.fromList([{ name: 'win', labels: ['windows'], runnerOs: 'windows', runnerArchitecture: 'x64', volumeSize: 30 }])).not.toThrow();
+        expect(fromList([{ name: 'win', labels: ['windows'], runnerOs: 'windows', runnerArchitecture: 'arm64', volumeSize: 29, runnerExtraPackages: ['make'] }]).problems).toEqual([
+          'runner type "win": runnerOs "windows" runs on x64 only, got runnerArchitecture "arm64"',
+          'runner type "win": runnerOs "windows" needs volumeSize of at least 30 GiB (the Windows Server AMI\'s snapshot size), got 29',
+          'runner type "win": runnerOs "windows" does not take runnerExtraPackages, userdataPreInstall or userdataPostInstall yet (they are dnf packages and bash snippets); leave them empty',
+        ]);
+        // The same settings are fine on Linux.
+        expect(() => RunnerTypes.fromList([{ name: 'lin', labels: ['linux'], runnerArchitecture: 'arm64', volumeSize: 8, runnerExtraPackages: ['make'] }])).not.toThrow();
+      });
+    });
+
     it('should reject an empty list', () => {
       expect(fromList([]).problems).toEqual(['at least one runner type is required, got none']);
     });

@@ -303,9 +303,40 @@ describe.each(planNames().length > 0 ? planNames() : EXPECTED_PLANS)('plan %s', 
         continue;
       }
       const raw = Buffer.from(String(t.change.after?.user_data), 'base64');
+      // Windows: EC2Launch v2 reads a plain <powershell> block (it does not gunzip).
+      if (String(t.change.after?.image_id).includes('/ami-windows-latest/')) {
+        expect(raw.length).toBeLessThanOrEqual(16 * 1024);
+        expect(raw.toString('utf8')).toMatch(/^<powershell>\n/);
+        continue;
+      }
       expect({ template: t.address, gzip: raw[0] === 0x1f && raw[1] === 0x8b }).toEqual({ template: t.address, gzip: true });
       expect(raw.length).toBeLessThan(16 * 1024);
       expect(gunzipSync(raw).toString('utf8')).toMatch(/^#!\/bin\/bash\n/);
+    }
+  });
+
+  it('should send a Windows type plain PowerShell and a Linux type gzipped bash, chosen by runner_os (issue #16)', () => {
+    for (const c of plan.configured('aws_launch_template')) {
+      const userData = JSON.stringify(c.expressions.user_data);
+      expect({ template: c.address, windows: /runner_os == \\"windows\\"\) \? base64encode\(templatefile\([^)]*user-data\.ps1/.test(userData), linux: /: base64gzip\(templatefile\([^)]*user-data\.sh/.test(userData) }).toEqual({
+        template: c.address,
+        windows: true,
+        linux: true,
+      });
+    }
+  });
+
+  it('should boot each Windows type from the public Windows Server 2022 parameter with its root volume on /dev/sda1, each Linux type on /dev/xvda (issue #16)', () => {
+    const templates = plan.changes('aws_launch_template').map((t) => ({
+      address: t.address,
+      image: String(t.change.after?.image_id),
+      device: (t.change.after as { block_device_mappings: Array<{ device_name: string }> }).block_device_mappings[0].device_name,
+    }));
+    // examples/multi-runner has a Windows type; the others have none.
+    expect(templates.some((t) => t.image.includes('/ami-windows-latest/'))).toBe(name === 'example-multi-runner');
+    for (const t of templates.filter((x) => x.image.startsWith('resolve:ssm:/aws/service/'))) {
+      const windows = t.image === 'resolve:ssm:/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base';
+      expect({ template: t.address, device: t.device }).toEqual({ template: t.address, device: windows ? '/dev/sda1' : '/dev/xvda' });
     }
   });
 

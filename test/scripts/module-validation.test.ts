@@ -34,6 +34,31 @@ describe('module validation at terraform validate', () => {
     }
   }, 120_000);
 
+  /** Issue #16: runner_os, with the settings Windows cannot take; macOS is refused as not built yet. */
+  it('should name runner_types and each type with a bad runner_os combination', async () => {
+    const plans = mkdtempSync(join(tmpdir(), 'ghr-bad-os-'));
+    try {
+      const target = { name: 'bad-runner-os', dir: join(__dirname, 'fixtures', 'bad-runner-os'), provider: 'override' as const };
+      const error = await planOffline(target, plans, findPluginDir()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(/terraform validate failed/);
+      const text = (error?.message ?? '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+      const types = (rule: string, names: string) => `runner_types: ${rule} (runner types: ${names}).`;
+      expect(text).toContain(types('macOS runners (runner_os = "osx") are not supported yet: they need EC2 Mac dedicated hosts, which this module does not manage; use "linux" or "windows"', 'mac'));
+      expect(text).toContain(types('runner_os must be one of linux, windows', 'beos'));
+      expect(text).toContain(types('runner_os "windows" runs on x64 only: set runner_architecture = "x64"', 'win-arm'));
+      expect(text).toContain(types('runner_os "windows" needs volume_size of at least 30 GiB (the Windows Server AMI\'s snapshot size)', 'win-small'));
+      expect(text).toMatch(/runner_os "windows" does not take runner_extra_packages, userdata_pre_install or userdata_post_install yet .* \(runner types: win-snippet\)/);
+      // The good Linux and Windows types are named by no rule.
+      expect(text).not.toMatch(/runner types: [^)]*\b(linux|windows)\b/);
+      expect(text).not.toContain('source code not available');
+    } finally {
+      rmSync(plans, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('should name the Lambda S3 input that lacks its bucket, or its key, at plan', async () => {
     const plans = mkdtempSync(join(tmpdir(), 'ghr-bad-s3-'));
     try {

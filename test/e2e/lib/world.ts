@@ -77,6 +77,13 @@ export interface RunnerTypeSpec {
   readonly failoverErrors?: readonly string[];
   /** @default list index */
   readonly priority?: number;
+  /** The launch config's instance_types. @default m7i/m6i/m5 large */
+  readonly instanceTypes?: readonly string[];
+}
+
+/** The launch template id the world gives a runner type (scale-up's launch_template_id). */
+export function launchTemplateIdOf(runnerType: string): string {
+  return `lt-${Buffer.from(runnerType).toString('hex').padEnd(17, '0').slice(0, 17)}`;
 }
 
 /** Options of {@link World.create}. */
@@ -250,9 +257,9 @@ export class World {
       RUNNER_TYPE: t.name,
       RUNNER_TYPE_CONFIG: JSON.stringify({
         labels: [...t.labels],
-        launch_template_id: `lt-${Buffer.from(t.name).toString('hex').padEnd(17, '0').slice(0, 17)}`,
+        launch_template_id: launchTemplateIdOf(t.name),
         launch_template_version: '$Latest',
-        instance_types: ['m7i.large', 'm6i.large', 'm5.large'],
+        instance_types: [...(t.instanceTypes ?? ['m7i.large', 'm6i.large', 'm5.large'])],
         subnet_ids: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
         instance_target_capacity_type: t.capacityType ?? 'spot',
         instance_allocation_strategy: 'price-capacity-optimized',

@@ -57,7 +57,7 @@ describe('loadSyncerConfig', () => {
     expect(problems).toEqual([
       'BUCKET_NAME is required',
       'KEY_PREFIX must not start with "/", contain control characters or exceed 512 characters, got "/abs/"',
-      'ARCHITECTURES: each entry must be one of x64, arm64, got ["riscv"]',
+      'ARCHITECTURES: each entry must be one of x64, arm64, win-x64, got ["riscv"]',
       'ARCHITECTURES: must not repeat an architecture, got ["x64","x64","riscv"]',
       'RUNNER_VERSION must be empty or a version like 2.329.0 (no "v"), got "v2.329.0"',
       'GITHUB_API_URL must be an https URL (http only for loopback hosts), got "http://api.github.com"',

@@ -19,6 +19,12 @@ describe('runner binary names', () => {
     expect(runnerObjectKey('actions-runner/', 'x64')).toBe('actions-runner/actions-runner-linux-x64.tar.gz');
   });
 
+  it('should name the Windows runner as the release does: a win-x64 zip', () => {
+    // actions/runner releases publish actions-runner-win-x64-<version>.zip next to the Linux tarballs.
+    expect(runnerAssetName('win-x64', '2.329.0')).toBe('actions-runner-win-x64-2.329.0.zip');
+    expect(runnerObjectKey('actions-runner/', 'win-x64')).toBe('actions-runner/actions-runner-win-x64.zip');
+  });
+
   it('should read the version from a release tag', () => {
     expect(releaseVersion('v2.329.0')).toBe('2.329.0');
     expect(() => releaseVersion('v2.329.0-beta')).toThrow(ReleaseLookupError);
@@ -53,6 +59,25 @@ describe('planRunnerBinaries', () => {
       expect.objectContaining({ arch: 'arm64', assetId: 101, key: 'p/actions-runner-linux-arm64.tar.gz', digest: { kind: 'none' } }),
       expect.objectContaining({ arch: 'x64', assetId: 100, version: '2.330.0', size: 5, digest: { kind: 'sha256', hex: HEX } }),
     ]);
+  });
+
+  it('should pick the Windows zip, not a Linux tarball, for win-x64', () => {
+    const plan = planRunnerBinaries(
+      release('v2.330.0', [
+        { name: 'actions-runner-linux-x64-2.330.0.tar.gz' },
+        { name: 'actions-runner-win-x64-2.330.0.zip', size: 7 },
+        { name: 'actions-runner-win-arm64-2.330.0.zip' },
+      ]),
+      ['x64', 'win-x64'],
+      'p/',
+    );
+    expect(plan.map((b) => [b.arch, b.assetName, b.key, b.size])).toEqual([
+      ['x64', 'actions-runner-linux-x64-2.330.0.tar.gz', 'p/actions-runner-linux-x64.tar.gz', 10],
+      ['win-x64', 'actions-runner-win-x64-2.330.0.zip', 'p/actions-runner-win-x64.zip', 7],
+    ]);
+    expect(() => planRunnerBinaries(release('v2.330.0', [{ name: 'actions-runner-linux-x64-2.330.0.tar.gz' }]), ['win-x64'], '')).toThrow(
+      'no uploaded asset named actions-runner-win-x64-2.330.0.zip',
+    );
   });
 
   it('should list every missing, unfinished or empty tarball in one error', () => {

@@ -42,7 +42,7 @@ function amiStatement(stack: ReturnType<typeof synthWith>, owner: string) {
 }
 
 /** Evaluates the synthesized per-type ARN map for `types`, in partition aws, region eu-west-1, account 123456789012. */
-function evaluateArns(stack: ReturnType<typeof synthWith>, types: Record<string, { ami_id_ssm_parameter_name: string | null; runner_architecture: string }>) {
+function evaluateArns(stack: ReturnType<typeof synthWith>, types: Record<string, { ami_id_ssm_parameter_name: string | null; runner_os: string; runner_architecture: string }>) {
   const [, expression] = Object.entries(stack.locals ?? {}).find(([id]) => id.includes('ami_parameter_arns'))! as [string, string];
   const hcl = expression
     .replace(/^\$\{/, '')
@@ -83,15 +83,20 @@ describe('launch permissions: the AMI parameter', () => {
 
   it('should compute public ARNs without an account for the defaults, and account ARNs for custom names, with or without "/", or an ARN as given', () => {
     const arns = evaluateArns(stack, {
-      x64: { ami_id_ssm_parameter_name: null, runner_architecture: 'x64' },
-      arm: { ami_id_ssm_parameter_name: null, runner_architecture: 'arm64' },
-      slash: { ami_id_ssm_parameter_name: '/team/runner-ami', runner_architecture: 'x64' },
-      bare: { ami_id_ssm_parameter_name: 'runner-ami', runner_architecture: 'x64' },
-      arn: { ami_id_ssm_parameter_name: 'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/ami', runner_architecture: 'x64' },
+      x64: { ami_id_ssm_parameter_name: null, runner_os: 'linux', runner_architecture: 'x64' },
+      arm: { ami_id_ssm_parameter_name: null, runner_os: 'linux', runner_architecture: 'arm64' },
+      win: { ami_id_ssm_parameter_name: null, runner_os: 'windows', runner_architecture: 'x64' },
+      wincustom: { ami_id_ssm_parameter_name: '/team/windows-ami', runner_os: 'windows', runner_architecture: 'x64' },
+      slash: { ami_id_ssm_parameter_name: '/team/runner-ami', runner_os: 'linux', runner_architecture: 'x64' },
+      bare: { ami_id_ssm_parameter_name: 'runner-ami', runner_os: 'linux', runner_architecture: 'x64' },
+      arn: { ami_id_ssm_parameter_name: 'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/ami', runner_os: 'linux', runner_architecture: 'x64' },
     });
     expect(arns).toEqual({
       x64: 'arn:aws:ssm:eu-west-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
       arm: 'arn:aws:ssm:eu-west-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
+      // The Windows default is a public parameter too: launching with it needs ssm:GetParameter on this ARN (PITFALLS, resolve:ssm).
+      win: 'arn:aws:ssm:eu-west-1::parameter/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base',
+      wincustom: 'arn:aws:ssm:eu-west-1:123456789012:parameter/team/windows-ami',
       slash: 'arn:aws:ssm:eu-west-1:123456789012:parameter/team/runner-ami',
       bare: 'arn:aws:ssm:eu-west-1:123456789012:parameter/runner-ami',
       arn: 'arn:aws:ssm:eu-west-1:210987654321:parameter/shared/ami',

@@ -6,7 +6,7 @@
  */
 import { GitHubRunners } from '../../../modules/github-runners';
 import { RunnerTypes } from '../../../modules/runners/runner-types';
-import { USER_DATA_TEMPLATE_VARIABLES } from '../../../modules/runners/user-data';
+import { USER_DATA_TEMPLATE_VARIABLES, WINDOWS_USER_DATA_TEMPLATE_VARIABLES } from '../../../modules/runners/user-data';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { makeBundleDir, resources, synth } from '../helpers';
 
@@ -26,11 +26,19 @@ describe('launch template user data', () => {
     });
   });
   const [template] = Object.values(resources(stack, 'aws_launch_template')) as Array<{ user_data: string }>;
-  const vars = /templatefile\([^{]*\{(.*)\}\)\)\}$/s.exec(template.user_data)?.[1] ?? '';
+  // Windows types: the PowerShell template, sent plain; the others: the bash one, gzipped.
+  const choice = /^\$\{\(each\.value\.runner_os == "windows"\) \? base64encode\(templatefile\([^{]*user-data\.ps1"\), \{(.*)\}\)\) : base64gzip\(templatefile\([^{]*user-data\.sh"\), \{(.*)\}\)\)\}$/s.exec(template.user_data);
+  const windowsVars = choice?.[1] ?? '';
+  const vars = choice?.[2] ?? '';
+  const keysOf = (map: string) => [...map.matchAll(/"?([a-z0-9_]+)"?\s*=/g)].map((m) => m[1]).sort();
 
   it('should pass templatefile() exactly the variables the template references', () => {
-    const keys = [...vars.matchAll(/"?([a-z0-9_]+)"?\s*=/g)].map((m) => m[1]);
-    expect(keys.sort()).toEqual([...USER_DATA_TEMPLATE_VARIABLES].sort());
+    expect(keysOf(vars)).toEqual([...USER_DATA_TEMPLATE_VARIABLES].sort());
+  });
+
+  it('should pass the Windows template exactly its variables, with the syncer\'s win-x64 zip', () => {
+    expect(keysOf(windowsVars)).toEqual([...WINDOWS_USER_DATA_TEMPLATE_VARIABLES].sort());
+    expect(windowsVars).toMatch(/"runner_binaries_s3_location" = format\("s3:\/\/%s\/actions-runner\/actions-runner-win-x64\.zip", aws_s3_bucket\.[^)]+\)/);
   });
 
   it('should take the boot settings from the runner type, the snippets base64-encoded', () => {
