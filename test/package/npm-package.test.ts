@@ -66,14 +66,18 @@ describe('the npm package', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('should hold the compiled constructs, their declarations, the user-data template, the zips, the manifest and the licence, and nothing else', () => {
+  it('should hold the compiled constructs, their declarations, the user-data templates, the zips, the manifest and the licence, and nothing else', () => {
     const paths = packed.files.map((f) => f.path).sort();
     expect([...new Set(paths.map((p) => p.split('/')[0]))].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'lib', 'package.json']);
     const zips = Object.values(manifest.lambdas).map((e) => `dist/lambdas/${e.file}`);
     expect(paths.filter((p) => p.startsWith('dist/')).sort()).toEqual(['dist/lambdas/manifest.json', ...zips].sort());
     expect(zips.length).toBeGreaterThanOrEqual(6);
+    // The user-data templates the constructs read at synth: every one, and nothing else beside the code.
+    const templates = readdirSync(join(root, 'modules', 'runners', 'templates')).map((f) => `lib/runners/templates/${f}`);
+    expect(templates.length).toBeGreaterThanOrEqual(1);
+    expect(paths.filter((p) => p.startsWith('lib/runners/templates/')).sort()).toEqual([...templates].sort());
     const unexpected = paths.filter(
-      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && p !== 'lib/runners/templates/user-data.sh' && !p.startsWith('dist/lambdas/') && !['README.md', 'LICENSE', 'package.json'].includes(p),
+      (p) => !/^lib\/.+\.(js|d\.ts)$/.test(p) && !templates.includes(p) && !p.startsWith('dist/lambdas/') && !['README.md', 'LICENSE', 'package.json'].includes(p),
     );
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
