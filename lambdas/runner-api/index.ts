@@ -63,7 +63,7 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env,
   return {
     config,
     deps: {
-      verifier: new OidcVerifier({ issuer: config.issuer, audience: config.audience, fetchJson: httpFetchJson() }),
+      verifier: new OidcVerifier({ issuer: config.issuer, audience: config.audience ?? '', fetchJson: httpFetchJson() }),
       github: appApiGitHub(app),
       instances: ec2ApiInstances(new EC2Client(budgetedClientConfig(budget, { maxAttempts: 3 }))),
       records: createApiRunnerRecords(new DynamoDBClient(budgetedClientConfig(budget)), config.idempotencyTableName),

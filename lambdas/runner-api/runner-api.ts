@@ -117,6 +117,7 @@ export async function handleRunnerApi(request: ApiRequest, config: RunnerApiConf
   const route = routeOf(request);
   let log = deps.logger.withKeys({ route: route.kind });
   try {
+    if (config.audience === undefined) throw new ApiError(503, 'not_configured', 'the runner API has no audience configured (runner_api_audience)');
     if (route.kind === 'unknown') throw new ApiError(404, 'not_found', 'no such route: use POST /runners or GET /runners/{name}');
     const claims = await authenticate(request, deps);
     log = log.withKeys({ repository: claims.repository, runId: claims.runId, runAttempt: claims.runAttempt });

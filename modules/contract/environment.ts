@@ -159,9 +159,9 @@ export interface RedeliveryEnvironment extends CommonEnvironment, GitHubAppEnvir
 export interface RunnerApiEnvironment extends CommonEnvironment, GitHubAppEnvironment, OrganizationRunnersEnvironment {
   /** Module prefix; runners are named `<prefix>-<instance-id>` at GitHub. */
   readonly PREFIX: string;
-  /** OIDC issuer whose tokens are accepted (no trailing "/"): github.com's, or `https://<host>/_services/token` for GHES. */
+  /** OIDC issuer whose tokens are accepted. @default "": `https://token.actions.githubusercontent.com`, or `<GHES_URL origin>/_services/token` when GHES_URL is set */
   readonly OIDC_ISSUER: string;
-  /** The `aud` a token must carry (runner_api_audience). */
+  /** The `aud` a token must carry (runner_api_audience). Empty (the HCL module with enable_runner_api false, which has no routes): every request is refused with 503. */
   readonly OIDC_AUDIENCE: string;
   /** JSON list of "owner/repo"; empty allows every repository. @default "[]" */
   readonly REPOSITORY_ALLOW_LIST: string;

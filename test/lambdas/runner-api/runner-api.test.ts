@@ -90,7 +90,7 @@ describe('runner API', () => {
     const config = loadRunnerApiConfig(apiEnv(issuer.url, envOverrides));
     const logger = new Logger('runner-api', {}, (line) => logs.push(line), 'debug');
     const deps: RunnerApiDependencies = {
-      verifier: new OidcVerifier({ issuer: config.issuer, audience: config.audience, fetchJson: httpFetchJson(), ...(now && { now }) }),
+      verifier: new OidcVerifier({ issuer: config.issuer, audience: config.audience!, fetchJson: httpFetchJson(), ...(now && { now }) }),
       github: appApiGitHub(createGitHubApp({ appId: APP_ID, privateKey: appKey.privateKeyPem, baseUrl: gh.url, logger, tokenCache: new InstallationTokenCache(), retries: { retryAfterBaseMs: 1 } })),
       instances: ec2ApiInstances(new EC2Client({})),
       records: createApiRunnerRecords(new DynamoDBClient({}), config.idempotencyTableName),
@@ -267,6 +267,13 @@ describe('runner API', () => {
     // WHEN tokens with junk kids arrive within the refetch interval, they are refused without fetching again
     for (let i = 0; i < 3; i++) expect((await a.post(signToken(signingKey(`junk-${i}`), actionsClaims(issuer.url, AUDIENCE)), { runner_type: RUNNER_TYPE })).statusCode).toBe(401);
     expect(issuer.jwksFetches).toBe(2);
+  });
+
+  it('should refuse every request with 503 when no audience is configured', async () => {
+    const r = await api({ OIDC_AUDIENCE: '' }).post(token(), { runner_type: RUNNER_TYPE });
+    expect(r.statusCode).toBe(503);
+    expect(body(r).error).toBe('not_configured');
+    expect(sent).toEqual([]);
   });
 
   it('should derive the GHES issuer from ghes_url', () => {
