@@ -202,7 +202,8 @@ class BatchRun {
       this.config.metricsNamespace,
       { RunnerType: this.config.runnerType },
       {
-        RunnersLaunched: { value: this.launched.length, unit: 'Count' },
+        // Jobs' runners and the runner API's (step f).
+        RunnersLaunched: { value: this.launched.length + this.apiLaunched.length, unit: 'Count' },
         OnDemandFallbacks: { value: this.onDemandFallbacks, unit: 'Count' },
         JobsDeferredByCap: { value: this.jobsDeferredByCap, unit: 'Count' },
         JobIdTagFailures: { value: this.jobIdTagFailures, unit: 'Count' },
