@@ -281,6 +281,31 @@ describe('runner API', () => {
     expect(defaultIssuer('https://ghes.example.com/')).toBe('https://ghes.example.com/_services/token');
   });
 
+  it('should launch within the cap at scale-up and send the rest of the request back to the queue', async () => {
+    // GIVEN the API accepted two runners while the type had room
+    await api().post(token(), { runner_type: RUNNER_TYPE, count: 2 });
+    // WHEN scale-up finds room for only one (another launch took a slot meanwhile)
+    ec2.seed({ [RUNNER_TAGS.prefix]: 'gh-ci', [RUNNER_TAGS.runnerType]: RUNNER_TYPE, [RUNNER_TAGS.owner]: 'octo' });
+    const tight = makeHandler(bed, { env: { RUNNER_TYPE_CONFIG: runnerTypeConfig({ runners_maximum_count: 2 }) } });
+    const first = await tight(sqsEvent([{ messageId: 'req', body: sent[0].body }]));
+    // THEN one runner is launched and the message goes back; its next delivery, with room, launches only the other
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'req' }]);
+    const named = () => ec2.live().map((i) => ec2.tagsOf(i.InstanceId!)[RUNNER_TAGS.apiRunner]).filter(Boolean).sort();
+    expect(named()).toEqual(['ghr-api-9001-2-0']);
+    const second = await scaleUp()(sqsEvent([{ messageId: 'req', body: sent[0].body }]));
+    expect(second.batchItemFailures).toEqual([]);
+    expect(named()).toEqual(['ghr-api-9001-2-0', 'ghr-api-9001-2-1']);
+    expect(ec2.callsOf('CreateFleet')).toHaveLength(2);
+  });
+
+  it('should acknowledge a runner request for another runner type as poison, launching nothing', async () => {
+    await api().post(token(), { runner_type: RUNNER_TYPE });
+    const foreign = JSON.stringify({ ...(JSON.parse(sent[0].body) as object), runnerType: 'gpu' });
+    const response = await scaleUp()(sqsEvent([foreign, '{"kind":"runner-request","version":1}']));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ec2.callsOf('CreateFleet')).toHaveLength(0);
+  });
+
   it('should launch nothing for a queued request past its idle deadline', async () => {
     let now = Date.now();
     const a = api({}, () => now);
