@@ -21,8 +21,10 @@ import { ModuleKey } from './shared/module-key';
 import { PREFIX_PATTERN } from './shared/naming';
 import { LOG_LEVELS } from './contract/environment';
 import { isRunLabel } from './contract/run-label';
+import { isApiLabel } from './contract/api-runner';
 import { validate, whenKnown } from './shared/validation';
 import { WebhookRedelivery } from './webhook/redelivery';
+import { RunnerApi } from './webhook/runner-api';
 import { Webhook } from './webhook/webhook';
 
 /** Names (not values) of the SSM parameters that hold the GitHub App's secrets. */
@@ -51,6 +53,24 @@ export interface LambdaCodes {
   readonly pool?: LambdaCode;
   /** The webhook redelivery function (bundle `redelivery`); unused when redelivery is disabled. @default LambdaCode.fromBundle('redelivery') */
   readonly redelivery?: LambdaCode;
+  /** The runner API function (bundle `runner-api`); unused without `runnerApi`. @default LambdaCode.fromBundle('runner-api') */
+  readonly runnerApi?: LambdaCode;
+}
+
+/**
+ * Runners on request (issue #15, modules/webhook/runner-api.ts): `POST /runners`
+ * and `GET /runners/{name}` on the webhook's API, authenticated with the
+ * calling job's GitHub Actions OIDC token.
+ */
+export interface RunnerApiSettings {
+  /** Create the routes. `false` leaves the API out; a Terraform boolean keeps the function and switches the routes. @default true */
+  readonly enabled?: boolean | IResolvable;
+  /** The `aud` tokens must carry (`runner_api_audience`), e.g. the API's URL. Required, not empty. */
+  readonly audience: string;
+  /** The accepted issuer (`runner_api_oidc_issuer`). @default "https://token.actions.githubusercontent.com", or `<ghesUrl>/_services/token` */
+  readonly oidcIssuer?: string;
+  /** Minutes a runner started by the API waits for a job before scale-down removes it, 1 to 1440 (`runner_api_default_timeout_minutes`). @default 15 */
+  readonly defaultTimeoutMinutes?: number;
 }
 
 /** When and how runners are removed (philips names on the module variables). */
@@ -213,6 +233,8 @@ export interface GitHubRunnersProps {
   readonly syncer?: SyncerSettings;
   /** Redelivery of failed webhook deliveries. @default enabled, every 5 minutes */
   readonly webhookRedelivery?: WebhookRedeliverySettings;
+  /** The runner API (start runners from a workflow). @default none: no API */
+  readonly runnerApi?: RunnerApiSettings;
   /** Dashboard and alarms: where alarms notify, and how quickly they fire. @default see ObservabilitySettings */
   readonly observability?: ObservabilitySettings;
   /**
@@ -265,6 +287,8 @@ export class GitHubRunners extends Construct {
   readonly pool?: WarmPool;
   /** Undefined when webhook redelivery is disabled (`enabled: false`). */
   readonly webhookRedelivery?: WebhookRedelivery;
+  /** Undefined without `runnerApi` (or with `enabled: false`). */
+  readonly runnerApi?: RunnerApi;
   /** The `dashboard` and `alarms`. */
   readonly observability: Observability;
 
@@ -289,6 +313,7 @@ export class GitHubRunners extends Construct {
       ...(Token.isUnresolved(props.runnerExtraLabels) ? [] : (props.runnerExtraLabels ?? [])).flatMap((l) => [
         whenKnown(l, () => l.trim() !== '' && !l.includes(','), `runnerExtraLabels must hold labels that are not empty and have no comma, got "${l}"`),
         whenKnown(l, () => !isRunLabel(l), `runnerExtraLabels must not hold a label of the run-label form ghr-run-<digits> (run labels are added per job), got "${l}"`),
+        whenKnown(l, () => !isApiLabel(l), `runnerExtraLabels must not hold a label of the runner-API form ghr-api-<run id>-<attempt>-<index> (the runner API adds it), got "${l}"`),
       ]),
       whenKnown(
         props.scaleUp?.ghesSslVerify,
@@ -445,6 +470,22 @@ export class GitHubRunners extends Construct {
         tags,
       });
     }
+    if (props.runnerApi && props.runnerApi.enabled !== false) {
+      this.runnerApi = new RunnerApi(this, 'runner-api', {
+        prefix: props.prefix,
+        key: this.key,
+        code: props.lambdaCode?.runnerApi ?? LambdaCode.fromBundle('runner-api'),
+        lambda,
+        runnerTypes,
+        queues: this.queues,
+        table: this.scaleUp.idempotencyTable,
+        api: this.webhook.api,
+        ...github,
+        repositoryAllowList: props.repositoryAllowList,
+        ...props.runnerApi,
+        tags,
+      });
+    }
     this.observability = new Observability(this, 'observability', {
       prefix: props.prefix,
       region: this.key.region,
@@ -458,6 +499,7 @@ export class GitHubRunners extends Construct {
         ...(this.syncer ? [this.syncer.function] : []),
         ...(this.pool ? [this.pool.function] : []),
         ...(this.webhookRedelivery ? [this.webhookRedelivery.function] : []),
+        ...(this.runnerApi ? [this.runnerApi.function] : []),
       ],
       scaleDownErrorsAlarm: true,
       jobsGivenUpAlarm: true,

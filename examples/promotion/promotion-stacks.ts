@@ -34,6 +34,7 @@ export const PROMOTED_LAMBDAS: { readonly [K in keyof Required<LambdaCodes>]: st
   syncer: 'syncer',
   pool: 'pool',
   redelivery: 'redelivery',
+  runnerApi: 'runner-api',
 };
 
 /** LambdaCode for every function, from the published artifacts: nothing comes from a local build. */

@@ -15,6 +15,8 @@
  * | runner idle, not online, age < max(minimum, boot)| keep (`booting`)                         |
  * | runner idle, age ≥ minimum running time          | remove: delete at GitHub, then terminate |
  * | runner idle, younger                             | keep (`minimum-running-time`)            |
+ * | API runner (`ghr:idle-deadline`), not busy, before the deadline | keep (`idle-deadline`)    |
+ * | API runner, not busy, past the deadline          | remove (whatever its age)                |
  * | no runner, age ≥ boot time, seen so last run     | orphan: terminate                        |
  * | no runner, age ≥ boot time, first sighting       | keep (`orphan-unconfirmed`)              |
  * | no runner, younger                               | keep (`booting`)                         |
@@ -54,6 +56,7 @@
 import type { RunnerInstance } from '../shared/aws/ec2-runners';
 import type { StoredRunnerConfig } from '../shared/aws/jit-config-store';
 import type { GitHubRunner } from '../shared/github/runners';
+import { RUNNER_TAGS } from '../../modules/contract/tags';
 import { type RunnerTarget, instanceIdOfRunner, isInstanceId, isLiveState, runnerNameOf } from '../shared/runners/identity';
 
 /** The parts of an instance the rules read. */
@@ -86,7 +89,8 @@ export type KeepReason =
   | 'busy'
   | 'minimum-running-time'
   | 'booting'
-  | 'orphan-unconfirmed';
+  | 'orphan-unconfirmed'
+  | 'idle-deadline';
 
 /** Every {@link KeepReason}, in the order summaries list them. */
 export const KEEP_REASONS: readonly KeepReason[] = [
@@ -98,7 +102,20 @@ export const KEEP_REASONS: readonly KeepReason[] = [
   'minimum-running-time',
   'booting',
   'orphan-unconfirmed',
+  'idle-deadline',
 ];
+
+/**
+ * The idle deadline of a runner started through the runner API (issue #15),
+ * from its `ghr:idle-deadline` tag; undefined for every other runner, or when
+ * the tag is not a time.
+ */
+export function idleDeadlineOf(instance: Pick<DecideInstance, 'tags'>): number | undefined {
+  const raw = instance.tags[RUNNER_TAGS.idleDeadline];
+  if (raw === undefined) return undefined;
+  const t = Date.parse(raw);
+  return Number.isNaN(t) ? undefined : t;
+}
 
 /** An idle registered runner: delete it at GitHub, and terminate its instance only once GitHub said 204. */
 export interface IdleRunner {
@@ -224,7 +241,12 @@ export function decide(
     const ageMs = now - instance.launchTime.getTime();
     const name = runnerNameOf(limits.prefix, instance.instanceId);
     const runner = runnerIndex(owner, listed.runners).get(name);
-    if (runner) {
+    const deadline = idleDeadlineOf(instance);
+    if (runner && deadline !== undefined && !runner.busy) {
+      // An API runner waits for its job until its deadline, online or not, and is removed after it whatever its age.
+      if (now < deadline) keep(instance, 'idle-deadline');
+      else plan.removeIdle.push({ instanceId: instance.instanceId, owner, target: listed.target, runnerId: runner.id, runnerName: name, ageMs });
+    } else if (runner) {
       if (runner.busy) keep(instance, 'busy');
       // Registered before boot (JIT): not online yet means still booting.
       else if (runner.status !== 'online' && ageMs < Math.max(limits.minimumRunningTimeMs, limits.bootTimeMs)) keep(instance, 'booting');

@@ -13,6 +13,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { budgetedClientConfig } from '../shared/aws/budgeted-client';
 import { createEc2Runners } from '../shared/aws/ec2-runners';
 import { createJobLocks } from '../shared/aws/idempotency';
+import { createApiRunnerRecords } from '../shared/aws/api-runner-records';
 import { createRunnerConfigStore } from '../shared/aws/jit-config-store';
 import { onceAsync } from '../shared/config';
 import { InvocationBudget } from '../shared/deadline';
@@ -58,6 +59,7 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env,
   // The clients below keep to the budget the handler starts per invocation.
   const ssm = new SSMClient(budgetedClientConfig(budget, { maxAttempts: 5 }));
   const github = await loadGitHubApp(config, ssm, logger, { budget });
+  const dynamodb = new DynamoDBClient(budgetedClientConfig(budget));
   return {
     config,
     deps: {
@@ -65,7 +67,9 @@ export async function createDefaultContext(env: NodeJS.ProcessEnv = process.env,
       ec2: createEc2Runners(new EC2Client(budgetedClientConfig(budget, { maxAttempts: 4 }))),
       github,
       configStore: createRunnerConfigStore(ssm, { ssmConfigPath: config.ssmConfigPath, kmsKeyId: config.kmsKeyId, instanceArnPrefix: config.instanceArnPrefix }),
-      locks: createJobLocks(new DynamoDBClient(budgetedClientConfig(budget)), { tableName: config.idempotencyTableName }),
+      locks: createJobLocks(dynamodb, { tableName: config.idempotencyTableName }),
+      // The runner API's records share the launch-lock table (`pk = api#<name>`).
+      apiRunners: createApiRunnerRecords(dynamodb, config.idempotencyTableName),
       logger,
     },
   };

@@ -25,6 +25,11 @@
  *    yet). Jobs come first: a pool is a convenience, a queued job is demand.
  *    Top-ups are acknowledged whatever happens: the next tick asks again.
  *
+ * f. Runner API requests (issue #15 item 1, runner-request.ts): after the
+ *    jobs and before a pool top-up, the runners the API recorded and asked
+ *    for, each registered with its `ghr-api-…` name as a label, within the cap
+ *    left. What does not fit goes back to the queue.
+ *
  * A run-bound job (a `ghr-run-<run id>` label naming its own run,
  * contract/run-label.ts) gets a runner registered with the type's labels and
  * that run label (step c), so GitHub gives it to jobs of that run only. A
@@ -52,6 +57,9 @@ import type { GitHubAppApi } from '../shared/github/runners';
 import type { InvocationBudget } from '../shared/deadline';
 import { isPoolTopUpBody, parseJobMessage, parsePoolTopUpMessage, type JobMessage, type PoolTopUpMessage } from '../../modules/contract/job-message';
 import { runBindingOf } from '../../modules/contract/run-label';
+import { isRunnerRequestBody, parseRunnerRequestMessage } from '../../modules/contract/api-runner';
+import type { ApiRunnerRecords } from '../shared/aws/api-runner-records';
+import { type QueuedRunnerRequest, serveRunnerRequests } from './runner-request';
 import { runnerTargetFromOwnerTag } from '../shared/runners/identity';
 import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
@@ -76,6 +84,8 @@ export interface ScaleUpDependencies {
   readonly logger: Logger;
   /** The invocation's time budget, started by the handler. @default none: no deadline */
   readonly budget?: InvocationBudget;
+  /** The runner API's records (runner-request messages, step f). @default none: such messages are acknowledged unserved */
+  readonly apiRunners?: ApiRunnerRecords;
 }
 
 /** A runner that was launched and registered. */
@@ -98,6 +108,8 @@ export interface ScaleUpResult {
   readonly jobsDeferredByDeadline: number;
   /** What the batch's pool top-up did; undefined when the batch held none. */
   readonly pool?: PoolResult;
+  /** Runners launched for the runner API's requests (step f). */
+  readonly apiRunnersLaunched: number;
 }
 
 /** A message whose runner type is not this function's. */
@@ -168,6 +180,10 @@ class BatchRun {
   /** The batch's pool top-ups (step e). */
   private readonly topUps: PoolTopUpMessage[] = [];
   private poolResult?: PoolResult;
+  /** The batch's runner API requests (step f). */
+  private readonly runnerRequests: QueuedRunnerRequest[] = [];
+  /** Instances launched for them. */
+  private readonly apiLaunched: LaunchedRunner[] = [];
 
   constructor(
     private readonly config: ScaleUpConfig,
@@ -180,12 +196,14 @@ class BatchRun {
   async run(records: readonly ScaleUpRecord[]): Promise<ScaleUpResult> {
     const jobs = this.parse(records);
     if (jobs.length > 0) await this.launchFor(jobs);
+    if (this.runnerRequests.length > 0) await this.serveRunnerRequests();
     if (this.topUps.length > 0) await this.topUpPool();
     this.log.metrics(
       this.config.metricsNamespace,
       { RunnerType: this.config.runnerType },
       {
-        RunnersLaunched: { value: this.launched.length, unit: 'Count' },
+        // Jobs' runners and the runner API's (step f).
+        RunnersLaunched: { value: this.launched.length + this.apiLaunched.length, unit: 'Count' },
         OnDemandFallbacks: { value: this.onDemandFallbacks, unit: 'Count' },
         JobsDeferredByCap: { value: this.jobsDeferredByCap, unit: 'Count' },
         JobIdTagFailures: { value: this.jobIdTagFailures, unit: 'Count' },
@@ -205,7 +223,39 @@ class BatchRun {
       jobsDeferredByCap: this.jobsDeferredByCap,
       jobsDeferredByDeadline: this.jobsDeferredByDeadline,
       ...(this.poolResult && { pool: this.poolResult }),
+      apiRunnersLaunched: this.apiLaunched.length,
     };
+  }
+
+  /** Step f: the runner API's requests, within the cap the jobs left (runner-request.ts). */
+  private async serveRunnerRequests(): Promise<void> {
+    const ids = this.runnerRequests.map((r) => r.messageId);
+    if (!this.deps.apiRunners) {
+      // Acknowledged on purpose: without the API's table (the runner API is off) the request can never be served.
+      this.log.error('runner request acknowledged: the runner API is not configured here', { messages: ids.length });
+      return;
+    }
+    if (!this.hasTime(LAUNCH_MIN_MS)) {
+      this.log.warn('deadline near: runner requests returned to the queue', { messages: ids.length, remainingMs: this.deps.budget?.untilEnd() });
+      for (const id of ids) this.retry.add(id);
+      return;
+    }
+    try {
+      const result = await this.within(TERMINATE_RESERVE_MS, () =>
+        serveRunnerRequests(
+          this.runnerRequests,
+          this.config,
+          { ec2: this.deps.ec2, github: this.deps.github, configStore: this.deps.configStore, records: this.deps.apiRunners!, logger: this.deps.logger },
+          this.launched.map((r) => r.instanceId),
+        ),
+      );
+      for (const id of result.retry) this.retry.add(id);
+      this.jobsDeferredByCap += result.deferredByCap;
+      for (const r of result.launched) this.apiLaunched.push({ instanceId: r.instanceId, jobId: 0, lifecycle: r.lifecycle });
+    } catch (error) {
+      this.log.error('serving runner requests failed; returning them to the queue', { error });
+      for (const id of ids) this.retry.add(id);
+    }
   }
 
   /** Step e: the newest pool top-up of the batch, within the cap the jobs left. */
@@ -248,7 +298,12 @@ class BatchRun {
             queueUrls: {},
           },
           { ec2: this.deps.ec2, github: this.deps.github, configStore: this.deps.configStore, logger: this.deps.logger },
-          { alsoActive: this.launched.map((r) => ({ instanceId: r.instanceId, state: 'pending', jobId: r.jobId, lifecycle: r.lifecycle })) },
+          {
+            alsoActive: [
+              ...this.launched.map((r) => ({ instanceId: r.instanceId, state: 'pending', jobId: r.jobId, lifecycle: r.lifecycle })),
+              ...this.apiLaunched.map((r) => ({ instanceId: r.instanceId, state: 'pending', lifecycle: r.lifecycle })),
+            ],
+          },
         ),
       );
     } catch (error) {
@@ -266,6 +321,12 @@ class BatchRun {
           const topUp = parsePoolTopUpMessage(record.body);
           if (topUp.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
           this.topUps.push(topUp);
+          continue;
+        }
+        if (isRunnerRequestBody(record.body)) {
+          const request = parseRunnerRequestMessage(record.body);
+          if (request.runnerType !== this.config.runnerType) throw new WrongRunnerTypeError(this.config.runnerType);
+          this.runnerRequests.push({ messageId: record.messageId, request });
           continue;
         }
         const job = parseJobMessage(record.body);

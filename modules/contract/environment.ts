@@ -167,6 +167,26 @@ export interface RedeliveryEnvironment extends CommonEnvironment, GitHubAppEnvir
   readonly REDELIVERY_MAX_PER_RUN: string;
 }
 
+/** modules/webhook/runner-api.ts → lambdas/runner-api (issue #15): `POST /runners`, `GET /runners/{name}`. */
+export interface RunnerApiEnvironment extends CommonEnvironment, GitHubAppEnvironment, OrganizationRunnersEnvironment {
+  /** Module prefix; runners are named `<prefix>-<instance-id>` at GitHub. */
+  readonly PREFIX: string;
+  /** OIDC issuer whose tokens are accepted. @default "": `https://token.actions.githubusercontent.com`, or `<GHES_URL origin>/_services/token` when GHES_URL is set */
+  readonly OIDC_ISSUER: string;
+  /** The `aud` a token must carry (runner_api_audience). Empty (the HCL module with enable_runner_api false, which has no routes): every request is refused with 503. */
+  readonly OIDC_AUDIENCE: string;
+  /** JSON list of "owner/repo"; empty allows every repository. @default "[]" */
+  readonly REPOSITORY_ALLOW_LIST: string;
+  /** JSON {@link JobQueueUrls}: the job queue of every runner type the API may start. */
+  readonly JOB_QUEUE_URLS: string;
+  /** JSON object runner type → runners_maximum_count (-1: no limit), for the 409 at the cap. */
+  readonly RUNNER_MAXIMUM_COUNTS: string;
+  /** Table of the API runners' records (the launch-lock table, `pk = api#<name>`). */
+  readonly IDEMPOTENCY_TABLE_NAME: string;
+  /** Minutes a runner waits for a job when the request names none, {@link RUNNER_API_LIMITS}.timeoutMinutes. @default "15" */
+  readonly DEFAULT_TIMEOUT_MINUTES: string;
+}
+
 /** modules/syncer/syncer.ts → lambdas/syncer. */
 export interface SyncerEnvironment extends CommonEnvironment {
   /** The versioned bucket of the runner tarballs. */

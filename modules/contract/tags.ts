@@ -27,4 +27,8 @@ export const RUNNER_TAGS = {
   orphanSeenAt: 'ghr:orphan-seen-at',
   /** Default key (any value) that keeps an instance out of scale-down's hands (BYPASS_TAG). */
   scaleDownBypass: 'ghr:scale-down-bypass',
+  /** Set in CreateFleet for a runner started through the runner API (issue #15): its API name, `ghr-api-<run id>-<attempt>-<index>`. */
+  apiRunner: 'ghr:api-runner',
+  /** Set in CreateFleet with {@link RUNNER_TAGS.apiRunner}: ISO 8601 time after which scale-down removes the runner if it is idle. */
+  idleDeadline: 'ghr:idle-deadline',
 } as const;

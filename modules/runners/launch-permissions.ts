@@ -39,9 +39,10 @@ export function readAmiParameterStatement(arns: string[]): Statement {
  * template's (the prefix, the runner type and the module's own tags, see
  * RunnerInstances) and CreateFleet's TagSpecifications (createFleetInput in
  * lambdas/shared/aws/ec2-runners.ts: the prefix, the runner type, the owner
- * and who launched it). Tag-on-create is limited to these keys.
+ * and who launched it; for a runner started through the runner API also its
+ * name and idle deadline). Tag-on-create is limited to these keys.
  */
-export const LAUNCH_TAG_KEYS: readonly string[] = [TAGS.prefix, TAGS.runnerType, TAGS.owner, TAGS.createdBy];
+export const LAUNCH_TAG_KEYS: readonly string[] = [TAGS.prefix, TAGS.runnerType, TAGS.owner, TAGS.createdBy, TAGS.apiRunner, TAGS.idleDeadline];
 
 /** The keys of the module's tags, whether a literal map or a Terraform expression (the module's `tags` variable). */
 function tagKeys(tags: Record<string, string> | undefined): string[] {

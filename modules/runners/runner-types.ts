@@ -12,6 +12,7 @@ import { RUNNER_TYPE_NAME_PATTERN } from '../shared/naming';
 import { PropsValidationError, validate, whenKnown } from '../shared/validation';
 import { isRunLabel, RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
 import { RUNNER_OS, RUNNER_OS_ARCHITECTURES, UNSUPPORTED_RUNNER_OS } from '../contract/runner-types';
+import { API_LABEL_TERRAFORM_REGEX, isApiLabel } from '../contract/api-runner';
 
 /** The labels of the default runner type. */
 export const DEFAULT_RUNNER_LABELS = ['self-hosted', 'linux', 'x64'];
@@ -243,6 +244,10 @@ export const RUNNER_TYPES_VALIDATIONS: { condition: string; errorMessage: string
     `alltrue([for l in t.labels : !can(regex("${RUN_LABEL_TERRAFORM_REGEX}", l))])`,
     'labels must not have the run-label form ghr-run-<digits>: the webhook adds it to the runner of a job that asks for it, and a type offering it would take that run\'s jobs',
   ),
+  perType(
+    `alltrue([for l in t.labels : !can(regex("${API_LABEL_TERRAFORM_REGEX}", l))])`,
+    'labels must not have the runner-API form ghr-api-<run id>-<attempt>-<index>: the runner API registers it on the one runner it starts, and a type offering it would take that runner\'s job',
+  ),
   perType(`contains(${JSON.stringify(ARCHITECTURES)}, t.runner_architecture)`, `runner_architecture must be one of ${ARCHITECTURES.join(', ')}`),
   ...Object.entries(UNSUPPORTED_RUNNER_OS).map(([os, why]) => perType(`t.runner_os != ${JSON.stringify(os)}`, why)),
   perType(`contains(${JSON.stringify([...RUNNER_OS, ...Object.keys(UNSUPPORTED_RUNNER_OS)])}, t.runner_os)`, `runner_os must be one of ${RUNNER_OS.join(', ')}`),
@@ -353,6 +358,7 @@ class ListRunnerTypes extends RunnerTypes {
         whenKnown(t.labels, () => t.labels.length > 0, `runner type "${t.name}" needs at least one label, got none`),
         whenKnown(t.labels, () => t.labels.every((l) => l.trim() !== ''), `runner type "${t.name}" has an empty or whitespace-only label`),
         whenKnown(t.labels, () => !t.labels.some(isRunLabel), `runner type "${t.name}" has a label of the run-label form ghr-run-<digits> (${t.labels.filter(isRunLabel).join(', ')}): run labels are added per job, not offered by a type`),
+        whenKnown(t.labels, () => !t.labels.some(isApiLabel), `runner type "${t.name}" has a label of the runner-API form ghr-api-<run id>-<attempt>-<index> (${t.labels.filter(isApiLabel).join(', ')}): the runner API registers it on the runner it starts`),
         ...instanceRules(t),
       ]),
     ]);

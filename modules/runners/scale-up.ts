@@ -250,6 +250,12 @@ export class ScaleUp extends Construct {
           actions: ['dynamodb:UpdateItem'],
           resources: [this.idempotencyTable.arn],
         },
+        {
+          // The runner API's records (`pk = api#<name>`, issue #15): read before launching, marked launched by UpdateItem above.
+          sid: 'ReadApiRunnerRecords',
+          actions: ['dynamodb:GetItem'],
+          resources: [this.idempotencyTable.arn],
+        },
       ],
       ...props.lambda.functionSettings,
       tags,

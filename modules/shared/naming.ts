@@ -43,6 +43,7 @@ export const FUNCTION_KINDS = {
   scaleDown: 'scale-down',
   terminationWatcher: 'termination-watcher',
   pool: 'pool',
+  runnerApi: 'runner-api',
 } as const;
 
 /** The kind of each per-type Lambda function, named `<prefix>-<kind>_<type>`. */

@@ -21,6 +21,7 @@ import { DEFAULT_JOB_RETRY_MAX_ATTEMPTS, JOB_RETRY_MAX_ATTEMPTS_LIMIT } from '..
 import { PREFIX_PATTERN } from '../shared/naming';
 import { LIMITS, LOG_LEVELS } from '../contract/environment';
 import { RUN_LABEL_TERRAFORM_REGEX } from '../contract/run-label';
+import { API_LABEL_TERRAFORM_REGEX, RUNNER_API_LIMITS } from '../contract/api-runner';
 
 /** Oldest Terraform the module supports: cross-variable validation needs 1.9. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
@@ -35,7 +36,7 @@ export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.0';
 export const AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 7.0.0';
 
 /** The Lambdas whose zips may come from lambda_s3_bucket, as the prefixes of their *_lambda_s3_* variables. */
-const S3_LAMBDAS = ['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery'];
+const S3_LAMBDAS = ['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery', 'runner_api'];
 /** Every *_lambda_s3_key and *_lambda_s3_object_version, as a Terraform object of name = var.name. */
 const S3_INPUTS = `{ ${S3_LAMBDAS.flatMap((n) => [`${n}_lambda_s3_key`, `${n}_lambda_s3_object_version`])
   .map((v) => `${v} = var.${v}`)
@@ -62,6 +63,10 @@ export class TerraformModuleStack extends TerraformStack {
           {
             condition: `\${var.lambda_s3_bucket == null || alltrue([for v in values(${S3_INPUTS}) : v != null])}`,
             errorMessage: `lambda_s3_bucket is set, so every Lambda needs its key and object version; missing: \${join(", ", [for n, v in ${S3_INPUTS} : n if v == null])}.`,
+          },
+          {
+            condition: '${!var.enable_runner_api || length(trimspace(var.runner_api_audience)) > 0}',
+            errorMessage: 'enable_runner_api is true, so runner_api_audience must be set: the audience every OIDC token must carry (e.g. the runner_api_endpoint output).',
           },
         ],
       },
@@ -108,6 +113,14 @@ export class TerraformModuleStack extends TerraformStack {
         syncer: s3Code('syncer', v.lambdaS3Bucket, v.lambdaS3.syncer),
         pool: s3Code('pool', v.lambdaS3Bucket, v.lambdaS3.pool),
         redelivery: s3Code('redelivery', v.lambdaS3Bucket, v.lambdaS3.redelivery),
+        runnerApi: s3Code('runner-api', v.lambdaS3Bucket, v.lambdaS3.runnerApi),
+      },
+      // The function always exists; enable_runner_api creates its routes.
+      runnerApi: {
+        enabled: v.enableRunnerApi.booleanValue,
+        audience: v.runnerApiAudience.stringValue,
+        oidcIssuer: v.runnerApiOidcIssuer.stringValue,
+        defaultTimeoutMinutes: v.runnerApiDefaultTimeout.numberValue,
       },
       scaleDown: {
         scheduleExpression: v.scaleDownSchedule.stringValue,
@@ -182,6 +195,10 @@ export class TerraformModuleStack extends TerraformStack {
       value: queueMap(queues.deadLetterQueue),
       description: 'Per runner type, the dead-letter queue (name, arn, url) of jobs that could not be served; alarm on its depth.',
     });
+    new TerraformOutput(this, 'runner_api_endpoint', {
+      value: runners.runnerApi!.endpoint,
+      description: 'Base URL of the runner API (POST <url>, GET <url>/<name>); its routes exist only when enable_runner_api is true.',
+    });
     new TerraformOutput(this, 'module_version', {
       value: MODULE_VERSION,
       description: `The cdktf-github-runners release this module is (semantic version; the Lambda functions carry it as the ${MODULE_VERSION_TAG} tag).`,
@@ -237,7 +254,7 @@ class ModuleVariables {
   readonly runnerVersion: TerraformVariable;
   readonly enableCloudwatchAgent: TerraformVariable;
   readonly associatePublicIpv4Address: TerraformVariable;
-  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer' | 'pool' | 'redelivery', { key: TerraformVariable; version: TerraformVariable }>;
+  readonly lambdaS3: Record<'scaleDown' | 'terminationWatcher' | 'syncer' | 'pool' | 'redelivery' | 'runnerApi', { key: TerraformVariable; version: TerraformVariable }>;
   readonly poolRunnerOwner: TerraformVariable;
   readonly scaleDownSchedule: TerraformVariable;
   readonly minimumRunningTime: TerraformVariable;
@@ -255,6 +272,10 @@ class ModuleVariables {
   readonly runnerExtraLabels: TerraformVariable;
   readonly runnerEgressRules: TerraformVariable;
   readonly enableWebhookRedelivery: TerraformVariable;
+  readonly enableRunnerApi: TerraformVariable;
+  readonly runnerApiAudience: TerraformVariable;
+  readonly runnerApiOidcIssuer: TerraformVariable;
+  readonly runnerApiDefaultTimeout: TerraformVariable;
   readonly webhookRedeliverySchedule: TerraformVariable;
   readonly webhookRedeliveryLookback: TerraformVariable;
 
@@ -503,7 +524,7 @@ class ModuleVariables {
       errorMessage: 'runner_version must look like 2.329.0.',
     });
     this.enableCloudwatchAgent = variable('enable_cloudwatch_agent', 'bool', false, 'Ship the user-data and runner logs to CloudWatch with the CloudWatch agent (adds boot time).');
-    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool'), redelivery: s3Pair('redelivery') };
+    this.lambdaS3 = { scaleDown: s3Pair('scale_down'), terminationWatcher: s3Pair('termination_watcher'), syncer: s3Pair('syncer'), pool: s3Pair('pool'), redelivery: s3Pair('redelivery'), runnerApi: s3Pair('runner_api') };
     this.poolRunnerOwner = variable('pool_runner_owner', 'string', null, 'Where warm pool runners register: an organisation login, or owner/repo. Required when a runner type has a pool_config.', {
       condition: '${var.pool_runner_owner == null || can(regex("^[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?$", var.pool_runner_owner))}',
       errorMessage: 'pool_runner_owner must be an organisation login or owner/repo.',
@@ -552,6 +573,31 @@ class ModuleVariables {
       'bool',
       true,
       "Redeliver failed workflow_job webhook deliveries (answered 429 or 5xx, or timed out) once, from the GitHub App's delivery log; GitHub never redelivers by itself. False: the schedule is disabled.",
+    );
+    this.enableRunnerApi = variable(
+      'enable_runner_api',
+      'bool',
+      false,
+      'Create the runner API routes (POST /runners, GET /runners/{name}) on the webhook API: a workflow job starts runners with its GitHub Actions OIDC token (see actions/start-runner). Needs runner_api_audience.',
+    );
+    this.runnerApiAudience = variable('runner_api_audience', 'string', '', 'The aud claim every OIDC token sent to the runner API must carry (the job requests it with &audience=); e.g. the runner_api_endpoint output. Required when enable_runner_api is true.', {
+      condition: '${!strcontains(var.runner_api_audience, " ")}',
+      errorMessage: 'runner_api_audience must not contain spaces.',
+    });
+    this.runnerApiOidcIssuer = variable('runner_api_oidc_issuer', 'string', null, 'OIDC issuer the runner API accepts. Null: https://token.actions.githubusercontent.com, or <ghes_url>/_services/token when ghes_url is set.', {
+      condition: '${var.runner_api_oidc_issuer == null || can(regex("^https://[^/ ]+(/[^ ]*)?$", var.runner_api_oidc_issuer))}',
+      errorMessage: 'runner_api_oidc_issuer must be an https URL, e.g. https://token.actions.githubusercontent.com.',
+    });
+    const apiTimeout = RUNNER_API_LIMITS.timeoutMinutes;
+    this.runnerApiDefaultTimeout = variable(
+      'runner_api_default_timeout_minutes',
+      'number',
+      apiTimeout.default,
+      `Minutes a runner started through the runner API waits for a job (when the request names no timeout_minutes) before scale-down removes it, ${apiTimeout.min} to ${apiTimeout.max}.`,
+      {
+        condition: `\${floor(var.runner_api_default_timeout_minutes) == var.runner_api_default_timeout_minutes && var.runner_api_default_timeout_minutes >= ${apiTimeout.min} && var.runner_api_default_timeout_minutes <= ${apiTimeout.max}}`,
+        errorMessage: `runner_api_default_timeout_minutes must be a whole number from ${apiTimeout.min} to ${apiTimeout.max}.`,
+      },
     );
     this.webhookRedeliverySchedule = variable('webhook_redelivery_schedule_expression', 'string', 'cron(*/5 * * * ? *)', 'When the webhook redelivery runs (EventBridge rate or cron expression).', scheduleRule('webhook_redelivery_schedule_expression'));
     this.webhookRedeliveryLookback = variable('webhook_redelivery_lookback_minutes', 'number', 60, 'Minutes of the delivery log each redelivery run reads, 5 to 4320 (GitHub keeps 3 days); keep it well above the schedule interval.', {
@@ -606,6 +652,10 @@ class ModuleVariables {
       {
         condition: `\${alltrue([for l in var.runner_extra_labels : !can(regex("${RUN_LABEL_TERRAFORM_REGEX}", l))])}`,
         errorMessage: 'runner_extra_labels must not hold a label of the run-label form ghr-run-<digits>: the webhook adds it to the runner of a job that asks for it, and every runner offering it would take that run\'s jobs.',
+      },
+      {
+        condition: `\${alltrue([for l in var.runner_extra_labels : !can(regex("${API_LABEL_TERRAFORM_REGEX}", l))])}`,
+        errorMessage: 'runner_extra_labels must not hold a label of the runner-API form ghr-api-<run id>-<attempt>-<index>: the runner API registers it on the one runner it starts.',
       },
     );
     this.enableSsmOnRunners = variable('enable_ssm_on_runners', 'bool', false, 'Session Manager access to the runners for debugging: attaches AmazonSSMManagedInstanceCore to the runner role (whoever may ssm:StartSession on them gets a shell).');

@@ -31,6 +31,7 @@ import { FakeGitHub, generateAppKey, startFakeGitHub } from '../lambdas/shared/f
 import { FakeGitHub as FakeReleases } from '../lambdas/syncer/fake-github';
 import { loadPoolConfig } from '../../lambdas/pool/config';
 import { loadRedeliveryConfig } from '../../lambdas/redelivery/config';
+import { loadRunnerApiConfig } from '../../lambdas/runner-api/config';
 import { loadScaleDownConfig } from '../../lambdas/scale-down/config';
 import { loadScaleUpConfig } from '../../lambdas/scale-up/config';
 import { loadSyncerConfig } from '../../lambdas/syncer/config';
@@ -133,6 +134,7 @@ describe('the module applied to moto_server', () => {
       if (role === 'syncer') return loadSyncerConfig;
       if (role === 'pool') return loadPoolConfig;
       if (role === 'webhook-redelivery') return loadRedeliveryConfig;
+      if (role === 'runner-api') return loadRunnerApiConfig;
       throw new Error(`no config loader known for the applied function ${name}`);
     };
     const problems: Record<string, string> = {};

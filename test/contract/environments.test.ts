@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPoolConfig } from '../../lambdas/pool/config';
 import { loadRedeliveryConfig } from '../../lambdas/redelivery/config';
+import { loadRunnerApiConfig } from '../../lambdas/runner-api/config';
 import { loadScaleDownConfig } from '../../lambdas/scale-down/config';
 import { loadScaleUpConfig } from '../../lambdas/scale-up/config';
 import { ConfigError } from '../../lambdas/shared/config';
@@ -48,6 +49,7 @@ const LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   syncer: loadSyncerConfig,
   pool: loadPoolConfig,
   redelivery: loadRedeliveryConfig,
+  'runner-api': loadRunnerApiConfig,
 };
 
 /**
@@ -73,6 +75,7 @@ const REQUIRED: Record<string, readonly string[]> = {
   syncer: ['BUCKET_NAME'],
   pool: ['PREFIX', 'GITHUB_APP_ID_SSM_PARAMETER_NAME', 'GITHUB_APP_KEY_SSM_PARAMETER_NAME', 'SSM_CONFIG_PATH', 'KMS_KEY_ID', 'INSTANCE_ARN_PREFIX', 'RUNNER_TYPES_CONFIG'],
   redelivery: ['GITHUB_APP_ID_SSM_PARAMETER_NAME', 'GITHUB_APP_KEY_SSM_PARAMETER_NAME'],
+  'runner-api': ['PREFIX', 'JOB_QUEUE_URLS', 'RUNNER_MAXIMUM_COUNTS', 'IDEMPOTENCY_TABLE_NAME', 'GITHUB_APP_ID_SSM_PARAMETER_NAME', 'GITHUB_APP_KEY_SSM_PARAMETER_NAME'],
 };
 
 /** {@link REQUIRED}, plus what another variable's value makes required. */
@@ -121,6 +124,9 @@ const MODULE_INPUTS: Record<string, Record<string, unknown>> = {
     runner_boot_time_in_minutes: 10,
     job_retry: { enable: true, max_attempts: 3 },
     webhook_redelivery_lookback_minutes: 120,
+    enable_runner_api: true,
+    runner_api_audience: 'https://runners.example.com',
+    runner_api_default_timeout_minutes: 30,
     runner_version: '2.330.0',
     github_app_ssm_parameters: {
       app_id: '/ops/github/runner/prod/app-id',

@@ -59,8 +59,8 @@ describe('the promotion example', () => {
     const stack = new PromotionEnvironmentStack(Testing.app(), 'promotion-dev', { environment: 'dev', region: 'eu-west-1', artifacts, runnersMaximumCount: 5 });
     const synthesized = JSON.parse(Testing.synth(stack)) as { resource: { aws_lambda_function: Record<string, LambdaFunction> } };
     const functions = Object.values(synthesized.resource.aws_lambda_function);
-    // Every Lambda but the warm pool, which this stack does not configure.
-    expect(functions.length).toBe(discovered.length - 1);
+    // Every Lambda but the warm pool and the runner API, which this stack does not configure.
+    expect(functions.length).toBe(discovered.length - 2);
     const published = new Set(discovered.map((n) => `${artifacts[`${variableStem(n)}_lambda_s3_key`]}@${artifacts[`${variableStem(n)}_lambda_s3_object_version`]}`));
     for (const f of functions) {
       expect(f.filename).toBeUndefined();

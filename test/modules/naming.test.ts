@@ -20,7 +20,7 @@ import { TerraformModuleStack } from '../../modules/terraform-module/terraform-m
 import { makeBundleDir, Synthesized } from './helpers';
 
 function synthModule(): Synthesized {
-  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery']);
+  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery', 'runner-api']);
   const original = LambdaCode.fromBundleOrS3.bind(LambdaCode);
   const spy = jest.spyOn(LambdaCode, 'fromBundleOrS3').mockImplementation((name: string, location: LambdaS3Location) => original(name, location, bundle.dir));
   try {

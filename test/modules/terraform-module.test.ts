@@ -20,7 +20,7 @@ const REQUIRED = ['prefix', 'vpc_id', 'subnet_ids', 'github_app_ssm_parameters']
  * bundles taken from a temporary folder instead of dist/lambdas.
  */
 function synthModule(): Synthesized {
-  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery']);
+  const bundle = makeBundleDir(['webhook', 'scale-up', 'scale-down', 'termination-watcher', 'syncer', 'pool', 'redelivery', 'runner-api']);
   const original = LambdaCode.fromBundleOrS3.bind(LambdaCode);
   const spy = jest
     .spyOn(LambdaCode, 'fromBundleOrS3')
@@ -165,7 +165,7 @@ describe('TerraformModuleStack', () => {
       const fns = Object.values(stack.resource!.aws_lambda_function) as any[];
       const callers = fns.filter((f) => f.environment.variables.GITHUB_APP_KEY_SSM_PARAMETER_NAME !== undefined);
       expect(callers.map((f) => f.function_name).sort()).toEqual(
-        ['${var.prefix}-pool', '${var.prefix}-scale-down', '${var.prefix}-scale-up_${each.key}', '${var.prefix}-termination-watcher', '${var.prefix}-webhook-redelivery'].sort(),
+        ['${var.prefix}-pool', '${var.prefix}-scale-down', '${var.prefix}-scale-up_${each.key}', '${var.prefix}-termination-watcher', '${var.prefix}-webhook-redelivery', '${var.prefix}-runner-api'].sort(),
       );
       for (const f of callers) expect({ fn: f.function_name, verify: f.environment.variables.GHES_SSL_VERIFY }).toEqual({ fn: f.function_name, verify: '${tostring(var.ghes_ssl_verify)}' });
       for (const t of Object.values(stack.resource!.aws_launch_template) as any[]) expect(t.user_data).toContain('"ghes_ssl_verify" = var.ghes_ssl_verify');
@@ -219,7 +219,7 @@ describe('TerraformModuleStack', () => {
       const result = planVariables({
         pool_runner_owner: 'my-org',
         lambda_s3_bucket: 'lambdas',
-        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
+        ...Object.fromEntries(['webhook', 'scale_up', 'scale_down', 'termination_watcher', 'syncer', 'pool', 'redelivery', 'runner_api'].flatMap((n) => [[`${n}_lambda_s3_key`, `${n}.zip`], [`${n}_lambda_s3_object_version`, 'v1']])),
         scale_down_schedule_expression: 'rate(1 minute)',
         runner_binaries_syncer_schedule_expression: 'rate(15 minutes)',
         runner_types: {
@@ -278,6 +278,24 @@ describe('TerraformModuleStack', () => {
       expect(bad.errors).toContain('webhook_redelivery_lookback_minutes must be a whole number from 5 to 4320.');
       const good = planVariables({ enable_webhook_redelivery: false, webhook_redelivery_schedule_expression: 'rate(10 minutes)', webhook_redelivery_lookback_minutes: 4320 });
       expect(good).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+    });
+
+    it('should reject a bad runner API timeout or issuer, and take good ones (issue #15)', () => {
+      const bad = planVariables({ runner_api_default_timeout_minutes: 0, runner_api_oidc_issuer: 'http://issuer', runner_api_audience: 'a b' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.errors).toContain('runner_api_default_timeout_minutes must be a whole number from 1 to 1440.');
+      expect(bad.errors).toContain('runner_api_oidc_issuer must be an https URL');
+      expect(bad.errors).toContain('runner_api_audience must not contain spaces.');
+      const good = planVariables({ enable_runner_api: true, runner_api_audience: 'https://runners.example.com', runner_api_default_timeout_minutes: 1440, runner_api_oidc_issuer: 'https://ghes.example.com/_services/token' });
+      expect(good).toEqual({ status: 0, errors: expect.not.stringContaining('Error') });
+      expect(stack.variable?.enable_runner_api.default).toBe(false);
+    });
+
+    it('should refuse runner-API labels in runner types and runner_extra_labels', () => {
+      const bad = planVariables({ runner_types: { api: { labels: ['linux', 'GHR-API-1-1-0'] } }, runner_extra_labels: ['ghr-api-12-3-4'] });
+      expect(bad.status).not.toBe(0);
+      expect(bad.errors).toMatch(/runner_types: labels must not have the runner-API form ghr-api-<run id>-<attempt>-<index>: .* \(runner types: api\)\./);
+      expect(bad.errors).toContain('runner_extra_labels must not hold a label of the runner-API form');
     });
 
     it('should reject a stranded-job threshold outside 1 to 1440 whole minutes at plan, and take the bounds', () => {

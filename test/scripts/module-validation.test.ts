@@ -81,6 +81,7 @@ describe('module validation at terraform validate', () => {
         .map((name) => name.replace(/-/g, '_'))
         .flatMap((stem) => [`${stem}_lambda_s3_key`, `${stem}_lambda_s3_object_version`]);
       expect(missing?.sort()).toEqual(expected.sort());
+      expect(text).toContain('enable_runner_api is true, so runner_api_audience must be set');
       expect(text).not.toContain('source code not available');
     } finally {
       rmSync(plans, { recursive: true, force: true });

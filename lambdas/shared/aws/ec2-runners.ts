@@ -100,6 +100,8 @@ export interface LaunchRunnersRequest extends RunnerFilter {
   readonly dryRun?: boolean;
   /** `ghr:created-by`: which Lambda launched the runner. @default "scale-up" */
   readonly createdBy?: string;
+  /** More tags for every instance (and volume), e.g. an API runner's name and idle deadline. @default none */
+  readonly extraTags?: Readonly<Record<string, string>>;
 }
 
 /** A launched instance. */
@@ -276,6 +278,7 @@ export function createFleetInput(request: LaunchRunnersRequest): CreateFleetComm
     { Key: RUNNER_TAGS.runnerType, Value: request.runnerType },
     { Key: RUNNER_TAGS.owner, Value: request.owner },
     { Key: RUNNER_TAGS.createdBy, Value: request.createdBy ?? 'scale-up' },
+    ...Object.entries(request.extraTags ?? {}).map(([Key, Value]) => ({ Key, Value })),
   ];
   const overrides = request.subnetIds.flatMap((SubnetId) => request.instanceTypes.map((type) => ({ SubnetId, InstanceType: type as _InstanceType })));
   return {

@@ -40,6 +40,8 @@ export interface LaunchFleetRequest {
   readonly dryRun: boolean;
   /** `ghr:created-by`. @default "scale-up" */
   readonly createdBy?: string;
+  /** More instance tags. @default none */
+  readonly extraTags?: Readonly<Record<string, string>>;
 }
 
 /** What a launch did. */
@@ -76,6 +78,7 @@ export async function launchFleet(ec2: Ec2Runners, request: LaunchFleetRequest, 
     clientToken: request.clientToken(capacityType, offset, count),
     dryRun: request.dryRun,
     ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
+    ...(request.extraTags === undefined ? {} : { extraTags: request.extraTags }),
   });
 
   const first = await ec2.launchRunners(call(request.count, settings.capacityType, 0));

@@ -30,6 +30,7 @@ import { randomBytes } from 'node:crypto';
 import {
   DEFAULT_METRICS_NAMESPACE,
   type RedeliveryEnvironment,
+  type RunnerApiEnvironment,
   type ScaleDownEnvironment,
   type ScaleUpEnvironment,
   type TerminationWatcherEnvironment,
@@ -178,6 +179,7 @@ export class World {
   private watcherContainer?: Container<unknown, unknown>;
   /** Re-runs GitHub accepted that became a new job attempt (see {@link serveReruns}). */
   private rerunsServed = 0;
+  private runnerApiContainer?: Container<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   /** The runner's own AWS CLI calls (GetParameter, DeleteParameter). */
   private readonly runnerSsm = new SSMClient({ region: REGION });
 
@@ -356,6 +358,45 @@ export class World {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     } satisfies RedeliveryEnvironment;
     return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-webhook-redelivery`) };
+  }
+
+  /** The environment modules/webhook/runner-api.ts sets (issue #15), trusting the OIDC issuer at `issuer`. */
+  runnerApiEnv(issuer: string, audience: string): Record<string, string> {
+    const env = {
+      PREFIX,
+      OIDC_ISSUER: issuer,
+      OIDC_AUDIENCE: audience,
+      REPOSITORY_ALLOW_LIST: '[]',
+      JOB_QUEUE_URLS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, this.queueUrl(t.name)]))),
+      RUNNER_MAXIMUM_COUNTS: JSON.stringify(Object.fromEntries(this.runnerTypes.map((t) => [t.name, t.maximumCount]))),
+      IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+      DEFAULT_TIMEOUT_MINUTES: '15',
+      GITHUB_APP_ID_SSM_PARAMETER_NAME: PARAMETERS.appId,
+      GITHUB_APP_KEY_SSM_PARAMETER_NAME: PARAMETERS.privateKey,
+      GHES_URL: this.ghesUrl,
+      GHES_SSL_VERIFY: 'true',
+      ENABLE_ORGANIZATION_RUNNERS: String(this.options.organizationRunners ?? true),
+      LOG_LEVEL: this.logLevel,
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    } satisfies RunnerApiEnvironment;
+    return { ...env, ...lambdaRuntimeEnv(`${PREFIX}-runner-api`) };
+  }
+
+  /** One HTTP API request to the runner API function (one container, built on first use with `issuer` and `audience`). */
+  async runnerApi(request: { method: 'GET' | 'POST'; path: string; token?: string; body?: unknown }, issuer: string, audience: string): Promise<APIGatewayProxyStructuredResultV2> {
+    this.runnerApiContainer ??= this.container('runner-api', `${PREFIX}-runner-api`, this.runnerApiEnv(issuer, audience));
+    const event = {
+      version: '2.0',
+      routeKey: request.method === 'POST' ? 'POST /runners' : 'GET /runners/{name}',
+      rawPath: request.path,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json', ...(request.token !== undefined && { authorization: `Bearer ${request.token}` }) },
+      requestContext: { http: { method: request.method, path: request.path } },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    return this.runnerApiContainer.handler(event, lambdaContext(`${PREFIX}-runner-api`, 10_000, () => this.clock.now()));
   }
 
   runnerType(name: string): RunnerTypeSpec {

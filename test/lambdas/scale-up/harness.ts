@@ -18,6 +18,7 @@ import { Logger } from '../../../lambdas/shared/logger';
 import { loadScaleUpConfig } from '../../../lambdas/scale-up/config';
 import { ScaleUpContext, createHandler } from '../../../lambdas/scale-up/index';
 import { FakeGitHub } from '../shared/fake-github';
+import { createApiRunnerRecords } from '../../../lambdas/shared/aws/api-runner-records';
 
 export const APP_ID = 4242;
 export const INSTALLATION_ID = 77;
@@ -138,6 +139,7 @@ export function makeHandler(bed: TestBed, options: HandlerOptions = {}): (event:
       }),
       configStore: createRunnerConfigStore(new SSMClient({}), { ssmConfigPath: config.ssmConfigPath, kmsKeyId: config.kmsKeyId, instanceArnPrefix: config.instanceArnPrefix }),
       locks: createJobLocks(new DynamoDBClient({}), { tableName: config.idempotencyTableName }),
+      apiRunners: createApiRunnerRecords(new DynamoDBClient({}), config.idempotencyTableName),
       logger,
     },
   };

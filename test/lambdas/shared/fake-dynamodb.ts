@@ -16,8 +16,12 @@ import {
   AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
+  DeleteItemCommand,
+  DeleteItemCommandInput,
   GetItemCommand,
   GetItemCommandInput,
+  PutItemCommand,
+  PutItemCommandInput,
   QueryCommand,
   QueryCommandInput,
   UpdateItemCommand,
@@ -55,6 +59,23 @@ export function installFakeTable(mock: AwsClientStub<DynamoDBClient>): FakeTable
     const updated = applyUpdate(input.UpdateExpression ?? '', current, names, values);
     table.items.set(pk, updated);
     return input.ReturnValues === 'ALL_NEW' ? { Attributes: updated } : {};
+  });
+  // PutItem and DeleteItem: the runner API's records (lambdas/shared/aws/api-runner-records.ts).
+  mock.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
+    const pk = input.Item?.pk?.S;
+    if (!pk) throw new Error('fake table: Item.pk (S) required');
+    const old = table.items.get(pk);
+    if (input.ConditionExpression && !condition(input.ConditionExpression, old, input.ExpressionAttributeNames ?? {}, input.ExpressionAttributeValues ?? {})) {
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    }
+    table.items.set(pk, { ...input.Item });
+    return {};
+  });
+  mock.on(DeleteItemCommand).callsFake(async (input: DeleteItemCommandInput) => {
+    const pk = input.Key?.pk?.S;
+    if (!pk) throw new Error('fake table: Key.pk (S) required');
+    table.items.delete(pk);
+    return {};
   });
   mock.on(GetItemCommand).callsFake(async (input: GetItemCommandInput) => {
     const pk = input.Key?.pk?.S;

@@ -72,6 +72,7 @@ describe('ModuleKey', () => {
         '/aws/lambda/gh-ci-scale-down',
         '/aws/lambda/gh-ci-termination-watcher',
         '/aws/lambda/gh-ci-pool',
+        '/aws/lambda/gh-ci-runner-api',
         '/aws/lambda/gh-ci-scale-up_*',
         '/github-runners/gh-ci/*',
       ]);
