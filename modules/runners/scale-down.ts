@@ -13,7 +13,7 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
-import { address, allRefs } from '../shared/iteration';
+import { address } from '../shared/iteration';
 import { JobQueues } from './job-queues';
 import { BoundRunnerTypes } from './runner-types';
 import type { JobLedgerTable } from './scale-up';
@@ -201,8 +201,7 @@ export class ScaleDown extends Construct {
           ? [
               ...retry.ledger.reconcileStatements,
               // A job still waiting goes back on its type's queue (SSE-KMS with the module key).
-              { sid: 'RequeueJobs', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
-              { sid: 'EncryptRequeuedJobs', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
+              ...retry.queues.grantSendMessages('RequeueJobs', 'EncryptRequeuedJobs'),
             ]
           : []),
         ...(rerun && rerun.enable !== undefined && rerun.enable !== false ? rerun.ledger.rerunStatements : []),
