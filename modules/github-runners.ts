@@ -419,7 +419,7 @@ export class GitHubRunners extends Construct {
       key: this.key,
       code: props.lambdaCode?.scaleDown ?? LambdaCode.fromBundle('scale-down'),
       lambda,
-      ssmConfigPath,
+      runnerConfigs: this.instances.configs,
       dryRun: props.scaleUp?.dryRun,
       ...github,
       ...props.scaleDown,

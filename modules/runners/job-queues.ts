@@ -4,6 +4,8 @@
  */
 import { Construct } from 'constructs';
 import { EncryptedQueue } from '../shared/encrypted-queue';
+import { Statement } from '../shared/iam';
+import { allRefs, eachRef } from '../shared/iteration';
 import { ModuleKey } from '../shared/module-key';
 import { perTypeName } from '../shared/naming';
 import { BoundRunnerTypes } from './runner-types';
@@ -35,9 +37,11 @@ export interface JobQueuesProps {
 export class JobQueues extends Construct {
   /** Per-type queue pair; its resources use for_each over the runner types. */
   readonly queues: EncryptedQueue;
+  private readonly key: ModuleKey;
 
   constructor(scope: Construct, id: string, props: JobQueuesProps) {
     super(scope, id);
+    this.key = props.key;
     const it = props.runnerTypes.iterator();
     this.queues = new EncryptedQueue(this, 'jobs', {
       name: perTypeName(props.prefix, 'jobs', it.key),
@@ -49,5 +53,42 @@ export class JobQueues extends Construct {
       forEach: it,
       tags: props.tags,
     });
+  }
+
+  /**
+   * What a producer needs to put jobs on any runner type's queue (aws-cdk
+   * `queue.grantSendMessages`): `sqs:SendMessage` on every type's queue, and
+   * the module key, as the queues are SSE-KMS. The SQS Developer Guide (Key
+   * management, "Configuring AWS KMS permissions") asks of a producer
+   * `kms:GenerateDataKey` and `kms:Decrypt`. Spread the result into the
+   * producer's `ModuleFunction` statements.
+   * @param sid names the queue statement (the policy tests read it)
+   * @param keySid names the key statement
+   */
+  grantSendMessages(sid: string, keySid: string): Statement[] {
+    return [
+      { sid, actions: ['sqs:SendMessage'], resources: allRefs(this.queues.queue, 'arn') },
+      { sid: keySid, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.arn] },
+    ];
+  }
+
+  /**
+   * What a runner type's consumer needs from its own type's queue (aws-cdk
+   * `queue.grantConsumeMessages`): receive, delete, change visibility (the cap
+   * defers a job by it) and the attributes the event source mapping reads,
+   * on `each.key`'s queue, so the consumer must iterate the same runner types;
+   * and `kms:Decrypt` on the module key to read SSE-KMS messages.
+   * @param sid names the queue statement
+   * @param keySid names the key statement
+   */
+  grantConsumeOwnTypeMessages(sid: string, keySid: string): Statement[] {
+    return [
+      {
+        sid,
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        resources: [eachRef(this.queues.queue, 'arn')],
+      },
+      { sid: keySid, actions: ['kms:Decrypt'], resources: [this.key.arn] },
+    ];
   }
 }

@@ -15,8 +15,6 @@ export interface LaunchPermissionsProps {
   readonly instances: RunnerInstances;
   readonly appIdParameterName: string;
   readonly privateKeyParameterName: string;
-  /** Parent path of the per-instance runner configs. */
-  readonly ssmConfigPath: string;
   /** The module prefix: every launch must carry it in `ghr:prefix`. */
   readonly prefix: string;
   /** The module's tags, which the launch templates put on every instance and volume. @default {} */
@@ -130,12 +128,7 @@ export function launchStatements(props: LaunchPermissionsProps, launch: LaunchTe
         { test: 'StringEquals', variable: `aws:RequestTag/${TAGS.runnerType}`, values: launch.runnerTypes },
       ],
     },
-    {
-      sid: 'PassRunnerRole',
-      actions: ['iam:PassRole'],
-      resources: [props.instances.role.arn],
-      conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
-    },
+    ...props.instances.grantPassRole(),
     {
       // CreateFleet needs these service-linked roles; AWS creates them on first use.
       sid: 'CreateFleetServiceLinkedRoles',
@@ -148,11 +141,8 @@ export function launchStatements(props: LaunchPermissionsProps, launch: LaunchTe
       actions: ['ssm:GetParameters'],
       resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
     },
-    {
-      sid: 'WriteRunnerConfigs',
-      actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
-      resources: [props.key.parameterArn(`${props.ssmConfigPath}/*`)],
-    },
-    { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+    // The App's parameters are SecureStrings with the module key.
+    { sid: 'DecryptGitHubApp', actions: ['kms:Decrypt'], resources: [props.key.arn] },
+    ...props.instances.configs.grantWrite(),
   ];
 }

@@ -18,7 +18,7 @@ import { SecurityGroup, SecurityGroupEgress } from '@cdktf/provider-aws/lib/secu
 import { AssetType, Fn, IResolvable, Op, ref, TerraformAsset, TerraformCount, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { IAM_PATH_PATTERN, moduleRole, POLICY_ARN_PATTERN, policyDocument, RoleSettings } from '../shared/iam';
+import { IAM_PATH_PATTERN, moduleRole, POLICY_ARN_PATTERN, policyDocument, RoleSettings, Statement } from '../shared/iam';
 import { EncryptedLogGroup } from '../shared/log-group';
 import { ModuleKey } from '../shared/module-key';
 import { perTypeName } from '../shared/naming';
@@ -27,6 +27,7 @@ import { validate, whenKnown } from '../shared/validation';
 import { BOOT_METRIC_NAME } from '../contract/metrics';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
 import { BoundRunnerTypes, DEFAULT_AMI_SSM_PARAMETERS, DEFAULT_WINDOWS_AMI_SSM_PARAMETER } from './runner-types';
+import { RunnerConfigs } from './runner-configs';
 import { USER_DATA_TEMPLATE_RELATIVE_PATH, WINDOWS_USER_DATA_TEMPLATE_RELATIVE_PATH } from './user-data';
 
 /** The actions/runner release installed when the AMI is not pre-baked. */
@@ -148,6 +149,8 @@ export class RunnerInstances extends Construct {
    * have no account in their ARN; a name given as an ARN is used as is.
    */
   readonly amiParameterArns: TerraformLocal;
+  /** Where each instance reads its JIT config (`<ssmConfigPath>/<instance-id>`), with the grants of who writes and cleans up. */
+  readonly configs: RunnerConfigs;
 
   constructor(scope: Construct, id: string, props: RunnerInstancesProps) {
     super(scope, id);
@@ -196,25 +199,12 @@ export class RunnerInstances extends Construct {
       role: this.role.name,
       policyArn: Token.asString(Fn.element(managedPolicyArns, Token.asNumber(managed.index))),
     });
-    const parameterArns = props.key.parameterArn(`${props.ssmConfigPath}/*`);
+    this.configs = new RunnerConfigs(props.ssmConfigPath, props.key);
     new IamRolePolicy(this, 'policy', {
       name: 'runner',
       role: this.role.name,
       policy: policyDocument(this, 'policy-document', [
-        {
-          // Only the parameter tagged with this instance's own ARN. `&{…}` is
-          // an IAM policy variable, written so Terraform does not interpolate it.
-          sid: 'ReadAndDeleteOwnRunnerConfig',
-          actions: ['ssm:GetParameter', 'ssm:DeleteParameter'],
-          resources: [parameterArns],
-          conditions: [{ test: 'StringEquals', variable: `ssm:resourceTag/${TAGS.instanceArn}`, values: ['&{ec2:SourceInstanceARN}'] }],
-        },
-        {
-          sid: 'DecryptRunnerConfig',
-          actions: ['kms:Decrypt'],
-          resources: [props.key.arn],
-          conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`ssm.${region}.amazonaws.com`] }],
-        },
+        ...this.configs.grantReadAndDeleteOwn(),
         ...(props.binaries
           ? [
               { sid: 'DownloadRunnerBinaries', actions: ['s3:GetObject'], resources: [props.binaries.objectsArn] },
@@ -356,6 +346,23 @@ export class RunnerInstances extends Construct {
       ],
       tags,
     });
+  }
+
+  /**
+   * What a launcher needs to give the runner role to the instances it
+   * launches: `iam:PassRole` on this role, only to EC2 (`iam:PassedToService`).
+   * The instance profile and the launch template carry the role; EC2 checks
+   * the PassRole of the principal that calls CreateFleet or RunInstances.
+   */
+  grantPassRole(): Statement[] {
+    return [
+      {
+        sid: 'PassRunnerRole',
+        actions: ['iam:PassRole'],
+        resources: [this.role.arn],
+        conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
+      },
+    ];
   }
 }
 

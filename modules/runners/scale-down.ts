@@ -13,8 +13,9 @@ import { LambdaSettings, envFlag } from '../shared/lambda-settings';
 import { ModuleKey } from '../shared/module-key';
 import { validate, whenKnown } from '../shared/validation';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
-import { address, allRefs } from '../shared/iteration';
+import { address } from '../shared/iteration';
 import { JobQueues } from './job-queues';
+import { RunnerConfigs } from './runner-configs';
 import { BoundRunnerTypes } from './runner-types';
 import type { JobLedgerTable } from './scale-up';
 import { LIMITS, type ScaleDownEnvironment } from '../contract/environment';
@@ -35,8 +36,8 @@ export interface ScaleDownProps {
   readonly lambda: LambdaSettings;
   readonly appIdParameterName: string;
   readonly privateKeyParameterName: string;
-  /** Where JIT configs live: `<path>/<instance-id>`. */
-  readonly ssmConfigPath: string;
+  /** The runner config path (RunnerInstances.configs): scale-down deletes the configs no instance will read. */
+  readonly runnerConfigs: RunnerConfigs;
   /** @default github.com */
   readonly ghesUrl?: string;
   /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
@@ -152,7 +153,7 @@ export class ScaleDown extends Construct {
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         MINIMUM_RUNNING_TIME_IN_MINUTES: Token.asString(minimum),
         RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),
-        SSM_CONFIG_PATH: props.ssmConfigPath,
+        SSM_CONFIG_PATH: props.runnerConfigs.path,
         BYPASS_TAG,
         DRY_RUN: envFlag(props.dryRun, false),
         LOG_LEVEL: props.lambda.logLevel,
@@ -189,20 +190,12 @@ export class ScaleDown extends Construct {
           resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
-        {
-          sid: 'CleanUpRunnerConfigs',
-          actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameters'],
-          resources: [
-            props.key.parameterArn(props.ssmConfigPath),
-            props.key.parameterArn(`${props.ssmConfigPath}/*`),
-          ],
-        },
+        ...props.runnerConfigs.grantHousekeeping(),
         ...(retry && queue
           ? [
               ...retry.ledger.reconcileStatements,
               // A job still waiting goes back on its type's queue (SSE-KMS with the module key).
-              { sid: 'RequeueJobs', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
-              { sid: 'EncryptRequeuedJobs', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
+              ...retry.queues.grantSendMessages('RequeueJobs', 'EncryptRequeuedJobs'),
             ]
           : []),
         ...(rerun && rerun.enable !== undefined && rerun.enable !== false ? rerun.ledger.rerunStatements : []),

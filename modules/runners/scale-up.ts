@@ -239,11 +239,7 @@ export class ScaleUp extends Construct {
             { test: 'StringEquals', variable: `ec2:ResourceTag/${TAGS.runnerType}`, values: [it.key] },
           ],
         },
-        {
-          sid: 'ConsumeOwnQueue',
-          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
-          resources: [eachRef(queue, 'arn')],
-        },
+        ...props.queues.grantConsumeOwnTypeMessages('ConsumeOwnQueue', 'DecryptOwnQueue'),
         {
           // Locks are taken, released and marked launched with conditional updates only.
           sid: 'LaunchIdempotency',

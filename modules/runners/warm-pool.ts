@@ -25,7 +25,6 @@ import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { Fn, IResolvable, Op, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { moduleRole, policyDocument } from '../shared/iam';
-import { allRefs } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
@@ -155,8 +154,7 @@ export class WarmPool extends Construct {
       } satisfies PoolEnvironment,
       statements: [
         // The tick's top-up goes on the type's job queue (SSE-KMS with the module key); scale-up launches.
-        { sid: 'SendPoolTopUps', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
-        { sid: 'EncryptPoolTopUps', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
+        ...props.queues.grantSendMessages('SendPoolTopUps', 'EncryptPoolTopUps'),
       ],
       ...props.lambda.functionSettings,
       tags,

@@ -13,7 +13,7 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { BoundRunnerTypes } from '../runners/runner-types';
 import { JobQueues } from '../runners/job-queues';
-import { address, allRefs } from '../shared/iteration';
+import { address } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { LambdaSettings } from '../shared/lambda-settings';
 import { ModuleFunction } from '../shared/lambda-function';
@@ -140,12 +140,7 @@ export class Webhook extends Construct {
           resources: [props.key.parameterArn(props.webhookSecretParameterName)],
         },
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
-        {
-          sid: 'SendJobs',
-          actions: ['sqs:SendMessage'],
-          resources: allRefs(queue, 'arn'),
-        },
-        { sid: 'EncryptJobs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.key.arn] },
+        ...props.queues.grantSendMessages('SendJobs', 'EncryptJobs'),
         ...(props.jobLedger?.recordProgressStatements ?? []),
       ],
       ...props.lambda.functionSettings,

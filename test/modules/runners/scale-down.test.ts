@@ -4,6 +4,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { BYPASS_TAG, ScaleDown, ScaleDownProps } from '../../../modules/runners/scale-down';
+import { RunnerConfigs } from '../../../modules/runners/runner-configs';
 import { LambdaCode } from '../../../modules/shared/lambda-code';
 import { allStatements, logicalId, onlyResource, statementsOf, synth, Synthesized, testKey, validationError } from '../helpers';
 import { MODULE_VERSION, MODULE_VERSION_TAG } from '../../../modules/shared/version';
@@ -18,14 +19,15 @@ const CONFIG_PATH = '/gh-ci/runners/config';
 /** A module key and a scale-down, as GitHubRunners wires them; `props` may add variables to the scope. */
 function synthScaleDown(props: (scope: Construct) => Partial<ScaleDownProps> = () => ({})) {
   return synth((scope: Construct) => {
+    const key = testKey(scope);
     new ScaleDown(scope, 'scale-down', {
       prefix: 'gh-ci',
-      key: testKey(scope),
+      key,
       code: CODE,
       lambda: { logLevel: 'info', metricsNamespace: 'GitHubRunners/gh-ci', functionSettings: {} },
       appIdParameterName: APP_ID,
       privateKeyParameterName: APP_KEY,
-      ssmConfigPath: CONFIG_PATH,
+      runnerConfigs: new RunnerConfigs(CONFIG_PATH, key),
       tags: { team: 'ci' },
       ...props(scope),
     });

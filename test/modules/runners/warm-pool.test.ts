@@ -95,7 +95,8 @@ describe('WarmPool', () => {
 
     // THEN it sends to the job queues and encrypts for them, and may not launch, tag, terminate or write SSM
     expect(statements.find((s) => s.sid === 'SendPoolTopUps')).toMatchObject({ actions: ['sqs:SendMessage'], resources: expect.stringContaining('aws_sqs_queue.') });
-    expect(statements.find((s) => s.sid === 'EncryptPoolTopUps')?.actions).toEqual(['kms:GenerateDataKey']);
+    // (the SQS Developer Guide asks of an SSE-KMS producer kms:GenerateDataKey and kms:Decrypt)
+    expect(statements.find((s) => s.sid === 'EncryptPoolTopUps')?.actions).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
     expect(actions.filter((a) => /^ec2:|^ssm:(Put|Delete|GetParameter$)/.test(a))).toEqual([]);
     // AND its environment names each type's queue
     expect(pool.environment.variables.JOB_QUEUE_URLS).toMatch(/aws_sqs_queue\.\S+\[key\]\.url/);
