@@ -17,7 +17,7 @@ import { RUNNER_API_LIMITS } from '../contract/api-runner';
 import type { RunnerApiEnvironment } from '../contract/environment';
 import { JobQueues } from '../runners/job-queues';
 import { BoundRunnerTypes } from '../runners/runner-types';
-import { address, allRefs } from '../shared/iteration';
+import { address } from '../shared/iteration';
 import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
 import { LambdaSettings, envFlag } from '../shared/lambda-settings';
@@ -124,8 +124,8 @@ export class RunnerApi extends Construct {
         },
         // DescribeInstances supports no resource-level permissions.
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
-        { sid: 'SendRunnerRequests', actions: ['sqs:SendMessage'], resources: allRefs(queue, 'arn') },
-        { sid: 'EncryptRunnerRequests', actions: ['kms:GenerateDataKey'], resources: [props.key.arn] },
+        // The job queues' owner gives the producer statements, with the key (#14 item 6).
+        ...props.queues.grantSendMessages('SendRunnerRequests', 'EncryptRunnerRequests'),
       ],
       ...props.lambda.functionSettings,
       tags: props.tags,

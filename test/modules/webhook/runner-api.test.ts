@@ -59,6 +59,15 @@ describe('RunnerApi', () => {
     expect(records.condition).toEqual([{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: ['api#*'] }]);
   });
 
+  it('should send to the job queues with the statements their owner grants, the key included', () => {
+    // JobQueues.grantSendMessages: the SQS guide asks GenerateDataKey and Decrypt of an SSE-KMS producer.
+    const send = allStatements(stack).find((s) => s.sid === 'SendRunnerRequests')!;
+    const key = allStatements(stack).find((s) => s.sid === 'EncryptRunnerRequests')!;
+    expect(send.actions).toEqual(['sqs:SendMessage']);
+    expect(String(send.resources)).toMatch(/values\(aws_sqs_queue\.[^)]*jobs[^)]*\)\[\*\]\.arn/);
+    expect([...key.actions].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+
   it('should be left out without runnerApi or with enabled false', () => {
     for (const props of [{ runnerApi: undefined }, { runnerApi: { audience: 'x', enabled: false } }]) {
       const names = Object.values(resources(synthRunners(props).stack, 'aws_lambda_function')).map((f: any) => f.function_name);
