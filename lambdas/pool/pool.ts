@@ -34,7 +34,7 @@ import type { GitHubAppApi, GitHubRunner } from '../shared/github/runners';
 import type { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/concurrency';
-import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
+import { createRunnerRegistrar, registrationSettings, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import { type PoolTopUpMessage } from '../../modules/contract/job-message';
 import type { PoolConfig } from './config';
 import { type PoolEvent, planPool, poolClientToken } from './plan';
@@ -164,7 +164,7 @@ export async function topUpPool(event: PoolEvent, config: PoolConfig, deps: Pool
     github,
     configStore: deps.configStore,
     target,
-    settings: { prefix: config.prefix, labels: settings.labels, jitConfig: config.jitConfig, runnerGroupName: config.runnerGroupName, ghesUrl: config.ghesUrl },
+    settings: registrationSettings(config, settings.labels),
     runnerGroupId,
   });
   const failedIds: string[] = [];

@@ -34,7 +34,7 @@ import type { Logger } from '../shared/logger';
 import { type RunnerTarget, isLiveState, ownerTagOf } from '../shared/runners/identity';
 import { launchFleet, terminateUnregistered } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/concurrency';
-import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
+import { createRunnerRegistrar, registrationSettings, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import type { ScaleUpConfig } from './config';
 
 export interface RunnerRequestDependencies {
@@ -151,7 +151,7 @@ async function launchRequested(
     github,
     configStore: deps.configStore,
     target,
-    settings: { prefix: config.prefix, labels: settings.labels, jitConfig: config.jitConfig, runnerGroupName: config.runnerGroupName, ghesUrl: config.ghesUrl },
+    settings: registrationSettings(config, settings.labels),
     runnerGroupId,
   });
   const nonce = randomUUID();

@@ -65,7 +65,7 @@ import { topUpPool, type PoolResult } from '../pool/pool';
 import { Logger } from '../shared/logger';
 import { launchFleet, terminateUnregistered, type LaunchFleetResult } from '../shared/runners/launch-fleet';
 import { mapLimited } from '../shared/concurrency';
-import { createRunnerRegistrar, resolveRunnerGroupId } from '../shared/runners/register-runner';
+import { createRunnerRegistrar, registrationSettings, resolveRunnerGroupId } from '../shared/runners/register-runner';
 import type { ScaleUpConfig } from './config';
 import { OwnerGroup, QueuedJob, assignInstances, collapseDuplicateJobs, fleetClientToken, groupByOwner, planScaleUp } from './plan';
 
@@ -509,13 +509,7 @@ class BatchRun {
       github,
       configStore: this.deps.configStore,
       target,
-      settings: {
-        prefix: this.config.prefix,
-        labels: settings.labels,
-        jitConfig: this.config.jitConfig,
-        runnerGroupName: this.config.runnerGroupName,
-        ghesUrl: this.config.ghesUrl,
-      },
+      settings: registrationSettings(this.config, settings.labels),
       runnerGroupId,
       // This invocation holds the jobs' locks: a 409 is a crashed attempt's registration of the same instance.
       takeOverEarlierRegistration: true,

@@ -25,6 +25,14 @@ export interface RegistrationSettings {
   readonly ghesUrl?: string;
 }
 
+/** The registration settings of a function's config and a runner type's labels: what scale-up, the pool and the runner API all pass. */
+export function registrationSettings(
+  config: Pick<RegistrationSettings, 'prefix' | 'jitConfig' | 'runnerGroupName' | 'ghesUrl'>,
+  labels: readonly string[],
+): RegistrationSettings {
+  return { prefix: config.prefix, labels, jitConfig: config.jitConfig, runnerGroupName: config.runnerGroupName, ...(config.ghesUrl !== undefined && { ghesUrl: config.ghesUrl }) };
+}
+
 /** What {@link createRunnerRegistrar} needs. */
 export interface RegistrarOptions {
   readonly github: GitHubInstallationApi;
