@@ -108,14 +108,9 @@ export class TerminationWatcher extends Construct {
           actions: ['ssm:GetParameters'],
           resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
         },
-        {
-          sid: 'RetryBusyRunners',
-          actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-          resources: [queue.arn],
-        },
-        // Lambda sends events that failed every retry here, with this role.
-        { sid: 'KeepFailedEvents', actions: ['sqs:SendMessage'], resources: [failed.arn] },
-        { sid: 'UseModuleKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.key.arn] },
+        // Busy runners are retried through its own queue; Lambda sends events that
+        // failed every retry to the DLQ, with this role.
+        ...this.retryQueue.grantSendAndConsumeMessages('RetryBusyRunners', 'UseModuleKey', { deadLetterSid: 'KeepFailedEvents' }),
         ...(rerun && rerunOn ? rerun.ledger.recordInterruptionStatements : []),
       ],
       ...props.lambda.functionSettings,

@@ -6,6 +6,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { Fn, ITerraformIterator } from 'cdktf';
 import { eachRef } from './iteration';
 import { Construct } from 'constructs';
+import { Statement } from './iam';
 import { ModuleKey } from './module-key';
 import { validate, whenKnown } from './validation';
 
@@ -30,9 +31,13 @@ export interface EncryptedQueueProps {
 export class EncryptedQueue extends Construct {
   readonly queue: SqsQueue;
   readonly deadLetterQueue: SqsQueue;
+  private readonly key: ModuleKey;
+  private readonly perElement: boolean;
 
   constructor(scope: Construct, id: string, props: EncryptedQueueProps) {
     super(scope, id);
+    this.key = props.key;
+    this.perElement = props.forEach !== undefined;
     const visibility = props.visibilityTimeoutSeconds ?? 30;
     const delay = props.delaySeconds ?? 0;
     const maxReceive = props.maxReceiveCount ?? 5;
@@ -65,5 +70,28 @@ export class EncryptedQueue extends Construct {
       tags: props.tags,
       ...encryption,
     });
+  }
+
+  /**
+   * What a function that both consumes this queue and sends to it needs (aws-cdk's
+   * `grantSendMessages` and `grantConsumeMessages` on one queue): send, receive,
+   * delete and the attributes the event source mapping reads; with `deadLetterSid`,
+   * send on the DLQ too (a Lambda asynchronous invocation's on-failure destination,
+   * which Lambda sends with the function's role); and the module key, as the queues
+   * are SSE-KMS: the SQS Developer Guide (Key management, "Configuring AWS KMS
+   * permissions") asks `kms:GenerateDataKey` of a producer and `kms:Decrypt` of both.
+   * For a single queue pair only: a `forEach` pair's owner grants per element.
+   * @param sid names the queue statement (the policy tests read it)
+   * @param keySid names the key statement
+   */
+  grantSendAndConsumeMessages(sid: string, keySid: string, options: { readonly deadLetterSid?: string } = {}): Statement[] {
+    if (this.perElement) {
+      throw new Error(`EncryptedQueue ${this.node.path}: grantSendAndConsumeMessages is for a single queue pair; this one has one pair per element`);
+    }
+    return [
+      { sid, actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [this.queue.arn] },
+      ...(options.deadLetterSid ? [{ sid: options.deadLetterSid, actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.arn] }] : []),
+      { sid: keySid, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.key.arn] },
+    ];
   }
 }

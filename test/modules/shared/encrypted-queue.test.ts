@@ -1,5 +1,5 @@
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import { TerraformIterator, TerraformVariable, Testing } from 'cdktf';
+import { TerraformIterator, TerraformOutput, TerraformVariable, Testing } from 'cdktf';
 import { EncryptedQueue, EncryptedQueueProps } from '../../../modules/shared/encrypted-queue';
 import { logicalId, synth, testKey, validationError } from '../helpers';
 
@@ -56,6 +56,42 @@ describe('EncryptedQueue', () => {
         delay_seconds: 15,
         message_retention_seconds: 3600,
         redrive_policy: expect.stringContaining('"maxReceiveCount" = 10'),
+      });
+    });
+
+    describe('grantSendAndConsumeMessages', () => {
+      const granted = (deadLetterSid?: string) => {
+        const { stack: s } = synth((scope) => {
+          const q = new EncryptedQueue(scope, 'retry', { name: 'gh-ci-retry', key: testKey(scope) });
+          new TerraformOutput(scope, 'grants', { value: q.grantSendAndConsumeMessages('Retry', 'Key', { deadLetterSid }) });
+        });
+        return { statements: (s as any).output.grants.value as Array<{ sid: string; actions: string[]; resources: string[] }>, s };
+      };
+
+      it('should grant the queue, its DLQ when asked, and the module key as an SSE-KMS producer and consumer', () => {
+        const { statements, s } = granted('Failed');
+        const queueArn = `\${aws_sqs_queue.${logicalId(s, 'aws_sqs_queue', 'retry_queue')}.arn}`;
+        const dlqArn = `\${aws_sqs_queue.${logicalId(s, 'aws_sqs_queue', 'retry_dlq')}.arn}`;
+        const keyArn = `\${aws_kms_key.${logicalId(s, 'aws_kms_key', 'key')}.arn}`;
+        expect(statements).toEqual([
+          { sid: 'Retry', actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [queueArn] },
+          { sid: 'Failed', actions: ['sqs:SendMessage'], resources: [dlqArn] },
+          { sid: 'Key', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [keyArn] },
+        ]);
+      });
+
+      it('should leave the DLQ out unless asked', () => {
+        expect(granted().statements.map((st) => st.sid)).toEqual(['Retry', 'Key']);
+      });
+
+      it('should refuse a queue pair per element, whose grants need the element', () => {
+        expect(() =>
+          synth((scope) => {
+            const types = new TerraformVariable(scope, 'types', { type: 'map(any)' });
+            const q = new EncryptedQueue(scope, 'jobs', { name: 'x', key: testKey(scope), forEach: TerraformIterator.fromMap(types.value) });
+            q.grantSendAndConsumeMessages('A', 'B');
+          }),
+        ).toThrow(/single queue pair/);
       });
     });
   });
