@@ -7,10 +7,9 @@ import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-
 import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
-import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings, envFlag } from '../shared/lambda-settings';
-import { ModuleKey } from '../shared/module-key';
+import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
+import { envFlag } from '../shared/lambda-settings';
 import { validate, whenKnown } from '../shared/validation';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
 import { address } from '../shared/iteration';
@@ -29,19 +28,9 @@ export const JOB_RETRY_MAX_ATTEMPTS_LIMIT = LIMITS.jobRetryMaxAttempts.max;
 /** Instances with this tag are never touched by scale-down (for debugging a runner). */
 export const BYPASS_TAG = TAGS.scaleDownBypass;
 
-export interface ScaleDownProps {
-  readonly prefix: string;
-  readonly key: ModuleKey;
-  readonly code: LambdaCode;
-  readonly lambda: LambdaSettings;
-  readonly appIdParameterName: string;
-  readonly privateKeyParameterName: string;
+export interface ScaleDownProps extends GitHubAppFunctionSettings {
   /** The runner config path (RunnerInstances.configs): scale-down deletes the configs no instance will read. */
   readonly runnerConfigs: RunnerConfigs;
-  /** @default github.com */
-  readonly ghesUrl?: string;
-  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
-  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** When scale-down runs. @default "cron(*\/5 * * * ? *)" (every 5 minutes) */
@@ -146,21 +135,16 @@ export class ScaleDown extends Construct {
       reservedConcurrentExecutions: 1,
       environment: {
         PREFIX: props.prefix,
-        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
-        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
-        GHES_URL: props.ghesUrl ?? '',
-        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
+        ...gitHubAppEnvironment(props),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         MINIMUM_RUNNING_TIME_IN_MINUTES: Token.asString(minimum),
         RUNNER_BOOT_TIME_IN_MINUTES: Token.asString(boot),
         SSM_CONFIG_PATH: props.runnerConfigs.path,
         BYPASS_TAG,
         DRY_RUN: envFlag(props.dryRun, false),
-        LOG_LEVEL: props.lambda.logLevel,
-        METRICS_NAMESPACE: props.lambda.metricsNamespace,
         ...retryEnvironment,
         ...rerunEnvironment,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...commonEnvironment(props.lambda),
       } satisfies ScaleDownEnvironment,
       statements: [
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
@@ -184,11 +168,7 @@ export class ScaleDown extends Construct {
             { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: [TAGS.orphanSeenAt] },
           ],
         },
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
+        grantReadGitHubApp(props),
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
         ...props.runnerConfigs.grantHousekeeping(),
         ...(retry && queue

@@ -10,26 +10,15 @@ import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EncryptedQueue } from '../shared/encrypted-queue';
 import { EventTrigger } from '../shared/event-trigger';
-import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings, envFlag } from '../shared/lambda-settings';
-import { ModuleKey } from '../shared/module-key';
+import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
+import { envFlag } from '../shared/lambda-settings';
 import { validate, whenKnown } from '../shared/validation';
 import type { TerminationWatcherEnvironment } from '../contract/environment';
 import { FUNCTION_KINDS, functionName } from '../shared/naming';
 import type { JobLedgerTable } from './scale-up';
 
-export interface TerminationWatcherProps {
-  readonly prefix: string;
-  readonly key: ModuleKey;
-  readonly code: LambdaCode;
-  readonly lambda: LambdaSettings;
-  readonly appIdParameterName: string;
-  readonly privateKeyParameterName: string;
-  /** @default github.com */
-  readonly ghesUrl?: string;
-  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
-  readonly ghesSslVerify?: boolean | IResolvable;
+export interface TerminationWatcherProps extends GitHubAppFunctionSettings {
   /** @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** Seconds before a busy runner is tried again, 0 to 900. @default 60 */
@@ -88,26 +77,17 @@ export class TerminationWatcher extends Construct {
       memorySizeMb: 256,
       environment: {
         PREFIX: props.prefix,
-        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
-        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
-        GHES_URL: props.ghesUrl ?? '',
-        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
+        ...gitHubAppEnvironment(props),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
         RETRY_QUEUE_URL: queue.url,
         RETRY_DELAY_SECONDS: Token.asString(delay),
         MAX_ATTEMPTS: Token.asString(attempts),
         ...(rerun && rerunOn && { ENABLE_SPOT_INTERRUPTION_RERUN: envFlag(rerun.enable, false), JOB_LEDGER_TABLE_NAME: rerun.ledger.tableName }),
-        LOG_LEVEL: props.lambda.logLevel,
-        METRICS_NAMESPACE: props.lambda.metricsNamespace,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...commonEnvironment(props.lambda),
       } satisfies TerminationWatcherEnvironment,
       statements: [
         { sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] },
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
+        grantReadGitHubApp(props),
         // Busy runners are retried through its own queue; Lambda sends events that
         // failed every retry to the DLQ, with this role.
         ...this.retryQueue.grantSendAndConsumeMessages('RetryBusyRunners', 'UseModuleKey', { deadLetterSid: 'KeepFailedEvents' }),

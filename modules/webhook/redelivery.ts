@@ -13,27 +13,15 @@ import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EventTrigger } from '../shared/event-trigger';
 import { REDELIVERY_LIMITS, type RedeliveryEnvironment } from '../contract/environment';
-import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings, envFlag } from '../shared/lambda-settings';
-import { ModuleKey } from '../shared/module-key';
+import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
 import { validate, whenKnown } from '../shared/validation';
 import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 /** Default schedule: every 5 minutes, so a failed delivery waits at most about 5 minutes for its redelivery. */
 export const DEFAULT_REDELIVERY_SCHEDULE = 'cron(*/5 * * * ? *)';
 
-export interface WebhookRedeliveryProps {
-  readonly prefix: string;
-  readonly key: ModuleKey;
-  readonly code: LambdaCode;
-  readonly lambda: LambdaSettings;
-  readonly appIdParameterName: string;
-  readonly privateKeyParameterName: string;
-  /** @default github.com */
-  readonly ghesUrl?: string;
-  /** Verify the GitHub server's TLS certificate (GHES_SSL_VERIFY; terraform-aws-github-runner `ghes_ssl_verify`). @default true */
-  readonly ghesSslVerify?: boolean | IResolvable;
+export interface WebhookRedeliveryProps extends GitHubAppFunctionSettings {
   /**
    * Whether the schedule fires. A Terraform expression keeps the function and
    * disables its schedule when false (the HCL module's input); pass `false`
@@ -82,23 +70,14 @@ export class WebhookRedelivery extends Construct {
       // One run at a time: two overlapping runs could both redeliver a guid before either redelivery is logged.
       reservedConcurrentExecutions: 1,
       environment: {
-        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
-        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
-        GHES_URL: props.ghesUrl ?? '',
-        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
+        ...gitHubAppEnvironment(props),
         REDELIVERY_LOOKBACK_MINUTES: Token.asString(lookback),
         REDELIVERY_MAX_PAGES: Token.asString(pages),
         REDELIVERY_MAX_PER_RUN: Token.asString(perRun),
-        LOG_LEVEL: props.lambda.logLevel,
-        METRICS_NAMESPACE: props.lambda.metricsNamespace,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...commonEnvironment(props.lambda),
       } satisfies RedeliveryEnvironment,
       statements: [
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
+        grantReadGitHubApp(props),
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
       ],
       ...props.lambda.functionSettings,

@@ -18,33 +18,22 @@ import type { RunnerApiEnvironment } from '../contract/environment';
 import { JobQueues } from '../runners/job-queues';
 import { BoundRunnerTypes } from '../runners/runner-types';
 import { address } from '../shared/iteration';
-import { LambdaCode } from '../shared/lambda-code';
 import { ModuleFunction } from '../shared/lambda-function';
-import { LambdaSettings, envFlag } from '../shared/lambda-settings';
-import { ModuleKey } from '../shared/module-key';
+import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
+import { envFlag } from '../shared/lambda-settings';
 import { validate, whenKnown } from '../shared/validation';
 import { FUNCTION_KINDS, functionName } from '../shared/naming';
 
 /** The API's routes (HTTP API route keys). */
 export const RUNNER_API_ROUTES = { start: 'POST /runners', state: 'GET /runners/{name}' } as const;
 
-export interface RunnerApiProps {
-  readonly prefix: string;
-  readonly key: ModuleKey;
-  readonly code: LambdaCode;
-  readonly lambda: LambdaSettings;
+export interface RunnerApiProps extends GitHubAppFunctionSettings {
   readonly runnerTypes: BoundRunnerTypes;
   readonly queues: JobQueues;
   /** The launch-lock table (ScaleUp.idempotencyTable), where the API's records live. */
   readonly table: DynamodbTable;
   /** The webhook's HTTP API, which gets the routes. */
   readonly api: Apigatewayv2Api;
-  readonly appIdParameterName: string;
-  readonly privateKeyParameterName: string;
-  /** @default github.com */
-  readonly ghesUrl?: string;
-  /** @default true */
-  readonly ghesSslVerify?: boolean | IResolvable;
   /** @default false */
   readonly enableOrganizationRunners?: boolean | IResolvable;
   /** "owner/repo" names that may start runners; empty allows every repository the App is installed on. @default [] */
@@ -99,21 +88,12 @@ export class RunnerApi extends Construct {
         RUNNER_MAXIMUM_COUNTS: Fn.jsonencode(props.runnerTypes.iterator().forExpressionForMap('key', `${types}[key].runners_maximum_count`)),
         IDEMPOTENCY_TABLE_NAME: props.table.name,
         DEFAULT_TIMEOUT_MINUTES: Token.asString(timeout),
-        GITHUB_APP_ID_SSM_PARAMETER_NAME: props.appIdParameterName,
-        GITHUB_APP_KEY_SSM_PARAMETER_NAME: props.privateKeyParameterName,
-        GHES_URL: props.ghesUrl ?? '',
-        GHES_SSL_VERIFY: envFlag(props.ghesSslVerify, true),
+        ...gitHubAppEnvironment(props),
         ENABLE_ORGANIZATION_RUNNERS: envFlag(props.enableOrganizationRunners, false),
-        LOG_LEVEL: props.lambda.logLevel,
-        METRICS_NAMESPACE: props.lambda.metricsNamespace,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...commonEnvironment(props.lambda),
       } satisfies RunnerApiEnvironment,
       statements: [
-        {
-          sid: 'ReadGitHubApp',
-          actions: ['ssm:GetParameters'],
-          resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-        },
+        grantReadGitHubApp(props),
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [props.key.arn] },
         {
           // Only the API's own items (`api#<name>`), never the job locks beside them.
