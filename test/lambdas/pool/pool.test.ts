@@ -2,7 +2,7 @@ import { CreateFleetCommandInput, EC2Client, TerminateInstancesCommandInput } fr
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { FakeEc2, ec2Error } from '../shared/fake-ec2';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../shared/fake-github';
 import { FakeSsm } from '../shared/fake-ssm';
 import { APP_ID, HandlerOptions, INSTALLATION_ID, PREFIX, RUNNER_TYPE, TestBed, makeHandler, metricsLines, parsedLogs, poolEvent, runnerTypesConfig } from './harness';
 
@@ -30,12 +30,7 @@ describe('warm pool', () => {
   /** A live pool instance launched `ageMinutes` ago; returns its id. */
   const seed = (ageMinutes: number, owner = 'octo') => ec2.seed(poolTags(owner), 'running', { launchTime: new Date(Date.now() - ageMinutes * MINUTE), lifecycle: 'spot' });
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-    gh.installations.push({ id: INSTALLATION_ID, account: 'octo' });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [{ id: INSTALLATION_ID, account: 'octo' }], (started) => ({ gh, key } = started));
 
   beforeEach(() => {
     ec2Mock.reset();

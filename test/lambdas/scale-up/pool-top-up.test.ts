@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { PoolTopUpMessage } from '../../../modules/contract/job-message';
 import { installFakeTable } from '../shared/fake-dynamodb';
 import { FakeEc2 } from '../shared/fake-ec2';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../shared/fake-github';
 import { APP_ID, INSTALLATION_ID, RUNNER_TYPE, TestBed, failedIds, job, makeHandler, parsedLogs, runnerTypeConfig, sqsEvent } from './harness';
 
 const ec2Mock = mockClient(EC2Client);
@@ -32,12 +32,7 @@ describe('scale-up pool top-ups', () => {
   const fleets = () => ec2.callsOf('CreateFleet').map((c) => c.input as CreateFleetCommandInput);
   const byCreator = (createdBy: string) => ec2.live().filter((i) => i.Tags?.some((t) => t.Key === 'ghr:created-by' && t.Value === createdBy));
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-    gh.installations.push({ id: INSTALLATION_ID, account: 'octo' });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [{ id: INSTALLATION_ID, account: 'octo' }], (started) => ({ gh, key } = started));
 
   beforeEach(() => {
     ec2Mock.reset();

@@ -10,7 +10,7 @@ import { createDefaultContext, createHandler } from '../../../lambdas/scale-up/i
 import { fleetClientToken } from '../../../lambdas/scale-up/plan';
 import { FakeTable, installFakeTable, plain } from '../shared/fake-dynamodb';
 import { FakeEc2, ec2Error } from '../shared/fake-ec2';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../shared/fake-github';
 import {
   APP_ID,
   HandlerOptions,
@@ -47,11 +47,7 @@ describe('scale-up handler', () => {
   const fleets = () => ec2.callsOf('CreateFleet').map((c) => c.input as CreateFleetCommandInput);
   const status = (jobId: number) => plain(table.items.get(`job#${jobId}`));
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [], (started) => ({ gh, key } = started));
 
   beforeEach(() => {
     ec2Mock.reset();

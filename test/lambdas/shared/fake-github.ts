@@ -410,3 +410,26 @@ export function validJwt(authorization: string, options: Pick<FakeGitHubOptions,
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown; exp?: number };
   return String(claims.iss) === String(options.appId) && typeof claims.exp === 'number' && claims.exp * 1000 > Date.now();
 }
+
+/**
+ * One fake GitHub for a test file: before its tests, a fresh App key pair and
+ * a server that trusts it, with `installations`; after them, the server is
+ * closed. `use` receives both once they are up (assign them to the file's
+ * `let`s).
+ */
+export function useFakeGitHub(
+  appId: number,
+  installations: readonly FakeInstallation[],
+  use: (started: { readonly gh: FakeGitHub; readonly key: AppKeyPair }) => void,
+): void {
+  let gh: FakeGitHub | undefined;
+  beforeAll(async () => {
+    const key = generateAppKey();
+    gh = await startFakeGitHub({ appId, publicKey: key.publicKey });
+    gh.installations.push(...installations);
+    use({ gh, key });
+  });
+  afterAll(async () => {
+    await gh?.close();
+  });
+}

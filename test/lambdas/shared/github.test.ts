@@ -4,7 +4,7 @@ import { GitHubAppApi, GitHubAppOptions, RunnerGroupNotFoundError, createGitHubA
 import { InstallationTokenCache } from '../../../lambdas/shared/github/token-cache';
 import { WritePacer } from '../../../lambdas/shared/concurrency';
 import { Logger } from '../../../lambdas/shared/logger';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from './fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from './fake-github';
 
 const APP_ID = 4242;
 const INSTALLATION = 77;
@@ -164,11 +164,7 @@ describe('GitHub adapter over HTTP', () => {
       ...overrides,
     });
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [], (started) => ({ gh, key } = started));
   beforeEach(() => {
     gh.resetCalls();
     gh.runners.clear();

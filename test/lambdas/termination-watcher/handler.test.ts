@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { onceAsync } from '../../../lambdas/shared/config';
 import { createDefaultContext, createHandler } from '../../../lambdas/termination-watcher/index';
 import { FakeEc2, ec2Error } from '../shared/fake-ec2';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../shared/fake-github';
 import {
   APP_ID,
   INSTALLATION_ID,
@@ -44,12 +44,7 @@ describe('termination watcher', () => {
   const describes = () => ec2.callsOf('DescribeInstances').map((c) => c.input as DescribeInstancesCommandInput);
   const bodies = () => sent(sqsMock).map((m) => JSON.parse(m.MessageBody!) as Record<string, unknown>);
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-    gh.installations.push({ id: INSTALLATION_ID, account: 'octo' });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [{ id: INSTALLATION_ID, account: 'octo' }], (started) => ({ gh, key } = started));
 
   beforeEach(() => {
     ec2Mock.reset();

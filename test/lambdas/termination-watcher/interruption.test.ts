@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createJobLocks } from '../../../lambdas/shared/aws/idempotency';
 import { FakeEc2 } from '../shared/fake-ec2';
 import { FakeTable, installFakeTable, plain } from '../shared/fake-dynamodb';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../shared/fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../shared/fake-github';
 import { APP_ID, INSTALLATION_ID, TestBed, makeHandler, metricLines, runnerName, runnerTags, spotWarning, stateChange } from './harness';
 
 const ec2Mock = mockClient(EC2Client);
@@ -27,12 +27,7 @@ describe('termination watcher: interrupted jobs', () => {
   let table: FakeTable;
   let bed: TestBed;
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-    gh.installations.push({ id: INSTALLATION_ID, account: 'octo' });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [{ id: INSTALLATION_ID, account: 'octo' }], (started) => ({ gh, key } = started));
 
   beforeEach(() => {
     ec2Mock.reset();

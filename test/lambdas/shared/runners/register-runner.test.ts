@@ -11,7 +11,7 @@ import { Logger } from '../../../../lambdas/shared/logger';
 import type { RunnerRegistration } from '../../../../lambdas/shared/aws/jit-config-store';
 import { createRunnerRegistrar } from '../../../../lambdas/shared/runners/register-runner';
 import { ownedTargetFromOwnerTag, runnerNameOf } from '../../../../lambdas/shared/runners/identity';
-import { AppKeyPair, FakeGitHub, generateAppKey, startFakeGitHub } from '../fake-github';
+import { AppKeyPair, FakeGitHub, useFakeGitHub } from '../fake-github';
 
 const APP_ID = 4242;
 const INSTALLATION = 77;
@@ -25,11 +25,7 @@ describe('createRunnerRegistrar: a runner name already registered', () => {
   const lines: string[] = [];
   const log = new Logger('test', {}, (line) => lines.push(line), 'debug');
 
-  beforeAll(async () => {
-    key = generateAppKey();
-    gh = await startFakeGitHub({ appId: APP_ID, publicKey: key.publicKey });
-  });
-  afterAll(() => gh.close());
+  useFakeGitHub(APP_ID, [], (started) => ({ gh, key } = started));
   beforeEach(() => {
     gh.runners.clear();
     gh.resetCalls();
