@@ -6,20 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findPluginDir, mapLimit, planOffline, PlanTarget } from './lib/terraform';
-
-/** The exact inputs the README promises a plain HCL consumer needs. */
-export const MINIMAL_MODULE_INPUTS = {
-  prefix: 'gh-ci',
-  vpc_id: 'vpc-123',
-  subnet_ids: ['subnet-123', 'subnet-456'],
-  enable_organization_runners: true,
-  github_app_ssm_parameters: {
-    app_id: '/ops/github/runner/dev/app-id',
-    private_key: '/ops/github/runner/dev/private-key',
-    webhook_secret: '/ops/github/runner/dev/webhook-secret',
-  },
-};
+import { findPluginDir, mapLimit, MINIMAL_MODULE_INPUTS, planOffline, PlanTarget } from './lib/terraform';
 
 async function main(): Promise<void> {
   const root = join(__dirname, '..');

@@ -3,10 +3,9 @@
  * then EC2, only after a 204), orphans that never registered, ghost
  * registrations without an instance, and leftover JIT-config parameters.
  */
-import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { EventTrigger } from '../shared/event-trigger';
+import { runOnSchedule } from '../shared/event-trigger';
 import { ModuleFunction } from '../shared/lambda-function';
 import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
 import { envFlag } from '../shared/lambda-settings';
@@ -184,13 +183,7 @@ export class ScaleDown extends Construct {
       tags: props.tags,
     });
 
-    // A failed run is not retried: the next scheduled run does the same work
-    // with fresh listings, and a retry would only overlap it.
-    new LambdaFunctionEventInvokeConfig(this, 'async', {
-      functionName: this.function.function.functionName,
-      maximumRetryAttempts: 0,
-    });
-    new EventTrigger(this, 'schedule', {
+    runOnSchedule(this, {
       name: `${props.prefix}-scale-down`,
       description: 'Runs scale-down',
       target: this.function,

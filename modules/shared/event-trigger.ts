@@ -4,6 +4,7 @@
  */
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { Fn, IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
@@ -65,4 +66,18 @@ function ruleState(enabled: boolean | IResolvable | undefined): string | undefin
   if (enabled === undefined || enabled === true) return undefined;
   if (enabled === false) return 'DISABLED';
   return Token.asString(Fn.conditional(enabled, 'ENABLED', 'DISABLED'));
+}
+
+/**
+ * A function run on a schedule whose failed run is not retried: the next
+ * scheduled run does the same work with fresh listings, and a retry would only
+ * overlap it. Adds to `scope` the asynchronous-invocation config `async` (no
+ * retries) and the rule `schedule`.
+ */
+export function runOnSchedule(scope: Construct, props: Omit<EventTriggerProps, 'eventPattern'> & { readonly scheduleExpression: string }): EventTrigger {
+  new LambdaFunctionEventInvokeConfig(scope, 'async', {
+    functionName: props.target.function.functionName,
+    maximumRetryAttempts: 0,
+  });
+  return new EventTrigger(scope, 'schedule', props);
 }

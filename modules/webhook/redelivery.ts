@@ -8,10 +8,9 @@
  * The delivery endpoints take the App's JWT only, so the function needs
  * nothing in AWS beyond reading (and decrypting) the App id and private key.
  */
-import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { IResolvable, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { EventTrigger } from '../shared/event-trigger';
+import { runOnSchedule } from '../shared/event-trigger';
 import { REDELIVERY_LIMITS, type RedeliveryEnvironment } from '../contract/environment';
 import { ModuleFunction } from '../shared/lambda-function';
 import { commonEnvironment, gitHubAppEnvironment, GitHubAppFunctionSettings, grantReadGitHubApp } from '../shared/github-app';
@@ -85,11 +84,7 @@ export class WebhookRedelivery extends Construct {
     });
 
     // A failed run is not retried: the next run reads the same log.
-    new LambdaFunctionEventInvokeConfig(this, 'async', {
-      functionName: this.function.function.functionName,
-      maximumRetryAttempts: 0,
-    });
-    new EventTrigger(this, 'schedule', {
+    runOnSchedule(this, {
       name: `${props.prefix}-webhook-redelivery`,
       description: 'Runs the webhook redelivery',
       target: this.function,

@@ -34,6 +34,19 @@ export function findPluginDir(env: NodeJS.ProcessEnv = process.env): string | un
   return MIRROR_CANDIDATES.find(holdsAws);
 }
 
+/** The exact inputs the README promises a plain HCL consumer needs. */
+export const MINIMAL_MODULE_INPUTS = {
+  prefix: 'gh-ci',
+  vpc_id: 'vpc-123',
+  subnet_ids: ['subnet-123', 'subnet-456'],
+  enable_organization_runners: true,
+  github_app_ssm_parameters: {
+    app_id: '/ops/github/runner/dev/app-id',
+    private_key: '/ops/github/runner/dev/private-key',
+    webhook_secret: '/ops/github/runner/dev/webhook-secret',
+  },
+};
+
 export interface PlanTarget {
   /** Names the plan JSON: <plansDir>/<name>.json. */
   readonly name: string;

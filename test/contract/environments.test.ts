@@ -37,6 +37,7 @@ import { ConfigError } from '../../lambdas/shared/config';
 import { loadSyncerConfig } from '../../lambdas/syncer/config';
 import { loadTerminationWatcherConfig } from '../../lambdas/termination-watcher/config';
 import { loadWebhookConfig } from '../../lambdas/webhook/config';
+import { MINIMAL_MODULE_INPUTS } from '../../scripts/lib/terraform';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -94,19 +95,9 @@ const READ_ELSEWHERE = new Set([
   'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
 ]);
 
-/** Inputs of the terraform-module stack; the first is the README's minimal set (scripts/offline-plan.ts MINIMAL_MODULE_INPUTS). */
+/** Inputs of the terraform-module stack; the first is the README's minimal set (MINIMAL_MODULE_INPUTS). */
 const MODULE_INPUTS: Record<string, Record<string, unknown>> = {
-  minimal: {
-    prefix: 'gh-ci',
-    vpc_id: 'vpc-123',
-    subnet_ids: ['subnet-123', 'subnet-456'],
-    enable_organization_runners: true,
-    github_app_ssm_parameters: {
-      app_id: '/ops/github/runner/dev/app-id',
-      private_key: '/ops/github/runner/dev/private-key',
-      webhook_secret: '/ops/github/runner/dev/webhook-secret',
-    },
-  },
+  minimal: MINIMAL_MODULE_INPUTS,
   full: {
     prefix: 'ci-full',
     vpc_id: 'vpc-0123456789abcdef0',

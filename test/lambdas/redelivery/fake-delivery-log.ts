@@ -17,9 +17,9 @@
  *   same `guid` (X-GitHub-Delivery), delivered through `deliver`.
  *   An unknown id is 404.
  */
+import { listenOnLoopback } from '../shared/loopback-server';
 import type { KeyObject } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { validJwt } from '../shared/fake-github';
 
 /** A log entry as the API lists it (hook-delivery-item). */
@@ -160,16 +160,7 @@ export async function startFakeDeliveryLog(options: FakeDeliveryLogOptions): Pro
     await attempt;
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: String(error) }));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url: serverUrl } = await listenOnLoopback(handle);
   return {
     url: serverUrl,
     entries,

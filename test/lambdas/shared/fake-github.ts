@@ -14,10 +14,10 @@
  * `first`, `prev`, `next` and `last` as absolute URLs. Runner lists honour
  * `?name=`. Deleting a busy runner answers 422, as GitHub does.
  */
+import { listenOnLoopback } from './loopback-server';
 import type { components } from '@octokit/openapi-types';
 import { KeyObject, generateKeyPairSync, verify } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { nextCallSequence } from './call-sequence';
 
 type Schemas = components['schemas'];
@@ -355,14 +355,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return send(201, answer);
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: String(error) }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url: serverUrl } = await listenOnLoopback(handle);
 
   return {
     url: serverUrl,
