@@ -8,6 +8,7 @@ import { Fn, Token } from 'cdktf';
 import { Statement } from '../shared/iam';
 import { ModuleKey } from '../shared/module-key';
 import { RUNNER_TAGS as TAGS } from '../contract/tags';
+import { grantReadGitHubApp } from '../shared/github-app';
 import { RunnerInstances } from './runner-instances';
 
 export interface LaunchPermissionsProps {
@@ -136,11 +137,7 @@ export function launchStatements(props: LaunchPermissionsProps, launch: LaunchTe
       resources: [`arn:${partition}:iam::${accountId}:role/aws-service-role/*`],
       conditions: [{ test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] }],
     },
-    {
-      sid: 'ReadGitHubApp',
-      actions: ['ssm:GetParameters'],
-      resources: [props.key.parameterArn(props.appIdParameterName), props.key.parameterArn(props.privateKeyParameterName)],
-    },
+    grantReadGitHubApp(props),
     // The App's parameters are SecureStrings with the module key.
     { sid: 'DecryptGitHubApp', actions: ['kms:Decrypt'], resources: [props.key.arn] },
     ...props.instances.configs.grantWrite(),

@@ -31,12 +31,14 @@ async function refusal(name: string): Promise<{ step: string; text: string }> {
   return { step: error.step, text: error.output.replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ') };
 }
 
+/** How a runner_types rule names its offending types. */
+const types = (rule: string, names: string) => `runner_types: ${rule} (runner types: ${names}).`;
+
 /** Issue #10 item 8: bad inputs fail at validate, naming the variable and each offending type. */
 describe('module validation at terraform validate', () => {
   it('should name runner_types and each offending type', async () => {
     const { step, text } = await refusal('bad-runner-types');
     expect(step).toBe('validate');
-    const types = (rule: string, names: string) => `runner_types: ${rule} (runner types: ${names}).`;
     expect(text).toContain(types('labels needs at least one label, and no label may be empty or only whitespace', 'blank'));
     expect(text).toContain(types('runners_maximum_count must be -1 (no limit) or at least 1', 'zero-cap'));
     expect(text).toContain(types("pool_config size must not exceed the type's runners_maximum_count", 'big-pool'));
@@ -55,7 +57,6 @@ describe('module validation at terraform validate', () => {
   it('should name runner_types and each type with a bad runner_os combination', async () => {
     const { step, text } = await refusal('bad-runner-os');
     expect(step).toBe('validate');
-    const types = (rule: string, names: string) => `runner_types: ${rule} (runner types: ${names}).`;
     expect(text).toContain(types('macOS runners (runner_os = "osx") are not supported yet: they need EC2 Mac dedicated hosts, which this module does not manage; use "linux" or "windows"', 'mac'));
     expect(text).toContain(types('runner_os must be one of linux, windows', 'beos'));
     expect(text).toContain(types('runner_os "windows" runs on x64 only: set runner_architecture = "x64"', 'win-arm'));
